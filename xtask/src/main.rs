@@ -1,0 +1,2 @@
+//! Placeholder; see tidy.rs.
+fn main() {}
