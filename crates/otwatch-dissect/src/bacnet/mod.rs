@@ -1,0 +1,1 @@
+//! bacnet dissector (being written; see the module owner).

@@ -1,0 +1,1 @@
+//! dnp3 dissector (being written; see the module owner).

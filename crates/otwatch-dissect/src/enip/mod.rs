@@ -1,0 +1,1 @@
+//! enip dissector (being written; see the module owner).

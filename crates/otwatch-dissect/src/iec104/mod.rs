@@ -1,0 +1,1 @@
+//! iec104 dissector (being written; see the module owner).

@@ -1,0 +1,1 @@
+//! it dissector (being written; see the module owner).

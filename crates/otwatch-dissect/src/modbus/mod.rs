@@ -1,0 +1,1 @@
+//! modbus dissector (being written; see the module owner).

@@ -1,0 +1,1 @@
+//! s7comm dissector (being written; see the module owner).

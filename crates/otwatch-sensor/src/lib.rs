@@ -1,0 +1,1 @@
+//! The capture pipeline (being written).
