@@ -1,0 +1,372 @@
+//! The SQLite adapter of the otwatch store: the embedded default backend.
+//!
+//! One database file (`otwatch.db`) in the data directory, in WAL mode so
+//! readers never block the writer. One writer connection behind a mutex and a
+//! few reader connections; every write is one `BEGIN IMMEDIATE` transaction,
+//! and a busy timeout makes a second process (a sensor beside a console) wait
+//! its turn instead of failing. Migrations are embedded and versioned with
+//! `PRAGMA user_version`; a database from a newer otwatch is refused before
+//! anything is changed. SQL text is built only from fixed fragments and
+//! column names chosen from closed enums; every value is a bound parameter.
+
+mod alerts;
+mod auth;
+mod inventory;
+mod rows;
+mod rules;
+mod sql;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+
+use otwatch_store::{Result, StoreError};
+
+/// Embedded migrations: (version, SQL). Append only; never edit a shipped one.
+const MIGRATIONS: &[(u32, &str)] = &[(1, include_str!("../migrations/0001_init.sql"))];
+
+/// The schema version this build writes.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Name of the database file inside the data directory.
+pub const DB_FILE: &str = "otwatch.db";
+
+/// How long a writer waits for another process's transaction.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Reader connections kept open.
+const READERS: usize = 4;
+
+/// A SQLite-backed store.
+pub struct SqliteStore {
+    path: PathBuf,
+    writer: Mutex<Connection>,
+    readers: Vec<Mutex<Connection>>,
+    next_reader: AtomicUsize,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore").field("path", &self.path).finish()
+    }
+}
+
+pub(crate) fn backend_err(e: rusqlite::Error) -> StoreError {
+    if let rusqlite::Error::SqliteFailure(f, msg) = &e {
+        match f.code {
+            rusqlite::ErrorCode::DiskFull => return StoreError::Full(msg.clone().unwrap_or_else(|| "disk full".into())),
+            rusqlite::ErrorCode::ReadOnly => {
+                return StoreError::Backend(format!("the database is read-only ({e})"));
+            }
+            _ => {}
+        }
+    }
+    StoreError::Backend(e.to_string())
+}
+
+fn configure(conn: &Connection) -> Result<()> {
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(backend_err)?;
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL;
+         PRAGMA synchronous = NORMAL;
+         PRAGMA foreign_keys = ON;
+         PRAGMA temp_store = MEMORY;
+         PRAGMA cache_size = -65536;",
+    )
+    .map_err(backend_err)?;
+    Ok(())
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the store in a data directory and migrates it.
+    pub fn open_dir(dir: &Path) -> Result<SqliteStore> {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| StoreError::Backend(format!("cannot create data directory {}: {e}", dir.display())))?;
+        SqliteStore::open_file(&dir.join(DB_FILE))
+    }
+
+    /// Opens (creating if needed) a database file and migrates it.
+    pub fn open_file(path: &Path) -> Result<SqliteStore> {
+        let writer = Connection::open(path)
+            .map_err(|e| StoreError::Backend(format!("cannot open {}: {e}", path.display())))?;
+        configure(&writer)?;
+        migrate(&writer, path)?;
+        let mut readers = Vec::with_capacity(READERS);
+        for _ in 0..READERS {
+            let r = Connection::open_with_flags(
+                path,
+                OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
+            )
+            .map_err(backend_err)?;
+            r.busy_timeout(BUSY_TIMEOUT).map_err(backend_err)?;
+            r.execute_batch("PRAGMA cache_size = -32768; PRAGMA temp_store = MEMORY;").map_err(backend_err)?;
+            readers.push(Mutex::new(r));
+        }
+        Ok(SqliteStore { path: path.to_path_buf(), writer: Mutex::new(writer), readers, next_reader: AtomicUsize::new(0) })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Runs `PRAGMA integrity_check`; returns the problems (empty when sound).
+    pub fn integrity_check(&self) -> Result<Vec<String>> {
+        self.read(|c| {
+            let mut st = c.prepare("PRAGMA integrity_check").map_err(backend_err)?;
+            let rows = st.query_map([], |r| r.get::<_, String>(0)).map_err(backend_err)?;
+            let mut out = Vec::new();
+            for r in rows {
+                let s = r.map_err(backend_err)?;
+                if s != "ok" {
+                    out.push(s);
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    fn lock_writer(&self) -> MutexGuard<'_, Connection> {
+        // A poisoned lock means a panic elsewhere while holding the writer; the
+        // connection itself is still usable (SQLite rolled the transaction back).
+        self.writer.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Runs `f` inside one immediate write transaction.
+    pub(crate) fn write<T>(&self, f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T>) -> Result<T> {
+        let mut conn = self.lock_writer();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(backend_err)?;
+        let out = f(&tx)?;
+        tx.commit().map_err(backend_err)?;
+        Ok(out)
+    }
+
+    /// Runs `f` on a reader connection (a consistent snapshot per statement;
+    /// wrap several statements in `read_tx` for one snapshot).
+    pub(crate) fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        let n = self.readers.len();
+        let start = self.next_reader.fetch_add(1, Ordering::Relaxed);
+        for i in 0..n {
+            if let Some(m) = self.readers.get((start + i) % n) {
+                if let Ok(conn) = m.try_lock() {
+                    return f(&conn);
+                }
+            }
+        }
+        match self.readers.get(start % n.max(1)) {
+            Some(m) => {
+                let conn = m.lock().unwrap_or_else(|p| p.into_inner());
+                f(&conn)
+            }
+            None => f(&self.lock_writer()),
+        }
+    }
+
+    /// Runs `f` on a reader inside a read transaction (one snapshot).
+    pub(crate) fn read_tx<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        self.read(|c| {
+            c.execute_batch("BEGIN").map_err(backend_err)?;
+            let out = f(c);
+            let _ = c.execute_batch("COMMIT");
+            out
+        })
+    }
+}
+
+fn migrate(conn: &Connection, path: &Path) -> Result<()> {
+    let found: u32 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(backend_err)?;
+    if found > SCHEMA_VERSION {
+        return Err(StoreError::SchemaTooNew {
+            path: path.display().to_string(),
+            found,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    for (version, sql) in MIGRATIONS {
+        // Re-read inside an immediate transaction: another process may be
+        // migrating the same file at the same moment.
+        conn.execute_batch("BEGIN IMMEDIATE").map_err(backend_err)?;
+        let current: u32 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(backend_err)?;
+        if current >= *version {
+            conn.execute_batch("COMMIT").map_err(backend_err)?;
+            continue;
+        }
+        let applied = conn
+            .execute_batch(sql)
+            .and_then(|()| conn.execute_batch(&format!("PRAGMA user_version = {version}")));
+        match applied {
+            Ok(()) => conn.execute_batch("COMMIT").map_err(backend_err)?,
+            Err(e) => {
+                let _ = conn.execute_batch("ROLLBACK");
+                return Err(StoreError::Backend(format!("migration {version} failed: {e}")));
+            }
+        }
+    }
+    Ok(())
+}
+
+
+
+mod store_impl {
+    //! `impl Store for SqliteStore`: dispatches to the topic modules.
+
+    use otwatch_model::lifecycle::Action;
+    use otwatch_model::{
+        Actor, Alert, AlertField, AlertId, ApiToken, AuditRecord, BaselineEntry, Catalog, Connection as Conn,
+        ConnectionObservation, Detection, Device, DeviceObservation, Event, ExclusionRule, ExclusionSpec,
+        NewEvent, Role, Sensor, Timestamp, User,
+    };
+    use otwatch_store::{
+        ActionOutcome, AggregatedAlert, AlertDetails, AlertPage, AlertQuery, AuditQuery, ConnectionQuery,
+        DeviceGroup, DevicePatch, DeviceQuery, EventQuery, GroupCount, IngestOptions, IngestReport, Result, Store,
+    };
+
+    use crate::{SqliteStore, alerts, auth, inventory, rules};
+
+    impl Store for SqliteStore {
+        fn backend(&self) -> &'static str {
+            "sqlite"
+        }
+        fn schema_version(&self) -> Result<u32> {
+            self.read(|c| c.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(crate::backend_err))
+        }
+        fn ingest(&self, d: &[Detection], o: &IngestOptions<'_>) -> Result<IngestReport> {
+            alerts::ingest(self, d, o)
+        }
+        fn alert(&self, id: AlertId) -> Result<Alert> {
+            self.read(|c| alerts::get(c, id))
+        }
+        fn alert_details(&self, id: AlertId) -> Result<AlertDetails> {
+            self.read_tx(|c| alerts::details(c, id))
+        }
+        fn list_alerts(&self, q: &AlertQuery) -> Result<AlertPage> {
+            self.read(|c| alerts::list(c, q))
+        }
+        fn count_alerts(&self, q: &AlertQuery) -> Result<u64> {
+            self.read(|c| alerts::count(c, q))
+        }
+        fn group_alerts(&self, q: &AlertQuery, by: AlertField) -> Result<Vec<GroupCount>> {
+            self.read(|c| alerts::group(c, q, by))
+        }
+        fn for_each_alert(&self, q: &AlertQuery, f: &mut dyn FnMut(&Alert) -> Result<()>) -> Result<u64> {
+            self.read_tx(|c| alerts::for_each(c, q, f))
+        }
+        fn apply(&self, ids: &[AlertId], a: &Action, actor: &Actor, now: Timestamp) -> Result<Vec<ActionOutcome>> {
+            alerts::apply(self, ids, a, actor, now)
+        }
+        fn auto_close(&self, now: Timestamp, quiet: i64, actor: &Actor) -> Result<u64> {
+            alerts::auto_close(self, now, quiet, actor)
+        }
+        fn aggregate_alerts(&self, q: &AlertQuery, period: i64) -> Result<Vec<AggregatedAlert>> {
+            self.read_tx(|c| alerts::aggregate(c, q, period))
+        }
+        fn create_exclusion(&self, s: &ExclusionSpec, cat: &Catalog, a: &Actor, now: Timestamp) -> Result<ExclusionRule> {
+            rules::create(self, s, cat, a, now)
+        }
+        fn update_exclusion(&self, id: i64, s: &ExclusionSpec, cat: &Catalog, a: &Actor, now: Timestamp) -> Result<ExclusionRule> {
+            rules::update(self, id, s, cat, a, now)
+        }
+        fn delete_exclusion(&self, id: i64, a: &Actor, now: Timestamp) -> Result<()> {
+            rules::delete(self, id, a, now)
+        }
+        fn exclusion(&self, id: i64) -> Result<ExclusionRule> {
+            self.read(|c| rules::get(c, id))
+        }
+        fn list_exclusions(&self) -> Result<Vec<ExclusionRule>> {
+            self.read(rules::list)
+        }
+        fn baseline(&self, kind: Option<&str>) -> Result<Vec<BaselineEntry>> {
+            self.read(|c| rules::baseline(c, kind))
+        }
+        fn add_baseline(&self, e: &[BaselineEntry]) -> Result<u64> {
+            self.write(|tx| rules::add_baseline(tx, e))
+        }
+        fn remove_baseline(&self, kind: &str, key: &str) -> Result<bool> {
+            self.write(|tx| rules::remove_baseline(tx, kind, key))
+        }
+        fn upsert_devices(&self, obs: &[DeviceObservation]) -> Result<Vec<i64>> {
+            self.write(|tx| inventory::upsert_devices(tx, obs))
+        }
+        fn device(&self, id: i64) -> Result<Device> {
+            self.read(|c| inventory::device(c, id))
+        }
+        fn list_devices(&self, q: &DeviceQuery) -> Result<Vec<Device>> {
+            self.read(|c| inventory::list_devices(c, q))
+        }
+        fn count_devices(&self, q: &DeviceQuery) -> Result<u64> {
+            self.read(|c| inventory::count_devices(c, q))
+        }
+        fn group_devices(&self, q: &DeviceQuery, by: DeviceGroup) -> Result<Vec<GroupCount>> {
+            self.read(|c| inventory::group_devices(c, q, by))
+        }
+        fn update_device(&self, id: i64, p: &DevicePatch, a: &Actor, now: Timestamp) -> Result<Device> {
+            self.write(|tx| inventory::update_device(tx, id, p, a, now))
+        }
+        fn upsert_connections(&self, obs: &[ConnectionObservation]) -> Result<u64> {
+            self.write(|tx| inventory::upsert_connections(tx, obs))
+        }
+        fn list_connections(&self, q: &ConnectionQuery) -> Result<Vec<Conn>> {
+            self.read(|c| inventory::list_connections(c, q))
+        }
+        fn append_events(&self, e: &[NewEvent]) -> Result<u64> {
+            self.write(|tx| inventory::append_events(tx, e))
+        }
+        fn list_events(&self, q: &EventQuery) -> Result<Vec<Event>> {
+            self.read(|c| inventory::list_events(c, q))
+        }
+        fn upsert_sensor(&self, s: &Sensor) -> Result<()> {
+            self.write(|tx| inventory::upsert_sensor(tx, s))
+        }
+        fn list_sensors(&self) -> Result<Vec<Sensor>> {
+            self.read(inventory::list_sensors)
+        }
+        fn create_user(&self, n: &str, r: Role, h: &str, a: &Actor, now: Timestamp) -> Result<User> {
+            self.write(|tx| auth::create_user(tx, n, r, h, a, now))
+        }
+        fn user_by_name(&self, n: &str) -> Result<Option<User>> {
+            self.read(|c| auth::user_by_name(c, n))
+        }
+        fn list_users(&self) -> Result<Vec<User>> {
+            self.read(auth::list_users)
+        }
+        fn set_user_role(&self, n: &str, r: Role, a: &Actor, now: Timestamp) -> Result<User> {
+            self.write(|tx| auth::set_role(tx, n, r, a, now))
+        }
+        fn set_user_password(&self, n: &str, h: &str, a: &Actor, now: Timestamp) -> Result<()> {
+            self.write(|tx| auth::set_password(tx, n, h, a, now))
+        }
+        fn set_user_disabled(&self, n: &str, d: bool, a: &Actor, now: Timestamp) -> Result<()> {
+            self.write(|tx| auth::set_disabled(tx, n, d, a, now))
+        }
+        fn delete_user(&self, n: &str, a: &Actor, now: Timestamp) -> Result<()> {
+            self.write(|tx| auth::delete_user(tx, n, a, now))
+        }
+        fn touch_login(&self, n: &str, now: Timestamp) -> Result<()> {
+            self.write(|tx| auth::touch_login(tx, n, now))
+        }
+        fn create_token(&self, n: &str, r: Role, h: &str, p: &str, e: Option<Timestamp>, a: &Actor, now: Timestamp) -> Result<ApiToken> {
+            self.write(|tx| auth::create_token(tx, n, r, h, p, e, a, now))
+        }
+        fn token_by_hash(&self, h: &str) -> Result<Option<ApiToken>> {
+            self.read(|c| auth::token_by_hash(c, h))
+        }
+        fn list_tokens(&self) -> Result<Vec<ApiToken>> {
+            self.read(auth::list_tokens)
+        }
+        fn revoke_token(&self, id: i64, a: &Actor, now: Timestamp) -> Result<()> {
+            self.write(|tx| auth::revoke_token(tx, id, a, now))
+        }
+        fn touch_token(&self, id: i64, now: Timestamp) -> Result<()> {
+            self.write(|tx| auth::touch_token(tx, id, now))
+        }
+        fn record_audit(&self, a: &Actor, action: &str, ot: &str, oid: &str, s: &str, now: Timestamp) -> Result<()> {
+            self.write(|tx| auth::audit(tx, a, action, ot, oid, s, now))
+        }
+        fn list_audit(&self, q: &AuditQuery) -> Result<Vec<AuditRecord>> {
+            self.read(|c| auth::list_audit(c, q))
+        }
+    }
+}
