@@ -1,0 +1,157 @@
+//! Matching CIP responses to their requests.
+//!
+//! A CIP response carries no path: what it answers (the class, the
+//! services inside a Multiple Service Packet, the request routed by an
+//! Unconnected Send) is known only from the request. [`Transactions`]
+//! remembers a compact, owned summary of each request on one
+//! encapsulation session (one TCP connection) and hands it back for the
+//! response. Unconnected requests are matched by session handle and sender
+//! context (the target echoes the context), connected ones by the CIP
+//! sequence count (the target echoes it on the reply connection). Memory is
+//! bounded by [`MAX_PENDING`]; the oldest request is dropped when it is hit.
+
+use std::collections::VecDeque;
+
+use super::types::{
+    CipMessage, CommandData, CpfItem, EnipMessage, ServiceBody, ServiceCode, Target,
+};
+
+/// Most requests awaiting a response per tracker.
+pub const MAX_PENDING: usize = 256;
+
+/// What is remembered of a request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RequestInfo {
+    /// Service code.
+    pub service: ServiceCode,
+    /// What the request addressed.
+    pub target: Target,
+    /// Instance addressed, if any.
+    pub instance: Option<u32>,
+    /// The services of a Multiple Service Packet, or the one request routed
+    /// by an Unconnected Send.
+    pub embedded: Vec<RequestInfo>,
+}
+
+impl RequestInfo {
+    /// The summary of a request message.
+    pub fn of(m: &CipMessage<'_>) -> RequestInfo {
+        let embedded = match &m.body {
+            ServiceBody::MultipleService(_) | ServiceBody::UnconnectedSend(_) => {
+                m.embedded().iter().map(RequestInfo::of).collect()
+            }
+            _ => Vec::new(),
+        };
+        RequestInfo {
+            service: m.service,
+            target: m.target(),
+            instance: m.path().and_then(|p| p.instance()),
+            embedded,
+        }
+    }
+
+    /// The request a response answers, looking through an Unconnected
+    /// Send: a successful routed reply is the target's reply itself, so it
+    /// answers the embedded request.
+    pub fn answered_by(&self, response: &CipMessage<'_>) -> &RequestInfo {
+        if self.service == ServiceCode::UNCONNECTED_SEND
+            && response.service != ServiceCode::UNCONNECTED_SEND
+            && let Some(inner) = self.embedded.first()
+        {
+            return inner;
+        }
+        self
+    }
+}
+
+/// How a request and its response are paired.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum TxKey {
+    /// SendRRData: session handle and sender context.
+    Unconnected {
+        /// Session handle.
+        session: u32,
+        /// Sender context.
+        context: [u8; 8],
+    },
+    /// SendUnitData: CIP sequence count.
+    Connected {
+        /// Sequence count.
+        sequence: u16,
+    },
+}
+
+impl TxKey {
+    /// The key of an encapsulation message carrying CIP.
+    pub fn of(msg: &EnipMessage<'_>) -> Option<TxKey> {
+        let CommandData::Send(s) = &msg.data else { return None };
+        for i in &s.items {
+            match i {
+                CpfItem::ConnectedData { sequence_count, .. } => {
+                    return Some(TxKey::Connected { sequence: *sequence_count });
+                }
+                CpfItem::UnconnectedData(_) => {
+                    return Some(TxKey::Unconnected {
+                        session: msg.header.session_handle,
+                        context: msg.header.sender_context,
+                    });
+                }
+                _ => {}
+            }
+        }
+        None
+    }
+}
+
+/// Requests awaiting their responses on one session.
+#[derive(Clone, Debug, Default)]
+pub struct Transactions {
+    pending: VecDeque<(TxKey, RequestInfo)>,
+    dropped: u64,
+}
+
+impl Transactions {
+    /// An empty tracker.
+    pub fn new() -> Transactions {
+        Transactions::default()
+    }
+
+    /// Requests waiting.
+    pub fn len(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// Whether nothing is waiting.
+    pub fn is_empty(&self) -> bool {
+        self.pending.is_empty()
+    }
+
+    /// Requests dropped unanswered because [`MAX_PENDING`] was reached.
+    pub fn dropped(&self) -> u64 {
+        self.dropped
+    }
+
+    /// Remembers the CIP request carried by `msg`, if any.
+    pub fn request(&mut self, msg: &EnipMessage<'_>) {
+        let Some(key) = TxKey::of(msg) else { return };
+        let Some(m) = msg.cip().find_map(|p| p.message.as_ref()) else { return };
+        if m.is_response() {
+            return;
+        }
+        // A repeated key replaces the older request (retransmission or reuse).
+        self.pending.retain(|(k, _)| *k != key);
+        if self.pending.len() >= MAX_PENDING {
+            self.pending.pop_front();
+            self.dropped = self.dropped.saturating_add(1);
+        }
+        self.pending.push_back((key, RequestInfo::of(m)));
+    }
+
+    /// The request answered by the CIP response carried by `msg`, removed
+    /// from the tracker.
+    pub fn response(&mut self, msg: &EnipMessage<'_>) -> Option<RequestInfo> {
+        let key = TxKey::of(msg)?;
+        let pos = self.pending.iter().position(|(k, _)| *k == key)?;
+        self.pending.remove(pos).map(|(_, r)| r)
+    }
+}
