@@ -1,0 +1,102 @@
+//! SQLite-specific behaviour: schema versions, two writers on one data directory, integrity.
+
+use std::sync::Arc;
+
+use otwatch_model::lifecycle::Action;
+use otwatch_model::{Actor, AlertField, Detection, Status, Timestamp};
+use otwatch_store::conformance::catalog;
+use otwatch_store::{AlertQuery, Filter, IngestOptions, Store, StoreError};
+use otwatch_store_sqlite::{DB_FILE, SCHEMA_VERSION, SqliteStore};
+
+fn det(i: u64) -> Detection {
+    let mut d = Detection::new(if i % 2 == 0 { "t_anomaly" } else { "t_policy" }, Timestamp::from_secs(1_700_000_000 + i as i64));
+    d.source.ip = Some(format!("10.0.{}.{}", (i / 250) % 250, i % 250));
+    d.destination.ip = Some("10.0.0.1".into());
+    d.key.insert("function_code".into(), (i % 7).to_string());
+    d
+}
+
+#[test]
+fn a_database_from_a_newer_version_is_refused_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let s = SqliteStore::open_dir(dir.path()).unwrap();
+        let cat = catalog();
+        s.ingest(&[det(1)], &IngestOptions { catalog: &cat, now: Timestamp(1), auto_close_after: i64::MAX }).unwrap();
+    }
+    let path = dir.path().join(DB_FILE);
+    {
+        let c = rusqlite::Connection::open(&path).unwrap();
+        c.execute_batch(&format!("PRAGMA user_version = {}", SCHEMA_VERSION + 5)).unwrap();
+    }
+    let err = SqliteStore::open_dir(dir.path()).unwrap_err();
+    assert!(matches!(err, StoreError::SchemaTooNew { found, supported, .. } if found == SCHEMA_VERSION + 5 && supported == SCHEMA_VERSION));
+    let msg = err.to_string();
+    assert!(msg.contains("newer") && msg.contains("nothing was changed"), "{msg}");
+    let c = rusqlite::Connection::open(&path).unwrap();
+    let n: i64 = c.query_row("SELECT count(*) FROM alerts", [], |r| r.get(0)).unwrap();
+    assert_eq!(n, 1, "the stored alert is still there");
+    let v: u32 = c.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+    assert_eq!(v, SCHEMA_VERSION + 5);
+}
+
+#[test]
+fn reopening_keeps_data_and_schema() {
+    let dir = tempfile::tempdir().unwrap();
+    let cat = catalog();
+    {
+        let s = SqliteStore::open_dir(dir.path()).unwrap();
+        s.ingest(&[det(1), det(2)], &IngestOptions { catalog: &cat, now: Timestamp(1), auto_close_after: i64::MAX }).unwrap();
+    }
+    let s = SqliteStore::open_dir(dir.path()).unwrap();
+    assert_eq!(s.schema_version().unwrap(), SCHEMA_VERSION);
+    assert_eq!(s.count_alerts(&AlertQuery::default()).unwrap(), 2);
+    assert!(s.integrity_check().unwrap().is_empty());
+}
+
+/// A sensor (ingesting) and a console (triaging) open the same data directory
+/// with separate connections, as two processes would, and work at once.
+#[test]
+fn a_sensor_and_a_console_share_one_data_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let sensor = Arc::new(SqliteStore::open_dir(dir.path()).unwrap());
+    let console = Arc::new(SqliteStore::open_dir(dir.path()).unwrap());
+    let cat = Arc::new(catalog());
+    let writer = {
+        let (sensor, cat) = (sensor.clone(), cat.clone());
+        std::thread::spawn(move || {
+            let mut total = otwatch_store::IngestReport::default();
+            for batch in 0..40u64 {
+                let ds: Vec<Detection> = (0..250).map(|i| det(batch * 250 + i)).collect();
+                let r = sensor
+                    .ingest(&ds, &IngestOptions { catalog: &cat, now: Timestamp(batch as i64), auto_close_after: i64::MAX })
+                    .unwrap();
+                total.merge(r, 0);
+            }
+            total
+        })
+    };
+    let mut closed = 0u64;
+    let actor = Actor::cli("tester");
+    while !writer.is_finished() || closed == 0 {
+        let q = AlertQuery { filters: vec![Filter::any_of(AlertField::Status, &["New"]).unwrap()], limit: 50, ..AlertQuery::default() };
+        let ids: Vec<_> = console.list_alerts(&q).unwrap().items.iter().map(|a| a.id).collect();
+        for o in console.apply(&ids, &Action::SetStatus(Status::Closed), &actor, Timestamp(9)).unwrap() {
+            if o.result == Ok(true) {
+                closed += 1;
+            }
+        }
+    }
+    let total = writer.join().unwrap();
+    assert_eq!(total.received, 10_000);
+    let stored = console.count_alerts(&AlertQuery::default()).unwrap();
+    assert_eq!(total.opened, stored, "every opened alert is stored exactly once");
+    let closed_now = console
+        .count_alerts(&AlertQuery { filters: vec![Filter::any_of(AlertField::Status, &["Closed"]).unwrap()], ..AlertQuery::default() })
+        .unwrap();
+    assert_eq!(closed_now, closed);
+    assert!(closed > 0);
+    let audit = console.list_audit(&otwatch_store::AuditQuery { limit: 10_000, ..Default::default() }).unwrap();
+    assert_eq!(audit.len() as u64, closed, "one audit record per triage change");
+    assert!(console.integrity_check().unwrap().is_empty());
+}
