@@ -1,0 +1,108 @@
+//! Every setting otwatch understands: its key, type, default and documentation.
+//!
+//! This table is the single source for validation, `otwatch config show`,
+//! environment variable names and the documented example config.
+
+/// The type of a setting and how its values are checked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// Any text.
+    Text,
+    /// A secret: shown redacted everywhere.
+    Secret,
+    /// A file-system path.
+    Path,
+    /// An integer within bounds.
+    Int {
+        /// Smallest allowed.
+        min: i64,
+        /// Largest allowed.
+        max: i64,
+    },
+    /// true / false.
+    Bool,
+    /// One of a fixed set of words.
+    Choice(&'static [&'static str]),
+    /// A duration such as `90d`, `12h`, `30s`.
+    Duration,
+    /// A socket address `host:port`.
+    Addr,
+    /// A list of CIDR subnets.
+    Subnets,
+}
+
+impl Kind {
+    /// How the type is described in errors and docs.
+    pub fn describe(&self) -> String {
+        match self {
+            Kind::Text => "text".into(),
+            Kind::Secret => "secret text".into(),
+            Kind::Path => "a path".into(),
+            Kind::Int { min, max } => format!("an integer from {min} to {max}"),
+            Kind::Bool => "true or false".into(),
+            Kind::Choice(c) => format!("one of {}", c.join(", ")),
+            Kind::Duration => "a duration like 90d, 12h, 5m, 30s".into(),
+            Kind::Addr => "an address like 127.0.0.1:8080".into(),
+            Kind::Subnets => "a list of subnets like [\"10.0.0.0/8\"]".into(),
+        }
+    }
+}
+
+/// One setting.
+#[derive(Clone, Copy, Debug)]
+pub struct Setting {
+    /// Dotted key, `section.name`.
+    pub key: &'static str,
+    /// Type.
+    pub kind: Kind,
+    /// Default value as it would be written in the file (`""` = unset).
+    pub default: &'static str,
+    /// One-line documentation.
+    pub doc: &'static str,
+    /// An extra environment variable accepted besides `OTWATCH_<SECTION>_<NAME>`.
+    pub env_alias: Option<&'static str>,
+}
+
+/// Log levels.
+pub const LOG_LEVELS: &[&str] = &["error", "warn", "info", "debug", "trace"];
+
+/// The settings table.
+pub const SETTINGS: &[Setting] = &[
+    Setting { key: "store.data_dir", kind: Kind::Path, default: "", doc: "Data directory (database, PCAP evidence). Default: $XDG_DATA_HOME/otwatch or ~/.local/share/otwatch.", env_alias: Some("OTWATCH_DATA_DIR") },
+    Setting { key: "lifecycle.auto_close_after", kind: Kind::Duration, default: "90d", doc: "Close an open alert when its traffic has been quiet this long.", env_alias: None },
+    Setting { key: "lifecycle.auto_close_interval", kind: Kind::Duration, default: "1h", doc: "How often the console looks for alerts to auto-close.", env_alias: None },
+    Setting { key: "log.level", kind: Kind::Text, default: "info", doc: "Log level (error, warn, info, debug, trace) or a RUST_LOG-style filter such as \"info,otwatch_store=debug\". RUST_LOG overrides it.", env_alias: None },
+    Setting { key: "log.format", kind: Kind::Choice(&["text", "json"]), default: "text", doc: "Log format: human-readable text or one JSON object per line.", env_alias: None },
+    Setting { key: "ingest.batch_size", kind: Kind::Int { min: 1, max: 100_000 }, default: "5000", doc: "Detections stored per transaction by `otwatch ingest` and sensors.", env_alias: None },
+    Setting { key: "server.listen", kind: Kind::Addr, default: "127.0.0.1:8080", doc: "Address the console listens on.", env_alias: None },
+    Setting { key: "server.tls_cert", kind: Kind::Path, default: "", doc: "PEM certificate chain; with tls_key, serve HTTPS.", env_alias: None },
+    Setting { key: "server.tls_key", kind: Kind::Path, default: "", doc: "PEM private key for tls_cert.", env_alias: None },
+    Setting { key: "server.session_ttl", kind: Kind::Duration, default: "12h", doc: "How long a sign-in lasts.", env_alias: None },
+    Setting { key: "server.request_timeout", kind: Kind::Duration, default: "30s", doc: "Longest time a request may take.", env_alias: None },
+    Setting { key: "server.max_body_bytes", kind: Kind::Int { min: 1024, max: 1_073_741_824 }, default: "16777216", doc: "Largest request body accepted.", env_alias: None },
+    Setting { key: "server.admin_password", kind: Kind::Secret, default: "", doc: "Password of the first admin, created on first start (otherwise one is generated and printed once).", env_alias: Some("OTWATCH_ADMIN_PASSWORD") },
+    Setting { key: "sensor.id", kind: Kind::Text, default: "sensor-1", doc: "Stable id of this sensor.", env_alias: None },
+    Setting { key: "sensor.name", kind: Kind::Text, default: "", doc: "Display name of this sensor (defaults to the id).", env_alias: None },
+    Setting { key: "sensor.site", kind: Kind::Text, default: "", doc: "Site the sensor belongs to.", env_alias: None },
+    Setting { key: "sensor.zone", kind: Kind::Text, default: "", doc: "Zone the sensor belongs to.", env_alias: None },
+    Setting { key: "sensor.mode", kind: Kind::Choice(&["auto", "learning", "operational"]), default: "auto", doc: "auto: learn for learning_period, then operate; or force one mode.", env_alias: None },
+    Setting { key: "sensor.learning_period", kind: Kind::Duration, default: "7d", doc: "How long a new sensor learns its baseline in auto mode (packet time).", env_alias: None },
+    Setting { key: "sensor.ot_subnets", kind: Kind::Subnets, default: "", doc: "Subnets that hold OT devices (new-asset alerts fire only there). Empty: every private subnet.", env_alias: None },
+    Setting { key: "detect.engines.policy_violation", kind: Kind::Bool, default: "true", doc: "Run the Policy Violation engine.", env_alias: None },
+    Setting { key: "detect.engines.protocol_violation", kind: Kind::Bool, default: "true", doc: "Run the Protocol Violation engine.", env_alias: None },
+    Setting { key: "detect.engines.malware", kind: Kind::Bool, default: "true", doc: "Run the Malware engine.", env_alias: None },
+    Setting { key: "detect.engines.anomaly", kind: Kind::Bool, default: "true", doc: "Run the Anomaly engine.", env_alias: None },
+    Setting { key: "detect.engines.operational", kind: Kind::Bool, default: "true", doc: "Run the Operational engine.", env_alias: None },
+    Setting { key: "hunt.row_limit", kind: Kind::Int { min: 1, max: 1_000_000 }, default: "10000", doc: "Most rows a hunting query returns.", env_alias: None },
+    Setting { key: "hunt.time_limit", kind: Kind::Duration, default: "30s", doc: "Longest a hunting query may run.", env_alias: None },
+];
+
+/// Looks a setting up by key.
+pub fn setting(key: &str) -> Option<&'static Setting> {
+    SETTINGS.iter().find(|s| s.key == key)
+}
+
+/// The environment variable for a key: `OTWATCH_` + upper-case key with `.` → `_`.
+pub fn env_name(key: &str) -> String {
+    format!("OTWATCH_{}", key.replace('.', "_").to_ascii_uppercase())
+}
