@@ -31,6 +31,9 @@ const PLUS_DIGEST_LEN: u8 = 32;
 /// `Incomplete` if fewer than the 4 header bytes are present; `Malformed` if
 /// the header cannot be TPKT (wrong version or a length below 7).
 pub fn pdu_len(input: &[u8]) -> Result<usize, DecodeError> {
+    if input.len() < TPKT_HEADER_LEN {
+        return Err(DecodeError::incomplete(TPKT_HEADER_LEN.saturating_sub(input.len())));
+    }
     let mut r = Reader::new(input);
     let [version, _reserved] = r.take_array::<2>()?;
     let len = usize::from(r.u16_be()?);
@@ -97,7 +100,7 @@ pub fn parse<'a>(input: &'a [u8], dir: Direction) -> Result<(&'a [u8], Tpdu<'a>)
     }
     let cotp = parse_cotp(&mut r, &mut anomalies)?;
     let payload = match cotp.kind {
-        CotpKind::Data { eot: true, .. } if cotp.user_data.is_empty() => Payload::None,
+        CotpKind::Data { .. } if cotp.user_data.is_empty() => Payload::None,
         CotpKind::Data { eot: true, .. } => parse_payload(cotp.user_data),
         CotpKind::Data { eot: false, .. } => Payload::Segment(cotp.user_data),
         _ if cotp.user_data.is_empty() => Payload::None,
@@ -164,7 +167,8 @@ fn parse_connect<'a>(
     let src_ref = h.u16_be()?;
     let class_option = h.u8()?;
     let parameters = h.rest();
-    let mut params = ConnectParams { dst_ref, src_ref, class_option, parameters, ..Default::default() };
+    let mut params =
+        ConnectParams { dst_ref, src_ref, class_option, parameters, ..Default::default() };
     while h.any_left() {
         let Ok([code, len]) = h.take_array::<2>() else {
             *anomalies |= Anomalies::COTP_INVALID_PARAMETER;
@@ -222,7 +226,8 @@ pub fn parse_s7(data: &[u8]) -> Result<Pdu<'_>, DecodeError> {
     } else {
         (None, None)
     };
-    let header = Header { rosctr, redundancy_id, pdu_ref, param_len, data_len, error_class, error_code };
+    let header =
+        Header { rosctr, redundancy_id, pdu_ref, param_len, data_len, error_class, error_code };
 
     let mut anomalies = Anomalies::NONE;
     if !rosctr.is_known() {
@@ -280,8 +285,12 @@ fn parse_function<'a>(
         Function::READ_VAR | Function::WRITE_VAR => {
             parse_variables(function, rosctr, &mut p, data, anomalies)
         }
-        f if f.is_download() || f.is_upload() => parse_block_control(f, is_job, &mut p, data, anomalies),
-        Function::PI_SERVICE | Function::PLC_STOP if is_job => parse_pi(function, &mut p, anomalies),
+        f if f.is_download() || f.is_upload() => {
+            parse_block_control(f, is_job, &mut p, data, anomalies)
+        }
+        Function::PI_SERVICE | Function::PLC_STOP if is_job => {
+            parse_pi(function, &mut p, anomalies)
+        }
         _ if !p.any_left() => FunctionDetail::Empty,
         _ => FunctionDetail::Raw(p.take_rest()),
     };
@@ -317,8 +326,12 @@ fn parse_variables<'a>(
         *anomalies |= Anomalies::TRUNCATED_PARAMETER;
         return FunctionDetail::Empty;
     };
-    let mut access =
-        VarAccess { item_count, items: Vec::new(), data_items: Vec::new(), write_results: Vec::new() };
+    let mut access = VarAccess {
+        item_count,
+        items: Vec::new(),
+        data_items: Vec::new(),
+        write_results: Vec::new(),
+    };
     if rosctr == Rosctr::JOB {
         parse_var_items(p, item_count, &mut access.items, anomalies);
         if function == Function::WRITE_VAR {
@@ -445,7 +458,13 @@ fn parse_data_items<'a>(
             *anomalies |= Anomalies::INVALID_ITEM;
             return;
         };
-        let byte_len = if transport_size.length_in_bits() {
+        let byte_len = if transport_size == DataTransportSize::NULL {
+            // A NULL item (an error reply) carries no value whatever its length says.
+            if length != 0 {
+                *anomalies |= Anomalies::INVALID_ITEM;
+            }
+            0
+        } else if transport_size.length_in_bits() {
             usize::from(length.div_ceil(8))
         } else {
             usize::from(length)
@@ -522,7 +541,8 @@ fn parse_block_control<'a>(
     if p.any_left() {
         p.take_rest();
     }
-    if !is_job && matches!(function, Function::DOWNLOAD_BLOCK | Function::UPLOAD) && data.len() >= 4 {
+    if !is_job && matches!(function, Function::DOWNLOAD_BLOCK | Function::UPLOAD) && data.len() >= 4
+    {
         let mut d = Reader::new(data);
         let len = d.u16_be().unwrap_or(0);
         let _unknown = d.u16_be();
@@ -553,7 +573,11 @@ pub fn block_name(name: &[u8]) -> Option<BlockName> {
     if !fs.is_ascii_alphabetic() {
         return None;
     }
-    Some(BlockName { block_type: BlockType(u8::try_from(block_type).ok()?), number, filesystem: *fs })
+    Some(BlockName {
+        block_type: BlockType(u8::try_from(block_type).ok()?),
+        number,
+        filesystem: *fs,
+    })
 }
 
 /// Parses ASCII decimal digits (leading spaces allowed); `None` on anything else.
@@ -568,7 +592,11 @@ fn ascii_decimal(digits: &[u8]) -> Option<u32> {
     })
 }
 
-fn parse_pi<'a>(function: Function, p: &mut Reader<'a>, anomalies: &mut Anomalies) -> FunctionDetail<'a> {
+fn parse_pi<'a>(
+    function: Function,
+    p: &mut Reader<'a>,
+    anomalies: &mut Anomalies,
+) -> FunctionDetail<'a> {
     let mut blocks = Vec::new();
     let result = (|| -> Result<PiService<'a>, DecodeError> {
         let parameter_block = if function == Function::PI_SERVICE {
@@ -629,7 +657,9 @@ fn pi_blocks<'a>(
 
 fn parse_userdata<'a>(param: &'a [u8], data: &'a [u8], anomalies: &mut Anomalies) -> Param<'a> {
     let mut p = Reader::new(param);
-    let fixed = (|| -> Result<([u8; 3], [u8; 5]), DecodeError> { Ok((p.take_array()?, p.take_array()?)) })();
+    let fixed =
+        (|| -> Result<([u8; 3], [u8; 5]), DecodeError> { Ok((p.take_array()?, p.take_array()?)) })(
+        );
     let Ok((head, [param_len, method, type_group, subfunction, sequence])) = fixed else {
         *anomalies |= Anomalies::TRUNCATED_PARAMETER;
         return Param::Raw(param);
@@ -673,11 +703,12 @@ fn parse_userdata<'a>(param: &'a [u8], data: &'a [u8], anomalies: &mut Anomalies
             }
         };
         let return_code = ReturnCode(ret);
-        let szl = if group == FunctionGroup::CPU_FUNCTIONS && subfunction == subfunction::CPU_READ_SZL {
-            parse_szl(kind, return_code, payload, anomalies)
-        } else {
-            None
-        };
+        let szl =
+            if group == FunctionGroup::CPU_FUNCTIONS && subfunction == subfunction::CPU_READ_SZL {
+                parse_szl(kind, return_code, payload, anomalies)
+            } else {
+                None
+            };
         ud.data = Some(UserdataData {
             return_code,
             transport_size: DataTransportSize(ts),
@@ -761,7 +792,10 @@ pub fn parse_plus(data: &[u8]) -> Result<PlusPdu<'_>, DecodeError> {
     };
     let mut b = Reader::new(body);
     let with_integrity = matches!(version, PlusVersion::V2 | PlusVersion::V3);
-    if with_integrity && b.peek_u8() == Some(PLUS_DIGEST_LEN) && b.left() > usize::from(PLUS_DIGEST_LEN) {
+    if with_integrity
+        && b.peek_u8() == Some(PLUS_DIGEST_LEN)
+        && b.left() > usize::from(PLUS_DIGEST_LEN)
+    {
         let _len = b.u8();
         pdu.digest = b.take(usize::from(PLUS_DIGEST_LEN)).ok();
     }
@@ -849,6 +883,10 @@ impl CotpReassembler {
         if !self.active {
             if eot {
                 return Reassembly::Complete(data);
+            }
+            if data.is_empty() {
+                // An empty DT without EOT (S7 stacks send these as keep-alives) starts nothing.
+                return Reassembly::Pending;
             }
             self.active = true;
             self.segments = 0;

@@ -818,7 +818,10 @@ impl<'a> Userdata<'a> {
     /// Whether this sets the PLC clock.
     pub fn is_set_clock(&self) -> bool {
         self.group == FunctionGroup::TIME_FUNCTIONS
-            && matches!(self.subfunction, subfunction::TIME_SET_CLOCK | subfunction::TIME_SET_CLOCK_2)
+            && matches!(
+                self.subfunction,
+                subfunction::TIME_SET_CLOCK | subfunction::TIME_SET_CLOCK_2
+            )
     }
 }
 
@@ -929,7 +932,11 @@ impl<'a> ComponentIdentification<'a> {
 
     /// The text without NUL and space padding.
     pub fn trimmed(&self) -> &'a [u8] {
-        let end = self.text.iter().rposition(|b| *b != 0 && *b != b' ').map_or(0, |p| p.saturating_add(1));
+        let end = self
+            .text
+            .iter()
+            .rposition(|b| *b != 0 && *b != b' ')
+            .map_or(0, |p| p.saturating_add(1));
         self.text.get(..end).unwrap_or(&[])
     }
 }
