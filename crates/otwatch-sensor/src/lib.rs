@@ -1,1 +1,24 @@
-//! The capture pipeline (being written).
+//! The capture pipeline: intake, L2–L4 decoding, flows, application dispatch, summaries.
+//!
+//! Layout:
+//! - [`intake`]: pcap/pcapng files, streamed and merged in time order;
+//!   [`live`] (cargo feature `live`): capture from an interface with libpcap.
+//! - [`pipeline`]: one packet at a time through `otwatch-wire` decoding,
+//!   the `otwatch-flow` table and [`dispatch`].
+//! - [`dispatch`]: which OT protocol a flow speaks (port, then content) and
+//!   delivery of framed PDUs and datagrams to the protocol handlers.
+//! - [`summary`]: the truth-file-shaped summary of captures; the protocol
+//!   handlers live in `summary/<proto>.rs` (see `summary/CONTRACT.md`).
+
+#![deny(missing_docs)]
+
+pub mod dispatch;
+pub mod intake;
+#[cfg(feature = "live")]
+pub mod live;
+pub mod pipeline;
+pub mod summary;
+
+pub use intake::{CaptureFile, CaptureFormat, IntakeError, MergedCaptures, Packet};
+pub use pipeline::Pipeline;
+pub use summary::{SummaryError, SummaryOptions, summarize};
