@@ -150,6 +150,12 @@ fn conversation_lines(v: Option<&Value>) -> Vec<String> {
 }
 
 fn describe(ours: Option<&Value>, truth: Option<&Value>) -> String {
+    if let (Some(Value::Array(a)), Some(Value::Array(b))) = (ours, truth) {
+        let only = |x: &Vec<Value>, y: &Vec<Value>| {
+            x.iter().filter(|v| !y.contains(v)).take(8).map(Value::to_string).collect::<Vec<_>>().join(", ")
+        };
+        return format!("only ours [{}] / only truth [{}]", only(a, b), only(b, a));
+    }
     let show = |v: Option<&Value>| {
         let s = v.map_or_else(|| "(missing)".to_owned(), Value::to_string);
         if s.len() > 300 { format!("{}…", &s[..300]) } else { s }

@@ -384,6 +384,8 @@ pub struct Frame<'a> {
     pub vlan_ids: VlanIds,
     /// The EtherType after the VLAN tags, when the link has one.
     pub ether_type: Option<u16>,
+    /// The VLAN of a Cisco ISL frame (the other fields describe the encapsulated frame).
+    pub isl_vlan: Option<u16>,
     /// What the frame carries.
     pub payload: Payload<'a>,
     /// What went wrong while decoding.
@@ -483,6 +485,7 @@ impl Decoder {
             link: Link::Unsupported,
             vlan_ids: VlanIds::default(),
             ether_type: None,
+            isl_vlan: None,
             payload: Payload::None,
             anomalies: WireAnomalies::NONE,
         };
@@ -521,6 +524,14 @@ fn ethernet<'a>(f: &mut Frame<'a>, data: &'a [u8], cx: &mut Cx<'a>) {
     f.link = Link::Ethernet { src: MacAddr(eth.source()), dst: MacAddr(eth.destination()) };
     let mut ether_type = eth.ether_type().0;
     let mut rest = eth.payload_slice();
+    if f.isl_vlan.is_none()
+        && ether_type <= MAX_8023_LENGTH
+        && let Some((vlan, inner)) = isl(eth.destination(), usize::from(ether_type), data)
+    {
+        // Cisco ISL: the addresses that matter are the encapsulated frame's.
+        f.isl_vlan = Some(vlan);
+        return ethernet(f, inner, cx);
+    }
     while matches!(ether_type, ETHERTYPE_VLAN | ETHERTYPE_QINQ | ETHERTYPE_QINQ_OLD) {
         let Ok(tag) = SingleVlanSlice::from_slice(rest) else {
             f.anomalies.insert(WireAnomalies::TRUNCATED_LINK);
@@ -548,6 +559,30 @@ fn ethernet<'a>(f: &mut Frame<'a>, data: &'a [u8], cx: &mut Cx<'a>) {
     }
     f.ether_type = Some(ether_type);
     f.payload = by_ether_type(ether_type, rest, &mut f.anomalies, cx);
+}
+
+/// ISL header length: DA(5) type/user(1) SA(6) length(2) AAAA03(3) HSA(3) VLAN(2) index(2) reserved(2).
+const ISL_HEADER_LEN: usize = 26;
+/// ISL trailer: the CRC of the encapsulated frame.
+const ISL_CRC_LEN: usize = 4;
+
+/// Recognises a Cisco ISL frame (destination 01-00-0C-00-00 or 03-00-0C-00-00
+/// with frame type Ethernet); returns its VLAN id and the encapsulated frame.
+fn isl(dst: [u8; 6], len: usize, frame: &[u8]) -> Option<(u16, &[u8])> {
+    let [d0, d1, d2, d3, d4, type_user] = dst;
+    if !(matches!(d0, 0x01 | 0x03)
+        && [d1, d2, d3, d4] == [0x00, 0x0c, 0x00, 0x00]
+        && type_user >> 4 == 0)
+    {
+        return None;
+    }
+    let vlan = match (frame.get(20), frame.get(21)) {
+        (Some(&a), Some(&b)) => u16::from_be_bytes([a, b]) >> 1,
+        _ => return None,
+    };
+    // The length field counts from after itself (offset 14) to the end, CRC included.
+    let end = len.checked_add(14)?.checked_sub(ISL_CRC_LEN)?.min(frame.len());
+    frame.get(ISL_HEADER_LEN..end).map(|inner| (vlan, inner))
 }
 
 fn by_ether_type<'a>(

@@ -282,3 +282,27 @@ fn every_prefix_of_a_frame_decodes_without_panic() {
         }
     }
 }
+
+#[test]
+fn cisco_isl_frames_show_the_encapsulated_frame() {
+    let mut f = vec![
+        0x01, 0x00, 0x0c, 0x00, 0x00, // ISL destination (40 bits)
+        0x00, // type Ethernet, user 0
+        0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb, // ISL source
+        0x00, 0x2c, // length: 44 = 26 - 14 + inner 28 + CRC 4
+        0xaa, 0xaa, 0x03, // SNAP-like constant
+        0x66, 0x77, 0x88, // HSA
+        0x00, 0x0a, // VLAN 5 (15 bits) + BPDU bit 0
+        0x00, 0x00, 0x00, 0x00, // index, reserved
+    ];
+    f.extend(eth([0x00, 0x0e])); // inner 802.3 frame, length 14
+    f[26..32].copy_from_slice(&[0x01, 0x00, 0x0c, 0xcc, 0xcc, 0xcc]); // inner destination: CDP/DTP multicast
+    f.extend_from_slice(&[0xaa, 0xaa, 0x03, 0x00, 0x00, 0x0c, 0x20, 0x04, 0, 0, 0, 0, 0, 0]); // SNAP + DTP bytes
+    f.extend_from_slice(&[0x93, 0x1d, 0x7a, 0x49]); // ISL CRC
+    let mut d = Decoder::new();
+    let fr = d.decode(LinkType::ETHERNET, &f, 0);
+    assert_eq!(fr.isl_vlan, Some(5));
+    assert_eq!(fr.dst_mac().unwrap().to_string(), "01:00:0c:cc:cc:cc");
+    let Payload::Llc(l) = fr.payload else { panic!("{fr:?}") };
+    assert_eq!((l.dsap, l.payload.len()), (0xaa, 11));
+}

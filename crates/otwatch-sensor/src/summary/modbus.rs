@@ -1,15 +1,224 @@
 //! Modbus/TCP summary handler: maps the modbus dissector's output to the truth-file keys.
 //!
-//! A stub until the protocol's engineer fills it in; see CONTRACT.md.
+//! Counting follows the truth files (see `../shared/pcaps/MANIFEST.md`):
+//! request or response is decided by port (to the server port is a
+//! request), function codes are counted with the exception bit stripped,
+//! unit ids per PDU, servers and clients per frame. Only what a Modbus/TCP
+//! dissector accepts is counted: an MBAP header with protocol id 0 and a
+//! length of at least 2; anything else on the port is not Modbus.
 
-use super::handler::ProtocolHandler;
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
+
+use otwatch_dissect::modbus::{self, Body, DeviceObjectId};
+use otwatch_dissect::{DecodeError, Direction};
+use serde_json::{Value, json};
+
+use super::handler::{PduContext, ProtocolHandler};
+
+/// Distinct server or client addresses kept at most (each list).
+const MAX_ADDRESSES: usize = 4096;
+/// Distinct (function, exception) pairs kept at most.
+const MAX_EXCEPTION_KINDS: usize = 1024;
+/// Distinct (source, device identification string) pairs kept at most.
+const MAX_DEVICE_STRINGS: usize = 1024;
+/// Distinct server ports kept at most.
+const MAX_SERVER_PORTS: usize = 64;
 
 /// Counts Modbus/TCP traffic for the `modbus` section of the summary.
 #[derive(Debug, Default)]
-pub struct ModbusSummary {}
+pub struct ModbusSummary {
+    frames: u64,
+    last_frame: Option<u64>,
+    pdus: u64,
+    requests: u64,
+    responses: u64,
+    unknown_direction: u64,
+    server_ports: BTreeSet<u16>,
+    function_codes: BTreeMap<u8, u64>,
+    function_codes_requests: BTreeMap<u8, u64>,
+    function_codes_responses: BTreeMap<u8, u64>,
+    exceptions: BTreeMap<(u8, u8), u64>,
+    unit_ids: BTreeMap<u8, u64>,
+    servers: BTreeSet<IpAddr>,
+    clients: BTreeSet<IpAddr>,
+    device_identification: BTreeSet<(IpAddr, String)>,
+}
+
+/// How the truth files classify a PDU: by port.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum PortDirection {
+    Request,
+    Response,
+    Unknown,
+}
+
+fn bump<K: Ord>(map: &mut BTreeMap<K, u64>, key: K) {
+    let n = map.entry(key).or_insert(0);
+    *n = n.saturating_add(1);
+}
+
+fn insert_bounded<T: Ord>(set: &mut BTreeSet<T>, value: T, max: usize) {
+    if set.len() < max || set.contains(&value) {
+        set.insert(value);
+    }
+}
+
+fn counts<K: ToString>(map: &BTreeMap<K, u64>) -> Value {
+    // Keys are decimal strings; sort numerically like the truth files.
+    Value::Object(map.iter().map(|(k, v)| (k.to_string(), json!(v))).collect())
+}
+
+impl ModbusSummary {
+    /// The server port of this flow: the registered port when either side
+    /// uses it, else the server the pipeline decided on (a probed flow).
+    fn server_port(cx: &PduContext<'_>) -> u16 {
+        if cx.src.port == modbus::PORT || cx.dst.port == modbus::PORT {
+            modbus::PORT
+        } else {
+            cx.server.port
+        }
+    }
+
+    fn port_direction(cx: &PduContext<'_>, server_port: u16) -> PortDirection {
+        match (cx.src.port == server_port, cx.dst.port == server_port) {
+            (false, true) => PortDirection::Request,
+            (true, false) => PortDirection::Response,
+            _ => PortDirection::Unknown,
+        }
+    }
+}
 
 impl ProtocolHandler for ModbusSummary {
     fn name(&self) -> &'static str {
         "modbus"
+    }
+
+    fn active(&self) -> bool {
+        true
+    }
+
+    fn frame_tags(&self) -> &'static [&'static str] {
+        &["mbtcp", "modbus"]
+    }
+
+    fn tcp_ports(&self) -> &'static [u16] {
+        &[modbus::PORT]
+    }
+
+    fn probe_tcp(&self, payload: &[u8]) -> bool {
+        modbus::probe(payload)
+    }
+
+    fn pdu_len(&self, buf: &[u8]) -> Result<usize, DecodeError> {
+        let n = modbus::pdu_len(buf)?;
+        // A non-zero protocol id is not Modbus: tshark leaves the segment
+        // undissected, so do we (the pipeline drops to the segment end).
+        match buf.get(2..4) {
+            Some([0, 0]) | None => Ok(n),
+            Some(_) => Err(DecodeError::Malformed("modbus: protocol id is not 0")),
+        }
+    }
+
+    fn on_pdu(&mut self, cx: &mut PduContext<'_>, pdu: &[u8]) {
+        let server_port = ModbusSummary::server_port(cx);
+        let pd = ModbusSummary::port_direction(cx, server_port);
+        let dir = match pd {
+            PortDirection::Request => Direction::ToServer,
+            PortDirection::Response => Direction::ToClient,
+            PortDirection::Unknown => cx.direction,
+        };
+        let Ok((_, adu)) = modbus::parse(pdu, dir) else { return };
+        if adu.header.protocol_id != 0 {
+            return;
+        }
+        cx.mark("mbtcp");
+        cx.mark("modbus");
+        if self.last_frame != Some(cx.frame_number) {
+            self.last_frame = Some(cx.frame_number);
+            self.frames = self.frames.saturating_add(1);
+        }
+        self.pdus = self.pdus.saturating_add(1);
+        insert_bounded(&mut self.server_ports, server_port, MAX_SERVER_PORTS);
+        bump(&mut self.unit_ids, adu.header.unit_id);
+        let fc = adu.pdu.function.base().0;
+        bump(&mut self.function_codes, fc);
+        match pd {
+            PortDirection::Request => {
+                self.requests = self.requests.saturating_add(1);
+                bump(&mut self.function_codes_requests, fc);
+                insert_bounded(&mut self.servers, cx.dst.addr, MAX_ADDRESSES);
+                insert_bounded(&mut self.clients, cx.src.addr, MAX_ADDRESSES);
+            }
+            PortDirection::Response => {
+                self.responses = self.responses.saturating_add(1);
+                bump(&mut self.function_codes_responses, fc);
+                insert_bounded(&mut self.servers, cx.src.addr, MAX_ADDRESSES);
+                insert_bounded(&mut self.clients, cx.dst.addr, MAX_ADDRESSES);
+            }
+            PortDirection::Unknown => {
+                self.unknown_direction = self.unknown_direction.saturating_add(1);
+            }
+        }
+        // An exception code is read whenever bit 7 is set and a byte follows,
+        // whichever way the PDU travels.
+        if adu.pdu.function.is_exception()
+            && let Some(&code) = adu.pdu.data.first()
+            && (self.exceptions.len() < MAX_EXCEPTION_KINDS
+                || self.exceptions.contains_key(&(fc, code)))
+        {
+            bump(&mut self.exceptions, (fc, code));
+        }
+        if let Body::ReadDeviceIdResponse { objects, .. } = adu.pdu.body {
+            for o in objects.iter() {
+                if o.id.0 <= DeviceObjectId::USER_APPLICATION_NAME.0
+                    && let Some(s) = o.value_str()
+                {
+                    insert_bounded(
+                        &mut self.device_identification,
+                        (cx.src.addr, s.to_string()),
+                        MAX_DEVICE_STRINGS,
+                    );
+                }
+            }
+        }
+    }
+
+    fn summary(&self) -> Option<Value> {
+        if self.frames == 0 {
+            return None;
+        }
+        let exceptions: Vec<Value> = self
+            .exceptions
+            .iter()
+            .map(|(&(f, e), &c)| json!({"function_code": f, "exception_code": e, "count": c}))
+            .collect();
+        let addrs = |s: &BTreeSet<IpAddr>| {
+            let mut v: Vec<String> = s.iter().map(ToString::to_string).collect();
+            v.sort();
+            v
+        };
+        let devid: Vec<Value> = self
+            .device_identification
+            .iter()
+            .map(|(src, v)| json!({"src": src.to_string(), "value": v}))
+            .collect();
+        Some(json!({
+            "frames": self.frames,
+            "pdus": self.pdus,
+            "requests": self.requests,
+            "responses": self.responses,
+            "unknown_direction": self.unknown_direction,
+            "server_ports": self.server_ports.iter().collect::<Vec<_>>(),
+            "function_codes": counts(&self.function_codes),
+            "function_codes_requests": counts(&self.function_codes_requests),
+            "function_codes_responses": counts(&self.function_codes_responses),
+            "exception_responses": self.exceptions.values().sum::<u64>(),
+            "exceptions": exceptions,
+            "unit_ids": counts(&self.unit_ids),
+            "servers": addrs(&self.servers),
+            "clients": addrs(&self.clients),
+            "device_identification": devid,
+        }))
     }
 }
