@@ -35,7 +35,7 @@ mod tests;
 
 pub use anomaly::Anomalies;
 pub use crc::crc16_dnp;
-pub use parser::{Objects, frame_len, parse, parse_application, pdu_len, probe};
+pub use parser::{Objects, encode_link, frame_len, parse, parse_application, pdu_len, probe};
 pub use reassembly::{Reassembler, Segment};
 pub use types::{
     AnalogOutput, AnalogValue, AppControl, AppFragment, AttributeDataType, AttributeVariation,

@@ -79,6 +79,36 @@ pub fn parse(input: &[u8]) -> Result<(&[u8], LinkFrame<'_>), DecodeError> {
     Ok((outer.rest(), frame))
 }
 
+/// Appends the link frame carrying `user_data` to `out`, with both kinds of
+/// CRC computed: the inverse of [`parse`] for frames without CRC errors.
+/// `Malformed` if the user data is longer than 250 octets.
+pub fn encode_link(
+    control: LinkControl,
+    destination: u16,
+    source: u16,
+    user_data: &[u8],
+    out: &mut Vec<u8>,
+) -> Result<(), DecodeError> {
+    let length = user_data
+        .len()
+        .checked_add(usize::from(MIN_LINK_LENGTH))
+        .and_then(|n| u8::try_from(n).ok())
+        .ok_or(DecodeError::Malformed("dnp3: more than 250 octets of user data"))?;
+    let start = out.len();
+    out.extend_from_slice(&START_BYTES);
+    out.push(length);
+    out.push(control.0);
+    out.extend_from_slice(&destination.to_le_bytes());
+    out.extend_from_slice(&source.to_le_bytes());
+    let crc = crc16_dnp(out.get(start..).unwrap_or(&[]));
+    out.extend_from_slice(&crc.to_le_bytes());
+    for block in user_data.chunks(BLOCK_LEN) {
+        out.extend_from_slice(block);
+        out.extend_from_slice(&crc16_dnp(block).to_le_bytes());
+    }
+    Ok(())
+}
+
 /// Whether `input` starts with something that looks like a DNP3 link frame:
 /// the start octets, a length of at least 5 and a correct header CRC (32 bits
 /// of evidence). Needs the 10-octet header; the user data may be cut short.

@@ -15,16 +15,8 @@ use crate::{DecodeError, Direction};
 /// A link frame with correct CRCs: header (start, length, control,
 /// destination, source) then `user` in blocks of 16, each with its CRC.
 fn link(control: u8, dst: u16, src: u16, user: &[u8]) -> Vec<u8> {
-    let len = u8::try_from(5 + user.len()).unwrap();
-    let mut out = vec![0x05, 0x64, len, control];
-    out.extend_from_slice(&dst.to_le_bytes());
-    out.extend_from_slice(&src.to_le_bytes());
-    let crc = crc16_dnp(&out);
-    out.extend_from_slice(&crc.to_le_bytes());
-    for block in user.chunks(16) {
-        out.extend_from_slice(block);
-        out.extend_from_slice(&crc16_dnp(block).to_le_bytes());
-    }
+    let mut out = Vec::new();
+    encode_link(LinkControl(control), dst, src, user, &mut out).unwrap();
     out
 }
 
@@ -229,6 +221,25 @@ fn bad_data_crc_is_flagged_and_not_reassembled() {
     assert!(frame.header_crc_ok());
     let mut r = Reassembler::new();
     assert!(r.push(&frame).is_none());
+}
+
+#[test]
+fn encode_link_round_trips_and_rejects_oversized_user_data() {
+    let user: Vec<u8> = (0u8..=249).collect();
+    let bytes = link(0x44, 3, 4, &user);
+    assert_eq!(bytes.len(), MAX_FRAME_LEN);
+    let frame = check_link(&bytes);
+    let mut again = Vec::new();
+    frame.copy_user_data(&mut again);
+    assert_eq!(again, user);
+    let mut out = vec![0xAA];
+    encode_link(frame.header.control, 3, 4, &again, &mut out).unwrap();
+    assert_eq!(&out[1..], bytes.as_slice(), "appends after existing octets");
+    let too_long = vec![0u8; 251];
+    assert_eq!(
+        encode_link(LinkControl(0x44), 3, 4, &too_long, &mut out),
+        Err(DecodeError::Malformed("dnp3: more than 250 octets of user data"))
+    );
 }
 
 #[test]
