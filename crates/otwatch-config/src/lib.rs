@@ -76,7 +76,12 @@ pub struct ConfigErrors(pub Vec<ConfigError>);
 
 impl std::fmt::Display for ConfigErrors {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        writeln!(f, "invalid configuration ({} problem{}):", self.0.len(), if self.0.len() == 1 { "" } else { "s" })?;
+        writeln!(
+            f,
+            "invalid configuration ({} problem{}):",
+            self.0.len(),
+            if self.0.len() == 1 { "" } else { "s" }
+        )?;
         for e in &self.0 {
             writeln!(f, "  {e}")?;
         }
@@ -254,12 +259,21 @@ fn suggest(key: &str) -> String {
 }
 
 /// Stage one for the file: flattens the TOML into keys with origins.
-fn read_file(path: &Path, text: &str, out: &mut BTreeMap<String, (Raw, Origin)>, errs: &mut Vec<ConfigError>) {
+fn read_file(
+    path: &Path,
+    text: &str,
+    out: &mut BTreeMap<String, (Raw, Origin)>,
+    errs: &mut Vec<ConfigError>,
+) {
     let p = path.display().to_string();
     let (doc, syntax) = toml::de::DeTable::parse_recoverable(text);
     for e in syntax {
         let line = e.span().map(|s| line_of(text, s.start)).unwrap_or(1);
-        errs.push(ConfigError { origin: Origin::File { path: p.clone(), line }, key: None, message: format!("TOML syntax: {}", e.message()) });
+        errs.push(ConfigError {
+            origin: Origin::File { path: p.clone(), line },
+            key: None,
+            message: format!("TOML syntax: {}", e.message()),
+        });
     }
     fn walk(
         prefix: &str,
@@ -270,22 +284,32 @@ fn read_file(path: &Path, text: &str, out: &mut BTreeMap<String, (Raw, Origin)>,
         errs: &mut Vec<ConfigError>,
     ) {
         for (k, v) in table.iter() {
-            let key = if prefix.is_empty() { k.get_ref().to_string() } else { format!("{prefix}.{}", k.get_ref()) };
+            let key = if prefix.is_empty() {
+                k.get_ref().to_string()
+            } else {
+                format!("{prefix}.{}", k.get_ref())
+            };
             let origin = Origin::File { path: p.to_string(), line: line_of(text, k.span().start) };
             use toml::de::DeValue as V;
             match v.get_ref() {
                 V::Table(t) if schema::setting(&key).is_none() => walk(&key, t, text, p, out, errs),
                 value => {
                     if schema::setting(&key).is_none() {
-                        errs.push(ConfigError { origin, key: None, message: format!("unknown setting {key}{}", suggest(&key)) });
+                        errs.push(ConfigError {
+                            origin,
+                            key: None,
+                            message: format!("unknown setting {key}{}", suggest(&key)),
+                        });
                         continue;
                     }
                     let raw = match value {
                         V::String(s) => Raw::Str(s.to_string()),
-                        V::Integer(i) => match i64::from_str_radix(&i.as_str().replace('_', ""), i.radix()) {
-                            Ok(n) => Raw::Int(n),
-                            Err(_) => Raw::Other("an out-of-range integer"),
-                        },
+                        V::Integer(i) => {
+                            match i64::from_str_radix(&i.as_str().replace('_', ""), i.radix()) {
+                                Ok(n) => Raw::Int(n),
+                                Err(_) => Raw::Other("an out-of-range integer"),
+                            }
+                        }
                         V::Boolean(b) => Raw::Bool(*b),
                         V::Array(a) => {
                             let mut items = Vec::new();
@@ -296,7 +320,11 @@ fn read_file(path: &Path, text: &str, out: &mut BTreeMap<String, (Raw, Origin)>,
                                     _ => bad = true,
                                 }
                             }
-                            if bad { Raw::Other("an array with non-text items") } else { Raw::List(items) }
+                            if bad {
+                                Raw::Other("an array with non-text items")
+                            } else {
+                                Raw::List(items)
+                            }
                         }
                         V::Float(_) => Raw::Other("a float"),
                         V::Datetime(_) => Raw::Other("a date"),
@@ -312,7 +340,10 @@ fn read_file(path: &Path, text: &str, out: &mut BTreeMap<String, (Raw, Origin)>,
 
 impl Config {
     /// Loads the configuration: file, then environment (through `env`), then flags.
-    pub fn load(sources: &Sources, env: &dyn Fn(&str) -> Option<String>) -> Result<Config, ConfigErrors> {
+    pub fn load(
+        sources: &Sources,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigErrors> {
         let mut raw: BTreeMap<String, (Raw, Origin)> = BTreeMap::new();
         let mut errs = Vec::new();
         if let Some((path, required)) = &sources.file {
@@ -339,18 +370,22 @@ impl Config {
         }
         for (key, value, flag) in &sources.flags {
             if schema::setting(key).is_none() {
-                errs.push(ConfigError { origin: Origin::Flag(flag.clone()), key: None, message: format!("unknown setting {key}{}", suggest(key)) });
+                errs.push(ConfigError {
+                    origin: Origin::Flag(flag.clone()),
+                    key: None,
+                    message: format!("unknown setting {key}{}", suggest(key)),
+                });
                 continue;
             }
             raw.insert(key.clone(), (Raw::Str(value.clone()), Origin::Flag(flag.clone())));
         }
         let mut b = Builder { raw, errs, effective: Vec::new(), env };
         let cfg = b.build();
-        if b.errs.is_empty() {
-            if let Some(mut c) = cfg {
-                c.effective = b.effective;
-                return Ok(c);
-            }
+        if b.errs.is_empty()
+            && let Some(mut c) = cfg
+        {
+            c.effective = b.effective;
+            return Ok(c);
         }
         Err(ConfigErrors(b.errs))
     }
@@ -412,7 +447,11 @@ impl Builder<'_> {
             None => (Raw::Str(s.default.to_string()), Origin::Default),
         };
         let fail = |this: &mut Self, m: String| {
-            this.errs.push(ConfigError { origin: origin.clone(), key: Some(key.to_string()), message: m });
+            this.errs.push(ConfigError {
+                origin: origin.clone(),
+                key: Some(key.to_string()),
+                message: m,
+            });
             None
         };
         let text = match &raw {
@@ -420,7 +459,9 @@ impl Builder<'_> {
             Raw::Int(n) if matches!(s.kind, Kind::Int { .. }) => Some(n.to_string()),
             Raw::Bool(b) if s.kind == Kind::Bool => Some(b.to_string()),
             Raw::List(items) if s.kind == Kind::Subnets => Some(items.join(",")),
-            Raw::Other(what) => return fail(self, format!("expected {}, found {what}", s.kind.describe())),
+            Raw::Other(what) => {
+                return fail(self, format!("expected {}, found {what}", s.kind.describe()));
+            }
             _ => return fail(self, format!("expected {}", s.kind.describe())),
         }?;
         let typed = match s.kind {
@@ -439,7 +480,10 @@ impl Builder<'_> {
                 if choices.contains(&lower.as_str()) {
                     Typed::Text(lower)
                 } else {
-                    return fail(self, format!("{text:?} is not valid; choose one of {}", choices.join(", ")));
+                    return fail(
+                        self,
+                        format!("{text:?} is not valid; choose one of {}", choices.join(", ")),
+                    );
                 }
             }
             Kind::Duration => match otwatch_model::time::parse_duration(&text) {
@@ -465,7 +509,11 @@ impl Builder<'_> {
                 Typed::Subnets(v)
             }
         };
-        let shown = if s.kind == Kind::Secret && !text.is_empty() { "<redacted>".to_string() } else { text };
+        let shown = if s.kind == Kind::Secret && !text.is_empty() {
+            "<redacted>".to_string()
+        } else {
+            text
+        };
         self.effective.push(Effective { key: s.key, value: shown, origin });
         Some(typed)
     }
@@ -539,25 +587,31 @@ impl Builder<'_> {
         let row_limit = self.int("hunt.row_limit");
         let time_limit = self.duration("hunt.time_limit");
 
-        if let (Some(c), Some(k)) = (&tls_cert, &tls_key) {
-            if c.is_empty() != k.is_empty() {
-                self.errs.push(ConfigError {
-                    origin: Origin::Default,
-                    key: Some("server.tls_cert".into()),
-                    message: "tls_cert and tls_key must be set together".into(),
-                });
-            }
+        if let (Some(c), Some(k)) = (&tls_cert, &tls_key)
+            && c.is_empty() != k.is_empty()
+        {
+            self.errs.push(ConfigError {
+                origin: Origin::Default,
+                key: Some("server.tls_cert".into()),
+                message: "tls_cert and tls_key must be set together".into(),
+            });
         }
-        if let Some(s) = &sensor_id {
-            if s.is_empty() || !s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')) {
-                self.errs.push(ConfigError {
-                    origin: self.raw.get("sensor.id").map(|(_, o)| o.clone()).unwrap_or(Origin::Default),
-                    key: Some("sensor.id".into()),
-                    message: "a sensor id is 1 or more letters, digits, - _ .".into(),
-                });
-            }
+        if let Some(s) = &sensor_id
+            && (s.is_empty()
+                || !s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
+        {
+            self.errs.push(ConfigError {
+                origin: self
+                    .raw
+                    .get("sensor.id")
+                    .map(|(_, o)| o.clone())
+                    .unwrap_or(Origin::Default),
+                key: Some("sensor.id".into()),
+                message: "a sensor id is 1 or more letters, digits, - _ .".into(),
+            });
         }
-        let data_dir = data_dir.map(|d| if d.is_empty() { default_data_dir(self.env) } else { PathBuf::from(d) });
+        let data_dir = data_dir
+            .map(|d| if d.is_empty() { default_data_dir(self.env) } else { PathBuf::from(d) });
         let opt = |s: String| if s.is_empty() { None } else { Some(s) };
         Some(Config {
             data_dir: data_dir?,
@@ -611,14 +665,22 @@ mod tests {
     use super::*;
     use std::collections::HashMap;
 
-    fn load_with(text: &str, env: &[(&str, &str)], flags: &[(&str, &str)]) -> Result<Config, ConfigErrors> {
+    fn load_with(
+        text: &str,
+        env: &[(&str, &str)],
+        flags: &[(&str, &str)],
+    ) -> Result<Config, ConfigErrors> {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("otwatch.toml");
         std::fs::write(&path, text).unwrap();
-        let env: HashMap<String, String> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let env: HashMap<String, String> =
+            env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         let sources = Sources {
             file: Some((path, true)),
-            flags: flags.iter().map(|(k, v)| (k.to_string(), v.to_string(), format!("--set {k}={v}"))).collect(),
+            flags: flags
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string(), format!("--set {k}={v}")))
+                .collect(),
         };
         Config::load(&sources, &|k| env.get(k).cloned())
     }
@@ -637,13 +699,30 @@ mod tests {
     #[test]
     fn every_error_is_reported_at_once_with_line_and_choices() {
         let text = "[server]\nlisten = \"nowhere\"\n\n[log]\nformat = \"xml\"\n\n[lifecycle]\nauto_close_after = \"90\"\n\n[sensr]\nid = \"x\"\n\n[ingest]\nbatch_size = 0\n";
-        let errs = load_with(text, &[("OTWATCH_HUNT_ROW_LIMIT", "lots")], &[("server.lisen", "1")]).unwrap_err();
+        let errs = load_with(text, &[("OTWATCH_HUNT_ROW_LIMIT", "lots")], &[("server.lisen", "1")])
+            .unwrap_err();
         let all = errs.to_string();
-        assert!(all.contains("otwatch.toml:2: server.listen: \"nowhere\" is not an address"), "{all}");
-        assert!(all.contains("otwatch.toml:5: log.format: \"xml\" is not valid; choose one of text, json"), "{all}");
+        assert!(
+            all.contains("otwatch.toml:2: server.listen: \"nowhere\" is not an address"),
+            "{all}"
+        );
+        assert!(
+            all.contains(
+                "otwatch.toml:5: log.format: \"xml\" is not valid; choose one of text, json"
+            ),
+            "{all}"
+        );
         assert!(all.contains("otwatch.toml:8: lifecycle.auto_close_after: bad duration"), "{all}");
-        assert!(all.contains("otwatch.toml:11: unknown setting sensr.id; did you mean sensor.id?"), "{all}");
-        assert!(all.contains("otwatch.toml:14: ingest.batch_size: \"0\" is not an integer from 1 to 100000"), "{all}");
+        assert!(
+            all.contains("otwatch.toml:11: unknown setting sensr.id; did you mean sensor.id?"),
+            "{all}"
+        );
+        assert!(
+            all.contains(
+                "otwatch.toml:14: ingest.batch_size: \"0\" is not an integer from 1 to 100000"
+            ),
+            "{all}"
+        );
         assert!(all.contains("environment OTWATCH_HUNT_ROW_LIMIT: hunt.row_limit"), "{all}");
         assert!(all.contains("flag --set server.lisen=1: unknown setting server.lisen; did you mean server.listen?"), "{all}");
         assert_eq!(errs.0.len(), 7, "{all}");
@@ -654,15 +733,23 @@ mod tests {
         let errs = load_with("[server]\nlisten = \"127.0.0.1:1\n", &[], &[]).unwrap_err();
         assert!(errs.0[0].to_string().contains("otwatch.toml:2: TOML syntax"), "{errs}");
         let errs = load_with("[server]\nlisten = 8080\n", &[], &[]).unwrap_err();
-        assert!(errs.to_string().contains("otwatch.toml:2: server.listen: expected an address"), "{errs}");
+        assert!(
+            errs.to_string().contains("otwatch.toml:2: server.listen: expected an address"),
+            "{errs}"
+        );
     }
 
     #[test]
     fn flags_beat_environment_beat_file() {
-        let text = "[server]\nlisten = \"127.0.0.1:1000\"\n[sensor]\nsite = \"File\"\nzone = \"File\"\n";
+        let text =
+            "[server]\nlisten = \"127.0.0.1:1000\"\n[sensor]\nsite = \"File\"\nzone = \"File\"\n";
         let c = load_with(
             text,
-            &[("OTWATCH_SENSOR_SITE", "Env"), ("OTWATCH_SENSOR_ZONE", "Env"), ("OTWATCH_DATA_DIR", "/data")],
+            &[
+                ("OTWATCH_SENSOR_SITE", "Env"),
+                ("OTWATCH_SENSOR_ZONE", "Env"),
+                ("OTWATCH_DATA_DIR", "/data"),
+            ],
             &[("sensor.zone", "Flag")],
         )
         .unwrap();
@@ -697,9 +784,12 @@ mod tests {
 
     #[test]
     fn subnets_and_lists() {
-        let c = load_with("[sensor]\not_subnets = [\"10.10.0.0/16\", \"192.168.0.0/24\"]\n", &[], &[]).unwrap();
+        let c =
+            load_with("[sensor]\not_subnets = [\"10.10.0.0/16\", \"192.168.0.0/24\"]\n", &[], &[])
+                .unwrap();
         assert_eq!(c.sensor.ot_subnets.len(), 2);
-        let c = load_with("", &[("OTWATCH_SENSOR_OT_SUBNETS", "10.0.0.0/8, 172.16.0.0/12")], &[]).unwrap();
+        let c = load_with("", &[("OTWATCH_SENSOR_OT_SUBNETS", "10.0.0.0/8, 172.16.0.0/12")], &[])
+            .unwrap();
         assert_eq!(c.sensor.ot_subnets.len(), 2);
         let e = load_with("[sensor]\not_subnets = [\"10.0.0.0/99\"]\n", &[], &[]).unwrap_err();
         assert!(e.to_string().contains("prefix length"), "{e}");

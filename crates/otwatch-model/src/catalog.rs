@@ -162,7 +162,8 @@ fn yes() -> bool {
 }
 
 /// Placeholders every template may use.
-pub const BUILTIN_PLACEHOLDERS: &[&str] = &["source", "destination", "protocol", "sensor", "site", "zone"];
+pub const BUILTIN_PLACEHOLDERS: &[&str] =
+    &["source", "destination", "protocol", "sensor", "site", "zone"];
 
 fn line_of(text: &str, offset: usize) -> usize {
     text.get(..offset).map(|s| s.bytes().filter(|b| *b == b'\n').count() + 1).unwrap_or(0)
@@ -186,17 +187,20 @@ impl Catalog {
                 errors.push(CatalogError { line: line_of(text, span.start).max(line), message });
             };
             let id = r.id.get_ref().clone();
-            if id.is_empty() || !id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') {
+            if id.is_empty()
+                || !id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+            {
                 err(r.id.span(), format!("alert id {id:?} must be snake_case (a-z, 0-9, _)"));
             }
             if !seen.insert(id.clone()) {
                 err(r.id.span(), format!("duplicate alert id {id:?}"));
             }
-            let engine = Engine::parse(r.engine.get_ref()).map_err(|e| err(r.engine.span(), format!("{id}: {e}")));
-            let category =
-                Category::parse(r.category.get_ref()).map_err(|e| err(r.category.span(), format!("{id}: {e}")));
-            let severity =
-                Severity::parse(r.severity.get_ref()).map_err(|e| err(r.severity.span(), format!("{id}: {e}")));
+            let engine = Engine::parse(r.engine.get_ref())
+                .map_err(|e| err(r.engine.span(), format!("{id}: {e}")));
+            let category = Category::parse(r.category.get_ref())
+                .map_err(|e| err(r.category.span(), format!("{id}: {e}")));
+            let severity = Severity::parse(r.severity.get_ref())
+                .map_err(|e| err(r.severity.span(), format!("{id}: {e}")));
             let mut tactics = Vec::new();
             for t in &r.tactics {
                 match Tactic::parse(t.get_ref()) {
@@ -215,16 +219,28 @@ impl Catalog {
                 err(r.id.span(), format!("{id}: name is empty"));
             }
             if r.remediation.is_empty() || r.remediation.iter().any(|s| s.trim().is_empty()) {
-                err(r.id.span(), format!("{id}: at least one non-empty remediation step is required"));
+                err(
+                    r.id.span(),
+                    format!("{id}: at least one non-empty remediation step is required"),
+                );
             }
-            let declared: BTreeSet<&str> =
-                BUILTIN_PLACEHOLDERS.iter().copied().chain(r.fields.iter().map(String::as_str)).collect();
-            for ph in placeholders(r.description.get_ref()) {
+            let declared: BTreeSet<&str> = BUILTIN_PLACEHOLDERS
+                .iter()
+                .copied()
+                .chain(r.fields.iter().map(String::as_str))
+                .collect();
+            let remediation_text = r.remediation.join(" ");
+            for ph in placeholders(r.description.get_ref())
+                .into_iter()
+                .chain(placeholders(&remediation_text))
+            {
                 if !declared.contains(ph.as_str()) {
                     err(
                         r.description.span(),
-                        format!("{id}: description uses {{{ph}}} but it is not declared in fields (declared: {})",
-                            declared.iter().copied().collect::<Vec<_>>().join(", ")),
+                        format!(
+                            "{id}: description or remediation uses {{{ph}}} but it is not declared in fields (declared: {})",
+                            declared.iter().copied().collect::<Vec<_>>().join(", ")
+                        ),
                     );
                 }
             }
@@ -280,7 +296,9 @@ impl Catalog {
         self.get(id).ok_or_else(|| {
             let near = crate::text::closest(id, self.types.iter().map(|t| t.id.as_str()));
             match near {
-                Some(n) => format!("unknown alert type {id:?}; did you mean {n:?}? (`otwatch catalog` lists them)"),
+                Some(n) => format!(
+                    "unknown alert type {id:?}; did you mean {n:?}? (`otwatch catalog` lists them)"
+                ),
                 None => format!("unknown alert type {id:?} (`otwatch catalog` lists them)"),
             }
         })
@@ -290,7 +308,23 @@ impl Catalog {
 impl AlertType {
     /// Fills the description template from a detection.
     pub fn describe(&self, d: &Detection) -> String {
-        fill(&self.description, |name| match name {
+        fill_from(&self.description, d)
+    }
+
+    /// The remediation steps with their placeholders filled from a detection.
+    pub fn remediation_for(&self, d: &Detection) -> Vec<String> {
+        self.remediation.iter().map(|s| fill_from(s, d)).collect()
+    }
+
+    /// A threshold by name, if the type has it.
+    pub fn threshold(&self, name: &str) -> Option<Threshold> {
+        self.thresholds.get(name).copied()
+    }
+}
+
+fn fill_from(template: &str, d: &Detection) -> String {
+    {
+        fill(template, |name| match name {
             "source" => Some(d.source.label().to_string()).filter(|s| !s.is_empty()),
             "destination" => Some(d.destination.label().to_string()).filter(|s| !s.is_empty()),
             "protocol" => d.protocol.clone(),
@@ -299,11 +333,6 @@ impl AlertType {
             "zone" => d.zone.clone(),
             other => d.key.get(other).or_else(|| d.details.get(other)).cloned(),
         })
-    }
-
-    /// A threshold by name, if the type has it.
-    pub fn threshold(&self, name: &str) -> Option<Threshold> {
-        self.thresholds.get(name).copied()
     }
 }
 
@@ -360,7 +389,11 @@ mod tests {
         assert!(!c.types().is_empty());
         for t in c.types() {
             assert!(!t.tactics.is_empty(), "{} has no tactic", t.id);
-            assert!(!t.techniques.is_empty() || t.engine == Engine::MicroAgent, "{} has no technique", t.id);
+            assert!(
+                !t.techniques.is_empty() || t.engine == Engine::MicroAgent,
+                "{} has no technique",
+                t.id
+            );
         }
     }
 
@@ -397,7 +430,10 @@ mutable = false
         let msgs: Vec<String> = errs.iter().map(|e| e.to_string()).collect();
         let all = msgs.join("\n");
         assert!(all.contains("line 6: a_one: unknown category \"Nonsense\""), "{all}");
-        assert!(all.contains("line 9: a_one: unknown MITRE ATT&CK for ICS technique \"T9999\""), "{all}");
+        assert!(
+            all.contains("line 9: a_one: unknown MITRE ATT&CK for ICS technique \"T9999\""),
+            "{all}"
+        );
         assert!(all.contains("{thing}"), "{all}");
         assert!(all.contains("duplicate alert id \"a_one\""), "{all}");
         assert!(all.contains("unknown engine \"Steam\""), "{all}");

@@ -107,7 +107,12 @@ pub struct NewEvent {
 
 impl NewEvent {
     /// An event with the required fields and nothing else.
-    pub fn new(at: Timestamp, event_type: &str, severity: EventSeverity, title: impl Into<String>) -> NewEvent {
+    pub fn new(
+        at: Timestamp,
+        event_type: &str,
+        severity: EventSeverity,
+        title: impl Into<String>,
+    ) -> NewEvent {
         NewEvent {
             key: None,
             at,

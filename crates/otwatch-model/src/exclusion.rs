@@ -48,7 +48,9 @@ impl AddressMatch {
         match self.role {
             AddressRole::Source => self.matches_endpoint(&d.source),
             AddressRole::Destination => self.matches_endpoint(&d.destination),
-            AddressRole::Any => self.matches_endpoint(&d.source) || self.matches_endpoint(&d.destination),
+            AddressRole::Any => {
+                self.matches_endpoint(&d.source) || self.matches_endpoint(&d.destination)
+            }
         }
     }
 }
@@ -154,17 +156,23 @@ impl ExclusionSpec {
             }
         }
         for a in &self.addresses {
-            let ok = crate::inventory::normalize_mac(&a.address).is_some() || Cidr::parse(&a.address).is_ok();
+            let ok = crate::inventory::normalize_mac(&a.address).is_some()
+                || Cidr::parse(&a.address).is_ok();
             if !ok {
-                errs.push(("addresses".into(), format!("{:?} is not an IP, MAC or subnet", a.address)));
+                errs.push((
+                    "addresses".into(),
+                    format!("{:?} is not an IP, MAC or subnet", a.address),
+                ));
             }
         }
-        if let (Some(s), Some(e)) = (self.window_start, self.window_end) {
-            if e <= s {
-                errs.push(("window_end".into(), "window_end must be after window_start".into()));
-            }
+        if let (Some(s), Some(e)) = (self.window_start, self.window_end)
+            && e <= s
+        {
+            errs.push(("window_end".into(), "window_end must be after window_start".into()));
         }
-        if self.kind == RuleKind::Maintenance && self.ticket_id.as_deref().unwrap_or("").trim().is_empty() {
+        if self.kind == RuleKind::Maintenance
+            && self.ticket_id.as_deref().unwrap_or("").trim().is_empty()
+        {
             errs.push(("ticket_id".into(), "a maintenance window needs a ticket id".into()));
         }
         let has_condition = !self.alert_types.is_empty()
@@ -194,7 +202,7 @@ impl ExclusionSpec {
         if !self.active_at(now) {
             return false;
         }
-        if !self.alert_types.is_empty() && !self.alert_types.iter().any(|t| *t == d.alert_type) {
+        if !self.alert_types.is_empty() && !self.alert_types.contains(&d.alert_type) {
             return false;
         }
         if !self.engines.is_empty() && !self.engines.contains(&engine) {
@@ -210,20 +218,25 @@ impl ExclusionSpec {
             return false;
         }
         if !self.subnets.is_empty() {
-            let inside = |ep: &Endpoint| ep.ip.as_deref().map(|ip| self.subnets.iter().any(|c| c.contains_str(ip))).unwrap_or(false);
+            let inside = |ep: &Endpoint| {
+                ep.ip
+                    .as_deref()
+                    .map(|ip| self.subnets.iter().any(|c| c.contains_str(ip)))
+                    .unwrap_or(false)
+            };
             if !inside(&d.source) && !inside(&d.destination) {
                 return false;
             }
         }
-        if let Some(s) = self.window_start {
-            if d.time < s {
-                return false;
-            }
+        if let Some(s) = self.window_start
+            && d.time < s
+        {
+            return false;
         }
-        if let Some(e) = self.window_end {
-            if d.time >= e {
-                return false;
-            }
+        if let Some(e) = self.window_end
+            && d.time >= e
+        {
+            return false;
         }
         true
     }

@@ -122,7 +122,11 @@ pub struct Device {
 impl Device {
     /// A short label: name, else IP, else MAC.
     pub fn label(&self) -> String {
-        self.name.clone().or_else(|| self.ip.clone()).or_else(|| self.mac.clone()).unwrap_or_else(|| format!("#{}", self.id))
+        self.name
+            .clone()
+            .or_else(|| self.ip.clone())
+            .or_else(|| self.mac.clone())
+            .unwrap_or_else(|| format!("#{}", self.id))
     }
 }
 

@@ -24,14 +24,19 @@ pub mod severity;
 pub mod text;
 pub mod time;
 
-pub use alert::{Alert, AlertField, AlertId, Comment, Disposition, Endpoint, FieldKind, Status, spreadsheet_safe};
+pub use alert::{
+    Alert, AlertField, AlertId, Comment, Disposition, Endpoint, FieldKind, Status, spreadsheet_safe,
+};
 pub use baseline::BaselineEntry;
 pub use catalog::{AlertType, Catalog, Threshold};
 pub use detection::Detection;
 pub use engine::{Category, Engine};
 pub use event::{Event, EventSeverity, NewEvent};
 pub use exclusion::{AddressMatch, AddressRole, ExclusionRule, ExclusionSpec, RuleKind};
-pub use inventory::{Connection, ConnectionObservation, Device, DeviceObservation, DeviceType, Importance, Sensor, Site};
+pub use inventory::{
+    Connection, ConnectionObservation, Device, DeviceObservation, DeviceType, Importance, Sensor,
+    Site,
+};
 pub use mitre::{Tactic, Technique};
 pub use named::UnknownName;
 pub use net::Cidr;

@@ -110,7 +110,9 @@ pub struct Transition {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum LifecycleError {
     /// The alert type cannot be learned.
-    #[error("this alert type cannot be learned (learning is for policy and anomaly alerts); close or mute it instead")]
+    #[error(
+        "this alert type cannot be learned (learning is for policy and anomaly alerts); close or mute it instead"
+    )]
     NotLearnable,
     /// The alert type cannot be muted.
     #[error("this alert type cannot be muted; close it, or learn it if it is normal traffic")]
@@ -141,7 +143,8 @@ pub enum LifecycleError {
 /// Applies a triage action to an alert's state.
 pub fn apply(state: &LifecycleState, action: &Action) -> Result<Transition, LifecycleError> {
     let s = *state;
-    let unchanged = || Transition { after: s, changed: false, effects: vec![], summary: String::new() };
+    let unchanged =
+        || Transition { after: s, changed: false, effects: vec![], summary: String::new() };
     match action {
         Action::SetStatus(to) => {
             if *to == s.status {
@@ -183,7 +186,11 @@ pub fn apply(state: &LifecycleState, action: &Action) -> Result<Transition, Life
                 Disposition::Learned => Ok(unchanged()),
                 Disposition::Muted => Err(LifecycleError::MutedCannotLearn),
                 Disposition::None => Ok(Transition {
-                    after: LifecycleState { status: Status::Closed, disposition: Disposition::Learned, ..s },
+                    after: LifecycleState {
+                        status: Status::Closed,
+                        disposition: Disposition::Learned,
+                        ..s
+                    },
                     changed: true,
                     effects: vec![Effect::AddToBaseline, Effect::Timeline("ALERT_LEARNED")],
                     summary: format!("learned (status {} → Closed)", s.status),
@@ -199,7 +206,11 @@ pub fn apply(state: &LifecycleState, action: &Action) -> Result<Transition, Life
                 Disposition::Learned => Err(LifecycleError::LearnedCannotMute),
                 // Muting adds no timeline item (reference §1.4).
                 Disposition::None => Ok(Transition {
-                    after: LifecycleState { status: Status::Closed, disposition: Disposition::Muted, ..s },
+                    after: LifecycleState {
+                        status: Status::Closed,
+                        disposition: Disposition::Muted,
+                        ..s
+                    },
                     changed: true,
                     effects: vec![],
                     summary: format!("muted (status {} → Closed)", s.status),
@@ -251,7 +262,10 @@ pub fn apply(state: &LifecycleState, action: &Action) -> Result<Transition, Life
                 after: LifecycleState { status: Status::Closed, ..s },
                 changed: true,
                 effects: vec![Effect::Timeline("ALERT_CLOSED")],
-                summary: format!("auto-closed after the quiet period (status {} → Closed)", s.status),
+                summary: format!(
+                    "auto-closed after the quiet period (status {} → Closed)",
+                    s.status
+                ),
             })
         }
     }
@@ -284,7 +298,11 @@ pub enum DetectionDecision {
 
 /// Decides what a sighting at `at` does, given the latest alert with the same
 /// fingerprint. `quiet_period` is the auto-close period in microseconds.
-pub fn on_detection(latest: Option<&Tracked>, at: Timestamp, quiet_period: i64) -> DetectionDecision {
+pub fn on_detection(
+    latest: Option<&Tracked>,
+    at: Timestamp,
+    quiet_period: i64,
+) -> DetectionDecision {
     let Some(t) = latest else {
         return DetectionDecision::Open;
     };
@@ -302,7 +320,12 @@ pub fn on_detection(latest: Option<&Tracked>, at: Timestamp, quiet_period: i64) 
 }
 
 /// Whether an open alert last seen at `last_detection` is due for auto-close at `now`.
-pub fn due_for_auto_close(status: Status, last_detection: Timestamp, now: Timestamp, quiet_period: i64) -> bool {
+pub fn due_for_auto_close(
+    status: Status,
+    last_detection: Timestamp,
+    now: Timestamp,
+    quiet_period: i64,
+) -> bool {
     status.is_open() && now.0 > last_detection.0.saturating_add(quiet_period)
 }
 

@@ -73,7 +73,9 @@ impl Technique {
         if technique_name(&id).is_some() {
             Ok(Technique(id))
         } else {
-            Err(format!("unknown MITRE ATT&CK for ICS technique {id:?} (expected an id like T0843 from the ICS matrix)"))
+            Err(format!(
+                "unknown MITRE ATT&CK for ICS technique {id:?} (expected an id like T0843 from the ICS matrix)"
+            ))
         }
     }
 

@@ -20,14 +20,16 @@ impl Cidr {
             Some((a, p)) => (a, Some(p)),
             None => (t, None),
         };
-        let addr: IpAddr = a.parse().map_err(|_| format!("{t:?} is not a subnet like 10.10.0.0/16"))?;
+        let addr: IpAddr =
+            a.parse().map_err(|_| format!("{t:?} is not a subnet like 10.10.0.0/16"))?;
         let max = if addr.is_ipv4() { 32 } else { 128 };
-        let prefix = match p {
-            Some(p) => p.parse::<u8>().ok().filter(|n| *n <= max).ok_or_else(|| {
-                format!("{t:?}: prefix length must be a number from 0 to {max}")
-            })?,
-            None => max,
-        };
+        let prefix =
+            match p {
+                Some(p) => p.parse::<u8>().ok().filter(|n| *n <= max).ok_or_else(|| {
+                    format!("{t:?}: prefix length must be a number from 0 to {max}")
+                })?,
+                None => max,
+            };
         Ok(Cidr { addr, prefix })
     }
 
@@ -40,11 +42,13 @@ impl Cidr {
     pub fn contains(&self, ip: &IpAddr) -> bool {
         match (self.addr, ip) {
             (IpAddr::V4(n), IpAddr::V4(a)) => {
-                let mask = if self.prefix == 0 { 0 } else { u32::MAX << (32 - u32::from(self.prefix)) };
+                let mask =
+                    if self.prefix == 0 { 0 } else { u32::MAX << (32 - u32::from(self.prefix)) };
                 (u32::from(n) & mask) == (u32::from(*a) & mask)
             }
             (IpAddr::V6(n), IpAddr::V6(a)) => {
-                let mask = if self.prefix == 0 { 0 } else { u128::MAX << (128 - u32::from(self.prefix)) };
+                let mask =
+                    if self.prefix == 0 { 0 } else { u128::MAX << (128 - u32::from(self.prefix)) };
                 (u128::from(n) & mask) == (u128::from(*a) & mask)
             }
             _ => false,
@@ -80,11 +84,18 @@ impl From<Cidr> for String {
 pub fn is_internal(ip: &IpAddr) -> bool {
     match ip {
         IpAddr::V4(a) => {
-            a.is_private() || a.is_loopback() || a.is_link_local() || a.is_broadcast() || a.is_multicast()
-                || a.is_unspecified() || (a.octets()[0] == 100 && (a.octets()[1] & 0xc0) == 64)
+            a.is_private()
+                || a.is_loopback()
+                || a.is_link_local()
+                || a.is_broadcast()
+                || a.is_multicast()
+                || a.is_unspecified()
+                || (a.octets()[0] == 100 && (a.octets()[1] & 0xc0) == 64)
         }
         IpAddr::V6(a) => {
-            a.is_loopback() || a.is_multicast() || a.is_unspecified()
+            a.is_loopback()
+                || a.is_multicast()
+                || a.is_unspecified()
                 || (a.segments()[0] & 0xfe00) == 0xfc00
                 || (a.segments()[0] & 0xffc0) == 0xfe80
         }

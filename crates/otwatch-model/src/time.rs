@@ -57,15 +57,19 @@ impl Timestamp {
     pub fn parse(text: &str) -> Result<Timestamp, TimeParseError> {
         let t = text.trim();
         if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) {
-            return t.parse::<i64>().map(Timestamp::from_millis).map_err(|_| TimeParseError(text.into()));
+            return t
+                .parse::<i64>()
+                .map(Timestamp::from_millis)
+                .map_err(|_| TimeParseError(text.into()));
         }
         if let Ok(ts) = t.parse::<jiff::Timestamp>() {
             return Ok(Timestamp(ts.as_microsecond()));
         }
-        if let Ok(date) = t.parse::<jiff::civil::Date>() {
-            if let Ok(ts) = jiff::tz::TimeZone::UTC.to_timestamp(date.to_datetime(jiff::civil::Time::midnight())) {
-                return Ok(Timestamp(ts.as_microsecond()));
-            }
+        if let Ok(date) = t.parse::<jiff::civil::Date>()
+            && let Ok(ts) = jiff::tz::TimeZone::UTC
+                .to_timestamp(date.to_datetime(jiff::civil::Time::midnight()))
+        {
+            return Ok(Timestamp(ts.as_microsecond()));
         }
         Err(TimeParseError(text.into()))
     }
@@ -113,7 +117,9 @@ impl<'de> Deserialize<'de> for Timestamp {
                 Ok(Timestamp::from_millis(v))
             }
             fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Timestamp, E> {
-                i64::try_from(v).map(Timestamp::from_millis).map_err(|_| E::custom("time out of range"))
+                i64::try_from(v)
+                    .map(Timestamp::from_millis)
+                    .map_err(|_| E::custom("time out of range"))
             }
         }
         d.deserialize_any(V)
@@ -145,7 +151,9 @@ pub fn parse_duration(text: &str) -> Result<i64, String> {
                 break;
             }
         }
-        let n: i64 = num.parse().map_err(|_| format!("bad duration {text:?}: number expected before {unit:?}"))?;
+        let n: i64 = num
+            .parse()
+            .map_err(|_| format!("bad duration {text:?}: number expected before {unit:?}"))?;
         num.clear();
         let scale = match unit.as_str() {
             "d" => MICROS_PER_DAY,
@@ -154,13 +162,19 @@ pub fn parse_duration(text: &str) -> Result<i64, String> {
             "s" => MICROS_PER_SEC,
             "ms" => 1000,
             "us" => 1,
-            _ => return Err(format!("bad duration {text:?}: unknown unit {unit:?} (use d, h, m, s, ms)")),
+            _ => {
+                return Err(format!(
+                    "bad duration {text:?}: unknown unit {unit:?} (use d, h, m, s, ms)"
+                ));
+            }
         };
         total = total.saturating_add(n.saturating_mul(scale));
         saw_unit = true;
     }
     if !num.is_empty() || !saw_unit {
-        return Err(format!("bad duration {text:?}: a unit is required (d, h, m, s, ms), e.g. 90d"));
+        return Err(format!(
+            "bad duration {text:?}: a unit is required (d, h, m, s, ms), e.g. 90d"
+        ));
     }
     Ok(total)
 }

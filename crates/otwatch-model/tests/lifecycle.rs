@@ -2,7 +2,8 @@
 //! and every de-duplication decision, including the forbidden ones.
 
 use otwatch_model::lifecycle::{
-    Action, DetectionDecision, Effect, LifecycleError, LifecycleState, Tracked, apply, due_for_auto_close, on_detection,
+    Action, DetectionDecision, Effect, LifecycleError, LifecycleState, Tracked, apply,
+    due_for_auto_close, on_detection,
 };
 use otwatch_model::{Disposition, Severity, Status, Timestamp};
 
@@ -10,7 +11,13 @@ use Disposition::{Learned, Muted, None as Plain};
 use Status::{Active, Closed, New};
 
 fn st(status: Status, disposition: Disposition) -> LifecycleState {
-    LifecycleState { status, disposition, severity: Severity::Major, learnable: true, mutable: true }
+    LifecycleState {
+        status,
+        disposition,
+        severity: Severity::Major,
+        learnable: true,
+        mutable: true,
+    }
 }
 
 /// Expected outcome: the state after, whether it changed, the effects; or the error.
@@ -30,7 +37,6 @@ fn effect_name(e: &Effect) -> String {
 
 #[test]
 fn every_action_from_every_state() {
-
     let ok = |s, d, c, e| Want::To(s, d, c, e);
     #[rustfmt::skip]
     let table: Vec<(Status, Disposition, Action, Want)> = vec![
@@ -84,10 +90,22 @@ fn every_action_from_every_state() {
         let got = apply(&st(status, disp), &action);
         match (want, got) {
             (Want::To(s, d, changed, effects), Ok(t)) => {
-                assert_eq!((t.after.status, t.after.disposition, t.changed), (s, d, changed), "row {i}: {status} {disp} {action:?}");
+                assert_eq!(
+                    (t.after.status, t.after.disposition, t.changed),
+                    (s, d, changed),
+                    "row {i}: {status} {disp} {action:?}"
+                );
                 let names: Vec<String> = t.effects.iter().map(effect_name).collect();
-                assert_eq!(names, effects.iter().map(|s| s.to_string()).collect::<Vec<_>>(), "row {i}");
-                assert_eq!(t.changed, !t.summary.is_empty(), "row {i}: a change has a summary, a no-op none");
+                assert_eq!(
+                    names,
+                    effects.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+                    "row {i}"
+                );
+                assert_eq!(
+                    t.changed,
+                    !t.summary.is_empty(),
+                    "row {i}: a change has a summary, a no-op none"
+                );
             }
             (Want::Err(e), Err(g)) => assert_eq!(g, e, "row {i}"),
             (Want::To(..), Err(e)) => panic!("row {i}: {status} {disp} {action:?} refused: {e}"),
@@ -105,8 +123,16 @@ fn type_permissions_are_enforced() {
     assert_eq!(apply(&s, &Action::Mute), Err(LifecycleError::NotMutable));
     // The messages say why and what to do instead.
     assert!(LifecycleError::NotLearnable.to_string().contains("mute it instead"));
-    assert!(LifecycleError::SuppressedCannotReopen(Learned).to_string().contains("unlearn it before reopening"));
-    assert!(LifecycleError::SuppressedCannotReopen(Muted).to_string().contains("unmute it before reopening"));
+    assert!(
+        LifecycleError::SuppressedCannotReopen(Learned)
+            .to_string()
+            .contains("unlearn it before reopening")
+    );
+    assert!(
+        LifecycleError::SuppressedCannotReopen(Muted)
+            .to_string()
+            .contains("unmute it before reopening")
+    );
 }
 
 #[test]
@@ -124,7 +150,8 @@ fn severity_changes() {
 fn repeat_detections() {
     const Q: i64 = 90 * 86_400 * 1_000_000;
     let at = |s: i64| Timestamp(s * 1_000_000);
-    let tracked = |status, disposition, last: i64| Tracked { status, disposition, last_detection: at(last) };
+    let tracked =
+        |status, disposition, last: i64| Tracked { status, disposition, last_detection: at(last) };
     #[rustfmt::skip]
     let table = vec![
         (None,                                  at(10),              DetectionDecision::Open),

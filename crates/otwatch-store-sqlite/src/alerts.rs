@@ -6,12 +6,12 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use otwatch_model::lifecycle::{self, Action, DetectionDecision, Effect, LifecycleState, Tracked};
 use otwatch_model::{
-    Actor, Alert, AlertField, AlertId, AlertType, Comment, Detection, Disposition, EventSeverity, ExclusionSpec,
-    FieldKind, NewEvent, Severity, Status, Timestamp, baseline,
+    Actor, Alert, AlertField, AlertId, AlertType, Comment, Detection, Disposition, EventSeverity,
+    ExclusionSpec, FieldKind, NewEvent, Severity, Status, Timestamp, baseline,
 };
 use otwatch_store::{
-    ActionOutcome, AggregatedAlert, AlertDetails, AlertPage, AlertQuery, Cursor, GroupCount, IngestOptions,
-    IngestReport, Result, StoreError, Value,
+    ActionOutcome, AggregatedAlert, AlertDetails, AlertPage, AlertQuery, Cursor, GroupCount,
+    IngestOptions, IngestReport, Result, StoreError, Value,
 };
 
 use crate::rows::{self, ALERT_COLUMNS, text};
@@ -34,11 +34,19 @@ struct OpenAlert {
     dirty: bool,
 }
 
-pub(crate) fn ingest(store: &SqliteStore, detections: &[Detection], opts: &IngestOptions<'_>) -> Result<IngestReport> {
+pub(crate) fn ingest(
+    store: &SqliteStore,
+    detections: &[Detection],
+    opts: &IngestOptions<'_>,
+) -> Result<IngestReport> {
     store.write(|tx| ingest_tx(tx, detections, opts))
 }
 
-fn ingest_tx(tx: &Transaction<'_>, detections: &[Detection], opts: &IngestOptions<'_>) -> Result<IngestReport> {
+fn ingest_tx(
+    tx: &Transaction<'_>,
+    detections: &[Detection],
+    opts: &IngestOptions<'_>,
+) -> Result<IngestReport> {
     let mut report = IngestReport { received: detections.len() as u64, ..IngestReport::default() };
     let active_rules: Vec<(i64, ExclusionSpec)> =
         rules::all_specs(tx)?.into_iter().filter(|(_, s)| s.active_at(opts.now)).collect();
@@ -48,7 +56,9 @@ fn ingest_tx(tx: &Transaction<'_>, detections: &[Detection], opts: &IngestOption
     let mut order: Vec<String> = Vec::new();
     let mut groups: HashMap<String, Vec<(usize, &AlertType)>> = HashMap::new();
     {
-        let mut seen = tx.prepare_cached("INSERT OR IGNORE INTO ingest_keys (k) VALUES (?)").map_err(backend_err)?;
+        let mut seen = tx
+            .prepare_cached("INSERT OR IGNORE INTO ingest_keys (k) VALUES (?)")
+            .map_err(backend_err)?;
         for (i, d) in detections.iter().enumerate() {
             let ty = match opts.catalog.require(&d.alert_type) {
                 Ok(t) => t,
@@ -65,7 +75,9 @@ fn ingest_tx(tx: &Transaction<'_>, detections: &[Detection], opts: &IngestOption
                 report.duplicates += 1;
                 continue;
             }
-            if let Some((rid, _)) = active_rules.iter().find(|(_, r)| r.matches(d, ty.engine, opts.now)) {
+            if let Some((rid, _)) =
+                active_rules.iter().find(|(_, r)| r.matches(d, ty.engine, opts.now))
+            {
                 *rule_hits.entry(*rid).or_default() += 1;
                 report.excluded += 1;
                 continue;
@@ -81,8 +93,11 @@ fn ingest_tx(tx: &Transaction<'_>, detections: &[Detection], opts: &IngestOption
         }
     }
     for (rid, n) in rule_hits {
-        tx.execute("UPDATE exclusion_rules SET hits = hits + ? WHERE id = ?", params![n as i64, rid])
-            .map_err(backend_err)?;
+        tx.execute(
+            "UPDATE exclusion_rules SET hits = hits + ? WHERE id = ?",
+            params![n as i64, rid],
+        )
+        .map_err(backend_err)?;
     }
 
     // Stage 2: apply the lifecycle per fingerprint, in time order.
@@ -93,11 +108,23 @@ fn ingest_tx(tx: &Transaction<'_>, detections: &[Detection], opts: &IngestOption
         for (i, ty) in items {
             let Some(d) = detections.get(i) else { continue };
             let tracked = if st.learned_alert.is_some() {
-                Some(Tracked { status: Status::Closed, disposition: Disposition::Learned, last_detection: d.time })
+                Some(Tracked {
+                    status: Status::Closed,
+                    disposition: Disposition::Learned,
+                    last_detection: d.time,
+                })
             } else if st.muted_alert.is_some() {
-                Some(Tracked { status: Status::Closed, disposition: Disposition::Muted, last_detection: d.time })
+                Some(Tracked {
+                    status: Status::Closed,
+                    disposition: Disposition::Muted,
+                    last_detection: d.time,
+                })
             } else {
-                st.open.as_ref().map(|o| Tracked { status: o.status, disposition: Disposition::None, last_detection: o.last })
+                st.open.as_ref().map(|o| Tracked {
+                    status: o.status,
+                    disposition: Disposition::None,
+                    last_detection: o.last,
+                })
             };
             match lifecycle::on_detection(tracked.as_ref(), d.time, opts.auto_close_after) {
                 DetectionDecision::Suppress(Disposition::Learned) => {
@@ -124,7 +151,13 @@ fn ingest_tx(tx: &Transaction<'_>, detections: &[Detection], opts: &IngestOption
                 DetectionDecision::CloseAndOpen | DetectionDecision::Open => {
                     if let Some(o) = st.open.take() {
                         flush_open(tx, &o, opts.now)?;
-                        let changed = apply_one(tx, AlertId(o.id), &Action::AutoClose, &Actor::system(), opts.now)?;
+                        let changed = apply_one(
+                            tx,
+                            AlertId(o.id),
+                            &Action::AutoClose,
+                            &Actor::system(),
+                            opts.now,
+                        )?;
                         if changed == Ok(true) {
                             report.auto_closed += 1;
                         }
@@ -206,7 +239,13 @@ fn flush_open(tx: &Transaction<'_>, o: &OpenAlert, now: Timestamp) -> Result<()>
     Ok(())
 }
 
-fn insert_alert(tx: &Transaction<'_>, d: &Detection, ty: &AlertType, fp: &str, now: Timestamp) -> Result<i64> {
+fn insert_alert(
+    tx: &Transaction<'_>,
+    d: &Detection,
+    ty: &AlertType,
+    fp: &str,
+    now: Timestamp,
+) -> Result<i64> {
     let severity = d.severity.unwrap_or(ty.severity);
     let name = d.title.clone().unwrap_or_else(|| ty.name.clone());
     let mut details = d.key.clone();
@@ -248,14 +287,19 @@ fn insert_alert(tx: &Transaction<'_>, d: &Detection, ty: &AlertType, fp: &str, n
         tactics.join(";"),
         techniques.join(";"),
         description,
-        serde_json::to_string(&ty.remediation).unwrap_or_else(|_| "[]".into()),
+        serde_json::to_string(&ty.remediation_for(d)).unwrap_or_else(|_| "[]".into()),
         ty.learnable,
         ty.mutable,
         rows::map_json(&details),
     ])
     .map_err(backend_err)?;
     let id = tx.last_insert_rowid();
-    let mut ev = NewEvent::new(d.time, "ALERT_REPORTED", EventSeverity::Alert, format!("Alert Detected: {name}"));
+    let mut ev = NewEvent::new(
+        d.time,
+        "ALERT_REPORTED",
+        EventSeverity::Alert,
+        format!("Alert Detected: {name}"),
+    );
     ev.description = format!("{} ({severity})", ty.describe(d));
     ev.alert_id = Some(AlertId(id));
     ev.device_id = d.source.device_id;
@@ -281,11 +325,19 @@ pub(crate) fn get(c: &Connection, id: AlertId) -> Result<Alert> {
 pub(crate) fn details(c: &Connection, id: AlertId) -> Result<AlertDetails> {
     let alert = get(c, id)?;
     let mut st = c
-        .prepare_cached("SELECT id, alert_id, at, author, text FROM comments WHERE alert_id = ? ORDER BY id")
+        .prepare_cached(
+            "SELECT id, alert_id, at, author, text FROM comments WHERE alert_id = ? ORDER BY id",
+        )
         .map_err(backend_err)?;
     let comments = st
         .query_map([id.0], |r| {
-            Ok(Comment { id: r.get(0)?, alert_id: AlertId(r.get(1)?), at: Timestamp(r.get(2)?), author: r.get(3)?, text: r.get(4)? })
+            Ok(Comment {
+                id: r.get(0)?,
+                alert_id: AlertId(r.get(1)?),
+                at: Timestamp(r.get(2)?),
+                author: r.get(3)?,
+                text: r.get(4)?,
+            })
         })
         .map_err(backend_err)?
         .collect::<rusqlite::Result<Vec<_>>>()
@@ -294,13 +346,16 @@ pub(crate) fn details(c: &Connection, id: AlertId) -> Result<AlertDetails> {
     Ok(AlertDetails { alert, comments, history })
 }
 
-fn query_params(w: &crate::sql::Where) -> rusqlite::ParamsFromIter<std::slice::Iter<'_, rusqlite::types::Value>> {
+fn query_params(
+    w: &crate::sql::Where,
+) -> rusqlite::ParamsFromIter<std::slice::Iter<'_, rusqlite::types::Value>> {
     rusqlite::params_from_iter(w.params.iter())
 }
 
 pub(crate) fn list(c: &Connection, q: &AlertQuery) -> Result<AlertPage> {
     let w = alert_where(q, true)?;
-    let sql = format!("SELECT {ALERT_COLUMNS} FROM alerts{}{} LIMIT {}", w.sql, order_by(q), q.limit + 1);
+    let sql =
+        format!("SELECT {ALERT_COLUMNS} FROM alerts{}{} LIMIT {}", w.sql, order_by(q), q.limit + 1);
     let mut st = c.prepare_cached(&sql).map_err(backend_err)?;
     let mut items = st
         .query_map(query_params(&w), rows::alert)
@@ -331,7 +386,9 @@ fn sort_value(a: &Alert, f: AlertField) -> Value {
             AlertField::OccurrenceCount => a.occurrence_count as i64,
             _ => a.id.0,
         }),
-        FieldKind::Bool => Value::Bool(if f == AlertField::Mutable { a.mutable } else { a.learnable }),
+        FieldKind::Bool => {
+            Value::Bool(if f == AlertField::Mutable { a.mutable } else { a.learnable })
+        }
         _ => Value::Text(a.field_text(f)),
     }
 }
@@ -349,9 +406,15 @@ pub(crate) fn count(c: &Connection, q: &AlertQuery) -> Result<u64> {
 fn display_value(f: AlertField, v: rusqlite::types::Value) -> String {
     use rusqlite::types::Value as V;
     match (f.kind(), v) {
-        (FieldKind::Severity, V::Integer(n)) => Severity::from_rank(n).map(|s| s.to_string()).unwrap_or_default(),
-        (FieldKind::Status, V::Integer(n)) => Status::from_code(n).map(|s| s.to_string()).unwrap_or_default(),
-        (FieldKind::Disposition, V::Integer(n)) => Disposition::from_code(n).map(|s| s.to_string()).unwrap_or_default(),
+        (FieldKind::Severity, V::Integer(n)) => {
+            Severity::from_rank(n).map(|s| s.to_string()).unwrap_or_default()
+        }
+        (FieldKind::Status, V::Integer(n)) => {
+            Status::from_code(n).map(|s| s.to_string()).unwrap_or_default()
+        }
+        (FieldKind::Disposition, V::Integer(n)) => {
+            Disposition::from_code(n).map(|s| s.to_string()).unwrap_or_default()
+        }
         (FieldKind::Bool, V::Integer(n)) => (n != 0).to_string(),
         (_, V::Integer(n)) => n.to_string(),
         (_, V::Text(s)) => s,
@@ -369,7 +432,9 @@ pub(crate) fn group(c: &Connection, q: &AlertQuery, by: AlertField) -> Result<Ve
     let sql = format!("SELECT {col}, count(*) FROM alerts{} GROUP BY 1", w.sql);
     let mut st = c.prepare_cached(&sql).map_err(backend_err)?;
     let raw = st
-        .query_map(query_params(&w), |r| Ok((r.get::<_, rusqlite::types::Value>(0)?, r.get::<_, i64>(1)?)))
+        .query_map(query_params(&w), |r| {
+            Ok((r.get::<_, rusqlite::types::Value>(0)?, r.get::<_, i64>(1)?))
+        })
         .map_err(backend_err)?
         .collect::<rusqlite::Result<Vec<_>>>()
         .map_err(backend_err)?;
@@ -384,12 +449,17 @@ pub(crate) fn group(c: &Connection, q: &AlertQuery, by: AlertField) -> Result<Ve
             *counts.entry(text).or_default() += n as u64;
         }
     }
-    let mut out: Vec<GroupCount> = counts.into_iter().map(|(value, count)| GroupCount { value, count }).collect();
+    let mut out: Vec<GroupCount> =
+        counts.into_iter().map(|(value, count)| GroupCount { value, count }).collect();
     out.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
     Ok(out)
 }
 
-pub(crate) fn for_each(c: &Connection, q: &AlertQuery, f: &mut dyn FnMut(&Alert) -> Result<()>) -> Result<u64> {
+pub(crate) fn for_each(
+    c: &Connection,
+    q: &AlertQuery,
+    f: &mut dyn FnMut(&Alert) -> Result<()>,
+) -> Result<u64> {
     let w = alert_where(q, false)?;
     let sql = format!("SELECT {ALERT_COLUMNS} FROM alerts{}{}", w.sql, order_by(q));
     let mut st = c.prepare(&sql).map_err(backend_err)?;
@@ -403,7 +473,13 @@ pub(crate) fn for_each(c: &Connection, q: &AlertQuery, f: &mut dyn FnMut(&Alert)
     Ok(n)
 }
 
-pub(crate) fn apply(store: &SqliteStore, ids: &[AlertId], action: &Action, actor: &Actor, now: Timestamp) -> Result<Vec<ActionOutcome>> {
+pub(crate) fn apply(
+    store: &SqliteStore,
+    ids: &[AlertId],
+    action: &Action,
+    actor: &Actor,
+    now: Timestamp,
+) -> Result<Vec<ActionOutcome>> {
     store.write(|tx| {
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {
@@ -445,8 +521,19 @@ fn apply_one(
         })
         .optional()
         .map_err(backend_err)?;
-    let Some((status, disp, sev, learnable, mutable, fp, alert_type, name, (src, dst, proto), (sensor, site, zone), dev)) =
-        row
+    let Some((
+        status,
+        disp,
+        sev,
+        learnable,
+        mutable,
+        fp,
+        alert_type,
+        name,
+        (src, dst, proto),
+        (sensor, site, zone),
+        dev,
+    )) = row
     else {
         return Ok(Err(format!("alert {id} not found")));
     };
@@ -466,7 +553,9 @@ fn apply_one(
     }
     if state.status == Status::Closed && t.after.status.is_open() {
         let newer: Option<i64> = tx
-            .prepare_cached("SELECT id FROM alerts WHERE fingerprint = ? AND id > ? ORDER BY id DESC LIMIT 1")
+            .prepare_cached(
+                "SELECT id FROM alerts WHERE fingerprint = ? AND id > ? ORDER BY id DESC LIMIT 1",
+            )
             .map_err(backend_err)?
             .query_row(params![fp, id.0], |r| r.get(0))
             .optional()
@@ -507,10 +596,12 @@ fn apply_one(
                     .map_err(backend_err)?;
             }
             Effect::AddComment(text) => {
-                tx.prepare_cached("INSERT INTO comments (alert_id, at, author, text) VALUES (?, ?, ?, ?)")
-                    .map_err(backend_err)?
-                    .execute(params![id.0, now.0, actor.name, text])
-                    .map_err(backend_err)?;
+                tx.prepare_cached(
+                    "INSERT INTO comments (alert_id, at, author, text) VALUES (?, ?, ?, ?)",
+                )
+                .map_err(backend_err)?
+                .execute(params![id.0, now.0, actor.name, text])
+                .map_err(backend_err)?;
             }
             Effect::Timeline(kind) => {
                 let mut ev = NewEvent::new(
@@ -535,17 +626,24 @@ fn apply_one(
     }
     let summary = match action {
         Action::Comment(text) => format!("comment: {}", text.chars().take(200).collect::<String>()),
-        _ => t.summary.clone(),
+        _ => t.summary,
     };
     auth::audit(tx, actor, action.verb(), "alert", &id.to_string(), &summary, now)?;
     Ok(Ok(true))
 }
 
-pub(crate) fn auto_close(store: &SqliteStore, now: Timestamp, quiet: i64, actor: &Actor) -> Result<u64> {
+pub(crate) fn auto_close(
+    store: &SqliteStore,
+    now: Timestamp,
+    quiet: i64,
+    actor: &Actor,
+) -> Result<u64> {
     let cutoff = now.0.saturating_sub(quiet);
     let ids: Vec<AlertId> = store.read(|c| {
         let mut st = c
-            .prepare_cached("SELECT id FROM alerts WHERE status < 2 AND last_detection < ? ORDER BY id")
+            .prepare_cached(
+                "SELECT id FROM alerts WHERE status < 2 AND last_detection < ? ORDER BY id",
+            )
             .map_err(backend_err)?;
         st.query_map([cutoff], |r| Ok(AlertId(r.get(0)?)))
             .map_err(backend_err)?
@@ -559,7 +657,9 @@ pub(crate) fn auto_close(store: &SqliteStore, now: Timestamp, quiet: i64, actor:
             let mut n = 0u64;
             for id in chunk {
                 let still_due: bool = tx
-                    .prepare_cached("SELECT status < 2 AND last_detection < ? FROM alerts WHERE id = ?")
+                    .prepare_cached(
+                        "SELECT status < 2 AND last_detection < ? FROM alerts WHERE id = ?",
+                    )
                     .map_err(backend_err)?
                     .query_row(params![cutoff, id.0], |r| r.get(0))
                     .optional()
@@ -576,7 +676,11 @@ pub(crate) fn auto_close(store: &SqliteStore, now: Timestamp, quiet: i64, actor:
     Ok(closed)
 }
 
-pub(crate) fn aggregate(c: &Connection, q: &AlertQuery, period: i64) -> Result<Vec<AggregatedAlert>> {
+pub(crate) fn aggregate(
+    c: &Connection,
+    q: &AlertQuery,
+    period: i64,
+) -> Result<Vec<AggregatedAlert>> {
     if period <= 0 {
         return Err(StoreError::invalid("period", "the aggregation period must be positive"));
     }
@@ -599,13 +703,17 @@ pub(crate) fn aggregate(c: &Connection, q: &AlertQuery, period: i64) -> Result<V
         let occ: i64 = r.get(6).map_err(backend_err)?;
         let device: String = r.get(7).map_err(backend_err)?;
         let id: i64 = r.get(8).map_err(backend_err)?;
-        let same = out.last().map(|a| a.alert_type == alert_type && a.period_start == start).unwrap_or(false);
+        let same = out
+            .last()
+            .map(|a| a.alert_type == alert_type && a.period_start == start)
+            .unwrap_or(false);
         if !same {
             let engine_text: String = r.get(2).map_err(backend_err)?;
             out.push(AggregatedAlert {
                 alert_type,
                 name: r.get(1).map_err(backend_err)?,
-                engine: otwatch_model::Engine::parse(&engine_text).map_err(|e| StoreError::Backend(e.to_string()))?,
+                engine: otwatch_model::Engine::parse(&engine_text)
+                    .map_err(|e| StoreError::Backend(e.to_string()))?,
                 severity: sev,
                 period_start: start,
                 alerts: 0,
@@ -631,6 +739,8 @@ pub(crate) fn aggregate(c: &Connection, q: &AlertQuery, period: i64) -> Result<V
     for a in &mut out {
         a.devices.sort();
     }
-    out.sort_by(|a, b| b.last_detection.cmp(&a.last_detection).then_with(|| a.alert_type.cmp(&b.alert_type)));
+    out.sort_by(|a, b| {
+        b.last_detection.cmp(&a.last_detection).then_with(|| a.alert_type.cmp(&b.alert_type))
+    });
     Ok(out)
 }

@@ -9,7 +9,15 @@ use otwatch_store::{AuditQuery, Result, StoreError, query::page_size};
 use crate::backend_err;
 
 /// Writes one audit record.
-pub(crate) fn audit(tx: &Connection, actor: &Actor, action: &str, object_type: &str, object_id: &str, summary: &str, now: Timestamp) -> Result<()> {
+pub(crate) fn audit(
+    tx: &Connection,
+    actor: &Actor,
+    action: &str,
+    object_type: &str,
+    object_id: &str,
+    summary: &str,
+    now: Timestamp,
+) -> Result<()> {
     tx.prepare_cached(
         "INSERT INTO audit_log (at, actor, actor_kind, address, action, object_type, object_id, summary) \
          VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -46,10 +54,15 @@ fn audit_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditRecord> {
     })
 }
 
-const AUDIT_COLUMNS: &str = "id, at, actor, actor_kind, address, action, object_type, object_id, summary";
+const AUDIT_COLUMNS: &str =
+    "id, at, actor, actor_kind, address, action, object_type, object_id, summary";
 
 /// The history of one object, oldest first.
-pub(crate) fn audit_for(c: &Connection, object_type: &str, object_id: &str) -> Result<Vec<AuditRecord>> {
+pub(crate) fn audit_for(
+    c: &Connection,
+    object_type: &str,
+    object_id: &str,
+) -> Result<Vec<AuditRecord>> {
     let mut st = c
         .prepare_cached(&format!("SELECT {AUDIT_COLUMNS} FROM audit_log WHERE object_type = ? AND object_id = ? ORDER BY id"))
         .map_err(backend_err)?;
@@ -62,7 +75,9 @@ pub(crate) fn audit_for(c: &Connection, object_type: &str, object_id: &str) -> R
 pub(crate) fn list_audit(c: &Connection, q: &AuditQuery) -> Result<Vec<AuditRecord>> {
     let mut clauses = Vec::new();
     let mut ps: Vec<Sql> = Vec::new();
-    for (col, v) in [("object_type", &q.object_type), ("object_id", &q.object_id), ("actor", &q.actor)] {
+    for (col, v) in
+        [("object_type", &q.object_type), ("object_id", &q.object_id), ("actor", &q.actor)]
+    {
         if let Some(v) = v {
             clauses.push(format!("{col} = ?"));
             ps.push(Sql::Text(v.clone()));
@@ -76,10 +91,20 @@ pub(crate) fn list_audit(c: &Connection, q: &AuditQuery) -> Result<Vec<AuditReco
         clauses.push("at < ?".to_string());
         ps.push(Sql::Integer(t.0));
     }
-    let w = if clauses.is_empty() { String::new() } else { format!(" WHERE {}", clauses.join(" AND ")) };
-    let sql = format!("SELECT {AUDIT_COLUMNS} FROM audit_log{w} ORDER BY id DESC LIMIT {}", page_size(q.limit));
+    let w = if clauses.is_empty() {
+        String::new()
+    } else {
+        format!(" WHERE {}", clauses.join(" AND "))
+    };
+    let sql = format!(
+        "SELECT {AUDIT_COLUMNS} FROM audit_log{w} ORDER BY id DESC LIMIT {}",
+        page_size(q.limit)
+    );
     let mut st = c.prepare_cached(&sql).map_err(backend_err)?;
-    st.query_map(params_from_iter(ps.iter()), audit_row).map_err(backend_err)?.collect::<rusqlite::Result<Vec<_>>>().map_err(backend_err)
+    st.query_map(params_from_iter(ps.iter()), audit_row)
+        .map_err(backend_err)?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(backend_err)
 }
 
 const USER_COLUMNS: &str = "id, name, role, password_hash, created_at, disabled, last_login";
@@ -100,10 +125,24 @@ fn check_name(name: &str) -> Result<()> {
     let ok = !name.is_empty()
         && name.len() <= 64
         && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@'));
-    if ok { Ok(()) } else { Err(StoreError::invalid("name", "user names are 1–64 characters of letters, digits, . _ - @")) }
+    if ok {
+        Ok(())
+    } else {
+        Err(StoreError::invalid(
+            "name",
+            "user names are 1–64 characters of letters, digits, . _ - @",
+        ))
+    }
 }
 
-pub(crate) fn create_user(tx: &Transaction<'_>, name: &str, role: Role, hash: &str, actor: &Actor, now: Timestamp) -> Result<User> {
+pub(crate) fn create_user(
+    tx: &Transaction<'_>,
+    name: &str,
+    role: Role,
+    hash: &str,
+    actor: &Actor,
+    now: Timestamp,
+) -> Result<User> {
     check_name(name)?;
     if hash.is_empty() {
         return Err(StoreError::invalid("password", "a password hash is required"));
@@ -113,7 +152,9 @@ pub(crate) fn create_user(tx: &Transaction<'_>, name: &str, role: Role, hash: &s
         params![name, role.as_str(), hash, now.0],
     )
     .map_err(|e| match &e {
-        rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation => {
+        rusqlite::Error::SqliteFailure(f, _)
+            if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+        {
             StoreError::Conflict(format!("name: a user named {name:?} already exists"))
         }
         _ => backend_err(e),
@@ -131,8 +172,13 @@ pub(crate) fn user_by_name(c: &Connection, name: &str) -> Result<Option<User>> {
 }
 
 pub(crate) fn list_users(c: &Connection) -> Result<Vec<User>> {
-    let mut st = c.prepare_cached(&format!("SELECT {USER_COLUMNS} FROM users ORDER BY name")).map_err(backend_err)?;
-    st.query_map([], user_row).map_err(backend_err)?.collect::<rusqlite::Result<Vec<_>>>().map_err(backend_err)
+    let mut st = c
+        .prepare_cached(&format!("SELECT {USER_COLUMNS} FROM users ORDER BY name"))
+        .map_err(backend_err)?;
+    st.query_map([], user_row)
+        .map_err(backend_err)?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(backend_err)
 }
 
 fn must_exist(tx: &Connection, name: &str) -> Result<User> {
@@ -149,37 +195,73 @@ fn keep_an_admin(tx: &Connection, name: &str) -> Result<()> {
         )
         .map_err(backend_err)?;
     if others == 0 {
-        return Err(StoreError::Conflict(format!("{name} is the last enabled admin; add another admin first")));
+        return Err(StoreError::Conflict(format!(
+            "{name} is the last enabled admin; add another admin first"
+        )));
     }
     Ok(())
 }
 
-pub(crate) fn set_role(tx: &Transaction<'_>, name: &str, role: Role, actor: &Actor, now: Timestamp) -> Result<User> {
+pub(crate) fn set_role(
+    tx: &Transaction<'_>,
+    name: &str,
+    role: Role,
+    actor: &Actor,
+    now: Timestamp,
+) -> Result<User> {
     let before = must_exist(tx, name)?;
     if before.role == Role::Admin && role != Role::Admin && !before.disabled {
         keep_an_admin(tx, name)?;
     }
-    tx.execute("UPDATE users SET role = ? WHERE name = ?", params![role.as_str(), name]).map_err(backend_err)?;
-    audit(tx, actor, "user_set_role", "user", name, &format!("role {} → {role}", before.role), now)?;
+    tx.execute("UPDATE users SET role = ? WHERE name = ?", params![role.as_str(), name])
+        .map_err(backend_err)?;
+    audit(
+        tx,
+        actor,
+        "user_set_role",
+        "user",
+        name,
+        &format!("role {} → {role}", before.role),
+        now,
+    )?;
     must_exist(tx, name)
 }
 
-pub(crate) fn set_password(tx: &Transaction<'_>, name: &str, hash: &str, actor: &Actor, now: Timestamp) -> Result<()> {
+pub(crate) fn set_password(
+    tx: &Transaction<'_>,
+    name: &str,
+    hash: &str,
+    actor: &Actor,
+    now: Timestamp,
+) -> Result<()> {
     must_exist(tx, name)?;
-    tx.execute("UPDATE users SET password_hash = ? WHERE name = ?", params![hash, name]).map_err(backend_err)?;
+    tx.execute("UPDATE users SET password_hash = ? WHERE name = ?", params![hash, name])
+        .map_err(backend_err)?;
     audit(tx, actor, "user_reset_password", "user", name, "password changed", now)
 }
 
-pub(crate) fn set_disabled(tx: &Transaction<'_>, name: &str, disabled: bool, actor: &Actor, now: Timestamp) -> Result<()> {
+pub(crate) fn set_disabled(
+    tx: &Transaction<'_>,
+    name: &str,
+    disabled: bool,
+    actor: &Actor,
+    now: Timestamp,
+) -> Result<()> {
     let before = must_exist(tx, name)?;
     if disabled && before.role == Role::Admin && !before.disabled {
         keep_an_admin(tx, name)?;
     }
-    tx.execute("UPDATE users SET disabled = ? WHERE name = ?", params![disabled, name]).map_err(backend_err)?;
+    tx.execute("UPDATE users SET disabled = ? WHERE name = ?", params![disabled, name])
+        .map_err(backend_err)?;
     audit(tx, actor, if disabled { "user_disable" } else { "user_enable" }, "user", name, "", now)
 }
 
-pub(crate) fn delete_user(tx: &Transaction<'_>, name: &str, actor: &Actor, now: Timestamp) -> Result<()> {
+pub(crate) fn delete_user(
+    tx: &Transaction<'_>,
+    name: &str,
+    actor: &Actor,
+    now: Timestamp,
+) -> Result<()> {
     let before = must_exist(tx, name)?;
     if before.role == Role::Admin && !before.disabled {
         keep_an_admin(tx, name)?;
@@ -189,11 +271,13 @@ pub(crate) fn delete_user(tx: &Transaction<'_>, name: &str, actor: &Actor, now: 
 }
 
 pub(crate) fn touch_login(tx: &Transaction<'_>, name: &str, now: Timestamp) -> Result<()> {
-    tx.execute("UPDATE users SET last_login = ? WHERE name = ?", params![now.0, name]).map_err(backend_err)?;
+    tx.execute("UPDATE users SET last_login = ? WHERE name = ?", params![now.0, name])
+        .map_err(backend_err)?;
     Ok(())
 }
 
-const TOKEN_COLUMNS: &str = "id, name, role, hash, prefix, created_at, created_by, expires_at, revoked_at, last_used_at";
+const TOKEN_COLUMNS: &str =
+    "id, name, role, hash, prefix, created_at, created_by, expires_at, revoked_at, last_used_at";
 
 fn token_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ApiToken> {
     Ok(ApiToken {
@@ -233,7 +317,15 @@ pub(crate) fn create_token(
     )
     .map_err(backend_err)?;
     let id = tx.last_insert_rowid();
-    audit(tx, actor, "token_create", "token", &id.to_string(), &format!("{name:?} role {role}"), now)?;
+    audit(
+        tx,
+        actor,
+        "token_create",
+        "token",
+        &id.to_string(),
+        &format!("{name:?} role {role}"),
+        now,
+    )?;
     tx.prepare_cached(&format!("SELECT {TOKEN_COLUMNS} FROM tokens WHERE id = ?"))
         .map_err(backend_err)?
         .query_row([id], token_row)
@@ -249,11 +341,21 @@ pub(crate) fn token_by_hash(c: &Connection, hash: &str) -> Result<Option<ApiToke
 }
 
 pub(crate) fn list_tokens(c: &Connection) -> Result<Vec<ApiToken>> {
-    let mut st = c.prepare_cached(&format!("SELECT {TOKEN_COLUMNS} FROM tokens ORDER BY id")).map_err(backend_err)?;
-    st.query_map([], token_row).map_err(backend_err)?.collect::<rusqlite::Result<Vec<_>>>().map_err(backend_err)
+    let mut st = c
+        .prepare_cached(&format!("SELECT {TOKEN_COLUMNS} FROM tokens ORDER BY id"))
+        .map_err(backend_err)?;
+    st.query_map([], token_row)
+        .map_err(backend_err)?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(backend_err)
 }
 
-pub(crate) fn revoke_token(tx: &Transaction<'_>, id: i64, actor: &Actor, now: Timestamp) -> Result<()> {
+pub(crate) fn revoke_token(
+    tx: &Transaction<'_>,
+    id: i64,
+    actor: &Actor,
+    now: Timestamp,
+) -> Result<()> {
     let revoked: Option<Option<i64>> = tx
         .query_row("SELECT revoked_at FROM tokens WHERE id = ?", [id], |r| r.get(0))
         .optional()
@@ -262,13 +364,15 @@ pub(crate) fn revoke_token(tx: &Transaction<'_>, id: i64, actor: &Actor, now: Ti
         None => Err(StoreError::not_found("token", id)),
         Some(Some(_)) => Ok(()),
         Some(None) => {
-            tx.execute("UPDATE tokens SET revoked_at = ? WHERE id = ?", params![now.0, id]).map_err(backend_err)?;
+            tx.execute("UPDATE tokens SET revoked_at = ? WHERE id = ?", params![now.0, id])
+                .map_err(backend_err)?;
             audit(tx, actor, "token_revoke", "token", &id.to_string(), "", now)
         }
     }
 }
 
 pub(crate) fn touch_token(tx: &Transaction<'_>, id: i64, now: Timestamp) -> Result<()> {
-    tx.execute("UPDATE tokens SET last_used_at = ? WHERE id = ?", params![now.0, id]).map_err(backend_err)?;
+    tx.execute("UPDATE tokens SET last_used_at = ? WHERE id = ?", params![now.0, id])
+        .map_err(backend_err)?;
     Ok(())
 }

@@ -7,10 +7,13 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params, params_from_i
 
 use otwatch_model::inventory::normalize_mac;
 use otwatch_model::{
-    Actor, AlertId, Connection as Conn, ConnectionObservation, Device, DeviceObservation, DeviceType, Event,
-    EventSeverity, Importance, NewEvent, Sensor, Timestamp,
+    Actor, AlertId, Connection as Conn, ConnectionObservation, Device, DeviceObservation,
+    DeviceType, Event, EventSeverity, Importance, NewEvent, Sensor, Timestamp,
 };
-use otwatch_store::{ConnectionQuery, DeviceGroup, DevicePatch, DeviceQuery, EventQuery, GroupCount, Result, StoreError, query::page_size};
+use otwatch_store::{
+    ConnectionQuery, DeviceGroup, DevicePatch, DeviceQuery, EventQuery, GroupCount, Result,
+    StoreError, query::page_size,
+};
 
 use crate::rows::{json_map, map_json, opt, text};
 use crate::sql::like_escape;
@@ -52,7 +55,9 @@ fn identity(zone: &str, ip: &str, mac: &str) -> String {
 }
 
 fn norm_mac(m: &Option<String>) -> String {
-    m.as_deref().map(|m| normalize_mac(m).unwrap_or_else(|| m.trim().to_ascii_lowercase())).unwrap_or_default()
+    m.as_deref()
+        .map(|m| normalize_mac(m).unwrap_or_else(|| m.trim().to_ascii_lowercase()))
+        .unwrap_or_default()
 }
 
 pub(crate) fn upsert_devices(tx: &Transaction<'_>, obs: &[DeviceObservation]) -> Result<Vec<i64>> {
@@ -61,14 +66,26 @@ pub(crate) fn upsert_devices(tx: &Transaction<'_>, obs: &[DeviceObservation]) ->
         let ip = o.ip.as_deref().unwrap_or("").trim().to_string();
         let mac = norm_mac(&o.mac);
         if ip.is_empty() && mac.is_empty() {
-            return Err(StoreError::invalid("ip", "a device observation needs an IP or a MAC address"));
+            return Err(StoreError::invalid(
+                "ip",
+                "a device observation needs an IP or a MAC address",
+            ));
         }
         let zone = text(&o.zone).to_string();
         let ident = identity(&zone, &ip, &mac);
         let existing = tx
-            .prepare_cached("SELECT id, protocols, details, device_type FROM devices WHERE identity = ?")
+            .prepare_cached(
+                "SELECT id, protocols, details, device_type FROM devices WHERE identity = ?",
+            )
             .map_err(backend_err)?
-            .query_row([&ident], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?)))
+            .query_row([&ident], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                ))
+            })
             .optional()
             .map_err(backend_err)?;
         let new_type = o.device_type.filter(|t| *t != DeviceType::Unknown);
@@ -108,7 +125,8 @@ pub(crate) fn upsert_devices(tx: &Transaction<'_>, obs: &[DeviceObservation]) ->
                 ids.push(tx.last_insert_rowid());
             }
             Some((id, protocols, details, old_type)) => {
-                let mut protos: BTreeSet<String> = protocols.split(';').filter(|s| !s.is_empty()).map(String::from).collect();
+                let mut protos: BTreeSet<String> =
+                    protocols.split(';').filter(|s| !s.is_empty()).map(String::from).collect();
                 protos.extend(o.protocols.iter().cloned());
                 let mut det = json_map(&details);
                 det.extend(o.details.iter().map(|(k, v)| (k.clone(), v.clone())));
@@ -166,10 +184,18 @@ fn device_where(q: &DeviceQuery) -> (String, Vec<Sql>) {
     if let Some(s) = q.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         let pat = format!("%{}%", like_escape(s));
         let cols = ["name", "ip", "mac", "vendor", "model", "firmware", "device_type", "protocols"];
-        clauses.push(format!("({})", cols.iter().map(|c| format!("{c} LIKE ? ESCAPE '\\'")).collect::<Vec<_>>().join(" OR ")));
+        clauses.push(format!(
+            "({})",
+            cols.iter().map(|c| format!("{c} LIKE ? ESCAPE '\\'")).collect::<Vec<_>>().join(" OR ")
+        ));
         ps.extend(cols.iter().map(|_| Sql::Text(pat.clone())));
     }
-    for (col, vals) in [("device_type", &q.device_types), ("vendor", &q.vendors), ("site", &q.sites), ("zone", &q.zones)] {
+    for (col, vals) in [
+        ("device_type", &q.device_types),
+        ("vendor", &q.vendors),
+        ("site", &q.sites),
+        ("zone", &q.zones),
+    ] {
         if !vals.is_empty() {
             clauses.push(format!("{col} IN ({})", vec!["?"; vals.len()].join(", ")));
             ps.extend(vals.iter().map(|v| Sql::Text(v.clone())));
@@ -183,7 +209,11 @@ fn device_where(q: &DeviceQuery) -> (String, Vec<Sql>) {
         clauses.push("(';' || protocols || ';') LIKE ? ESCAPE '\\'".into());
         ps.push(Sql::Text(format!("%;{};%", like_escape(p))));
     }
-    let sql = if clauses.is_empty() { String::new() } else { format!(" WHERE {}", clauses.join(" AND ")) };
+    let sql = if clauses.is_empty() {
+        String::new()
+    } else {
+        format!(" WHERE {}", clauses.join(" AND "))
+    };
     (sql, ps)
 }
 
@@ -195,7 +225,10 @@ pub(crate) fn list_devices(c: &Connection, q: &DeviceQuery) -> Result<Vec<Device
         q.offset
     );
     let mut st = c.prepare_cached(&sql).map_err(backend_err)?;
-    st.query_map(params_from_iter(ps.iter()), device_row).map_err(backend_err)?.collect::<rusqlite::Result<Vec<_>>>().map_err(backend_err)
+    st.query_map(params_from_iter(ps.iter()), device_row)
+        .map_err(backend_err)?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(backend_err)
 }
 
 pub(crate) fn count_devices(c: &Connection, q: &DeviceQuery) -> Result<u64> {
@@ -208,7 +241,11 @@ pub(crate) fn count_devices(c: &Connection, q: &DeviceQuery) -> Result<u64> {
     Ok(n.max(0) as u64)
 }
 
-pub(crate) fn group_devices(c: &Connection, q: &DeviceQuery, by: DeviceGroup) -> Result<Vec<GroupCount>> {
+pub(crate) fn group_devices(
+    c: &Connection,
+    q: &DeviceQuery,
+    by: DeviceGroup,
+) -> Result<Vec<GroupCount>> {
     let col = match by {
         DeviceGroup::DeviceType => "device_type",
         DeviceGroup::Vendor => "vendor",
@@ -219,25 +256,41 @@ pub(crate) fn group_devices(c: &Connection, q: &DeviceQuery, by: DeviceGroup) ->
     let (w, ps) = device_where(q);
     let sql = format!("SELECT {col}, count(*) FROM devices{w} GROUP BY 1 ORDER BY 2 DESC, 1");
     let mut st = c.prepare_cached(&sql).map_err(backend_err)?;
-    st.query_map(params_from_iter(ps.iter()), |r| Ok(GroupCount { value: r.get(0)?, count: r.get::<_, i64>(1)?.max(0) as u64 }))
-        .map_err(backend_err)?
-        .collect::<rusqlite::Result<Vec<_>>>()
-        .map_err(backend_err)
+    st.query_map(params_from_iter(ps.iter()), |r| {
+        Ok(GroupCount { value: r.get(0)?, count: r.get::<_, i64>(1)?.max(0) as u64 })
+    })
+    .map_err(backend_err)?
+    .collect::<rusqlite::Result<Vec<_>>>()
+    .map_err(backend_err)
 }
 
-pub(crate) fn update_device(tx: &Transaction<'_>, id: i64, p: &DevicePatch, actor: &Actor, now: Timestamp) -> Result<Device> {
+pub(crate) fn update_device(
+    tx: &Transaction<'_>,
+    id: i64,
+    p: &DevicePatch,
+    actor: &Actor,
+    now: Timestamp,
+) -> Result<Device> {
     let before = device(tx, id)?;
     let mut changes = Vec::new();
     if let Some(n) = &p.name {
         if n.chars().count() > 200 {
             return Err(StoreError::invalid("name", "at most 200 characters"));
         }
-        tx.execute("UPDATE devices SET name = ? WHERE id = ?", params![n.trim(), id]).map_err(backend_err)?;
-        changes.push(format!("name {:?} → {:?}", before.name.clone().unwrap_or_default(), n.trim()));
+        tx.execute("UPDATE devices SET name = ? WHERE id = ?", params![n.trim(), id])
+            .map_err(backend_err)?;
+        changes.push(format!(
+            "name {:?} → {:?}",
+            before.name.clone().unwrap_or_default(),
+            n.trim()
+        ));
     }
     if let Some(t) = p.device_type {
-        tx.execute("UPDATE devices SET device_type = ?, is_ot = ? WHERE id = ?", params![t.as_str(), t.is_ot() || before.is_ot, id])
-            .map_err(backend_err)?;
+        tx.execute(
+            "UPDATE devices SET device_type = ?, is_ot = ? WHERE id = ?",
+            params![t.as_str(), t.is_ot() || before.is_ot, id],
+        )
+        .map_err(backend_err)?;
         changes.push(format!("type {} → {t}", before.device_type));
     }
     for (col, val, old) in [
@@ -246,21 +299,36 @@ pub(crate) fn update_device(tx: &Transaction<'_>, id: i64, p: &DevicePatch, acto
         ("scanner", p.scanner, before.scanner),
     ] {
         if let Some(v) = val {
-            tx.execute(&format!("UPDATE devices SET {col} = ? WHERE id = ?"), params![v, id]).map_err(backend_err)?;
+            tx.execute(&format!("UPDATE devices SET {col} = ? WHERE id = ?"), params![v, id])
+                .map_err(backend_err)?;
             changes.push(format!("{col} {old} → {v}"));
         }
     }
     if let Some(i) = p.importance {
-        tx.execute("UPDATE devices SET importance = ? WHERE id = ?", params![i.as_str(), id]).map_err(backend_err)?;
+        tx.execute("UPDATE devices SET importance = ? WHERE id = ?", params![i.as_str(), id])
+            .map_err(backend_err)?;
         changes.push(format!("importance {} → {i}", before.importance));
     }
     if !changes.is_empty() {
-        auth::audit(tx, actor, "device_update", "device", &id.to_string(), &changes.join("; "), now)?;
+        auth::audit(
+            tx,
+            actor,
+            "device_update",
+            "device",
+            &id.to_string(),
+            &changes.join("; "),
+            now,
+        )?;
     }
     device(tx, id)
 }
 
-fn device_id_for(tx: &Transaction<'_>, zone: &str, addr: &str, mac: &Option<String>) -> Result<Option<i64>> {
+fn device_id_for(
+    tx: &Transaction<'_>,
+    zone: &str,
+    addr: &str,
+    mac: &Option<String>,
+) -> Result<Option<i64>> {
     let mac = norm_mac(mac);
     let exact = tx
         .prepare_cached("SELECT id FROM devices WHERE identity = ?")
@@ -278,7 +346,10 @@ fn device_id_for(tx: &Transaction<'_>, zone: &str, addr: &str, mac: &Option<Stri
         .map_err(backend_err)
 }
 
-pub(crate) fn upsert_connections(tx: &Transaction<'_>, obs: &[ConnectionObservation]) -> Result<u64> {
+pub(crate) fn upsert_connections(
+    tx: &Transaction<'_>,
+    obs: &[ConnectionObservation],
+) -> Result<u64> {
     let mut created = 0;
     for o in obs {
         if o.src.is_empty() || o.dst.is_empty() || o.transport.is_empty() {
@@ -374,7 +445,11 @@ pub(crate) fn list_connections(c: &Connection, q: &ConnectionQuery) -> Result<Ve
         clauses.push("first_seen < ?".into());
         ps.push(Sql::Integer(t.0));
     }
-    let w = if clauses.is_empty() { String::new() } else { format!(" WHERE {}", clauses.join(" AND ")) };
+    let w = if clauses.is_empty() {
+        String::new()
+    } else {
+        format!(" WHERE {}", clauses.join(" AND "))
+    };
     let sql = format!(
         "SELECT id, src_device_id, dst_device_id, src, dst, transport, dst_port, protocol, packets, bytes, first_seen, \
          last_seen, sensor, site, zone FROM connections{w} ORDER BY last_seen DESC, id DESC LIMIT {} OFFSET {}",
@@ -490,7 +565,11 @@ pub(crate) fn list_events(c: &Connection, q: &EventQuery) -> Result<Vec<Event>> 
         }
         clauses.push(format!("event_type IN ({})", marks.join(", ")));
     }
-    let w = if clauses.is_empty() { String::new() } else { format!(" WHERE {}", clauses.join(" AND ")) };
+    let w = if clauses.is_empty() {
+        String::new()
+    } else {
+        format!(" WHERE {}", clauses.join(" AND "))
+    };
     let sql = format!(
         "SELECT id, at, event_type, severity, title, description, device_id, src_ip, dst_ip, protocol, sensor, site, zone, \
          alert_id, owner, details FROM events{w} ORDER BY at DESC, id DESC LIMIT {}",
@@ -537,7 +616,9 @@ pub(crate) fn upsert_sensor(tx: &Transaction<'_>, s: &Sensor) -> Result<()> {
 }
 
 pub(crate) fn list_sensors(c: &Connection) -> Result<Vec<Sensor>> {
-    let mut st = c.prepare_cached("SELECT id, name, site, zone, last_seen FROM sensors ORDER BY id").map_err(backend_err)?;
+    let mut st = c
+        .prepare_cached("SELECT id, name, site, zone, last_seen FROM sensors ORDER BY id")
+        .map_err(backend_err)?;
     st.query_map([], |r| {
         Ok(Sensor {
             id: r.get(0)?,

@@ -57,7 +57,9 @@ impl std::fmt::Debug for SqliteStore {
 pub(crate) fn backend_err(e: rusqlite::Error) -> StoreError {
     if let rusqlite::Error::SqliteFailure(f, msg) = &e {
         match f.code {
-            rusqlite::ErrorCode::DiskFull => return StoreError::Full(msg.clone().unwrap_or_else(|| "disk full".into())),
+            rusqlite::ErrorCode::DiskFull => {
+                return StoreError::Full(msg.clone().unwrap_or_else(|| "disk full".into()));
+            }
             rusqlite::ErrorCode::ReadOnly => {
                 return StoreError::Backend(format!("the database is read-only ({e})"));
             }
@@ -83,8 +85,9 @@ fn configure(conn: &Connection) -> Result<()> {
 impl SqliteStore {
     /// Opens (creating if needed) the store in a data directory and migrates it.
     pub fn open_dir(dir: &Path) -> Result<SqliteStore> {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| StoreError::Backend(format!("cannot create data directory {}: {e}", dir.display())))?;
+        std::fs::create_dir_all(dir).map_err(|e| {
+            StoreError::Backend(format!("cannot create data directory {}: {e}", dir.display()))
+        })?;
         SqliteStore::open_file(&dir.join(DB_FILE))
     }
 
@@ -98,14 +101,22 @@ impl SqliteStore {
         for _ in 0..READERS {
             let r = Connection::open_with_flags(
                 path,
-                OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
+                OpenFlags::SQLITE_OPEN_READ_ONLY
+                    | OpenFlags::SQLITE_OPEN_NO_MUTEX
+                    | OpenFlags::SQLITE_OPEN_URI,
             )
             .map_err(backend_err)?;
             r.busy_timeout(BUSY_TIMEOUT).map_err(backend_err)?;
-            r.execute_batch("PRAGMA cache_size = -32768; PRAGMA temp_store = MEMORY;").map_err(backend_err)?;
+            r.execute_batch("PRAGMA cache_size = -32768; PRAGMA temp_store = MEMORY;")
+                .map_err(backend_err)?;
             readers.push(Mutex::new(r));
         }
-        Ok(SqliteStore { path: path.to_path_buf(), writer: Mutex::new(writer), readers, next_reader: AtomicUsize::new(0) })
+        Ok(SqliteStore {
+            path: path.to_path_buf(),
+            writer: Mutex::new(writer),
+            readers,
+            next_reader: AtomicUsize::new(0),
+        })
     }
 
     /// The database file.
@@ -136,9 +147,13 @@ impl SqliteStore {
     }
 
     /// Runs `f` inside one immediate write transaction.
-    pub(crate) fn write<T>(&self, f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T>) -> Result<T> {
+    pub(crate) fn write<T>(
+        &self,
+        f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T>,
+    ) -> Result<T> {
         let mut conn = self.lock_writer();
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(backend_err)?;
+        let tx =
+            conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(backend_err)?;
         let out = f(&tx)?;
         tx.commit().map_err(backend_err)?;
         Ok(out)
@@ -150,10 +165,10 @@ impl SqliteStore {
         let n = self.readers.len();
         let start = self.next_reader.fetch_add(1, Ordering::Relaxed);
         for i in 0..n {
-            if let Some(m) = self.readers.get((start + i) % n) {
-                if let Ok(conn) = m.try_lock() {
-                    return f(&conn);
-                }
+            if let Some(m) = self.readers.get((start + i) % n)
+                && let Ok(conn) = m.try_lock()
+            {
+                return f(&conn);
             }
         }
         match self.readers.get(start % n.max(1)) {
@@ -177,7 +192,8 @@ impl SqliteStore {
 }
 
 fn migrate(conn: &Connection, path: &Path) -> Result<()> {
-    let found: u32 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(backend_err)?;
+    let found: u32 =
+        conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(backend_err)?;
     if found > SCHEMA_VERSION {
         return Err(StoreError::SchemaTooNew {
             path: path.display().to_string(),
@@ -189,7 +205,8 @@ fn migrate(conn: &Connection, path: &Path) -> Result<()> {
         // Re-read inside an immediate transaction: another process may be
         // migrating the same file at the same moment.
         conn.execute_batch("BEGIN IMMEDIATE").map_err(backend_err)?;
-        let current: u32 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(backend_err)?;
+        let current: u32 =
+            conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(backend_err)?;
         if current >= *version {
             conn.execute_batch("COMMIT").map_err(backend_err)?;
             continue;
@@ -208,20 +225,19 @@ fn migrate(conn: &Connection, path: &Path) -> Result<()> {
     Ok(())
 }
 
-
-
 mod store_impl {
     //! `impl Store for SqliteStore`: dispatches to the topic modules.
 
     use otwatch_model::lifecycle::Action;
     use otwatch_model::{
-        Actor, Alert, AlertField, AlertId, ApiToken, AuditRecord, BaselineEntry, Catalog, Connection as Conn,
-        ConnectionObservation, Detection, Device, DeviceObservation, Event, ExclusionRule, ExclusionSpec,
-        NewEvent, Role, Sensor, Timestamp, User,
+        Actor, Alert, AlertField, AlertId, ApiToken, AuditRecord, BaselineEntry, Catalog,
+        Connection as Conn, ConnectionObservation, Detection, Device, DeviceObservation, Event,
+        ExclusionRule, ExclusionSpec, NewEvent, Role, Sensor, Timestamp, User,
     };
     use otwatch_store::{
-        ActionOutcome, AggregatedAlert, AlertDetails, AlertPage, AlertQuery, AuditQuery, ConnectionQuery,
-        DeviceGroup, DevicePatch, DeviceQuery, EventQuery, GroupCount, IngestOptions, IngestReport, Result, Store,
+        ActionOutcome, AggregatedAlert, AlertDetails, AlertPage, AlertQuery, AuditQuery,
+        ConnectionQuery, DeviceGroup, DevicePatch, DeviceQuery, EventQuery, GroupCount,
+        IngestOptions, IngestReport, Result, Store,
     };
 
     use crate::{SqliteStore, alerts, auth, inventory, rules};
@@ -231,7 +247,9 @@ mod store_impl {
             "sqlite"
         }
         fn schema_version(&self) -> Result<u32> {
-            self.read(|c| c.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(crate::backend_err))
+            self.read(|c| {
+                c.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(crate::backend_err)
+            })
         }
         fn ingest(&self, d: &[Detection], o: &IngestOptions<'_>) -> Result<IngestReport> {
             alerts::ingest(self, d, o)
@@ -251,10 +269,20 @@ mod store_impl {
         fn group_alerts(&self, q: &AlertQuery, by: AlertField) -> Result<Vec<GroupCount>> {
             self.read(|c| alerts::group(c, q, by))
         }
-        fn for_each_alert(&self, q: &AlertQuery, f: &mut dyn FnMut(&Alert) -> Result<()>) -> Result<u64> {
+        fn for_each_alert(
+            &self,
+            q: &AlertQuery,
+            f: &mut dyn FnMut(&Alert) -> Result<()>,
+        ) -> Result<u64> {
             self.read_tx(|c| alerts::for_each(c, q, f))
         }
-        fn apply(&self, ids: &[AlertId], a: &Action, actor: &Actor, now: Timestamp) -> Result<Vec<ActionOutcome>> {
+        fn apply(
+            &self,
+            ids: &[AlertId],
+            a: &Action,
+            actor: &Actor,
+            now: Timestamp,
+        ) -> Result<Vec<ActionOutcome>> {
             alerts::apply(self, ids, a, actor, now)
         }
         fn auto_close(&self, now: Timestamp, quiet: i64, actor: &Actor) -> Result<u64> {
@@ -263,10 +291,23 @@ mod store_impl {
         fn aggregate_alerts(&self, q: &AlertQuery, period: i64) -> Result<Vec<AggregatedAlert>> {
             self.read_tx(|c| alerts::aggregate(c, q, period))
         }
-        fn create_exclusion(&self, s: &ExclusionSpec, cat: &Catalog, a: &Actor, now: Timestamp) -> Result<ExclusionRule> {
+        fn create_exclusion(
+            &self,
+            s: &ExclusionSpec,
+            cat: &Catalog,
+            a: &Actor,
+            now: Timestamp,
+        ) -> Result<ExclusionRule> {
             rules::create(self, s, cat, a, now)
         }
-        fn update_exclusion(&self, id: i64, s: &ExclusionSpec, cat: &Catalog, a: &Actor, now: Timestamp) -> Result<ExclusionRule> {
+        fn update_exclusion(
+            &self,
+            id: i64,
+            s: &ExclusionSpec,
+            cat: &Catalog,
+            a: &Actor,
+            now: Timestamp,
+        ) -> Result<ExclusionRule> {
             rules::update(self, id, s, cat, a, now)
         }
         fn delete_exclusion(&self, id: i64, a: &Actor, now: Timestamp) -> Result<()> {
@@ -302,7 +343,13 @@ mod store_impl {
         fn group_devices(&self, q: &DeviceQuery, by: DeviceGroup) -> Result<Vec<GroupCount>> {
             self.read(|c| inventory::group_devices(c, q, by))
         }
-        fn update_device(&self, id: i64, p: &DevicePatch, a: &Actor, now: Timestamp) -> Result<Device> {
+        fn update_device(
+            &self,
+            id: i64,
+            p: &DevicePatch,
+            a: &Actor,
+            now: Timestamp,
+        ) -> Result<Device> {
             self.write(|tx| inventory::update_device(tx, id, p, a, now))
         }
         fn upsert_connections(&self, obs: &[ConnectionObservation]) -> Result<u64> {
@@ -323,7 +370,14 @@ mod store_impl {
         fn list_sensors(&self) -> Result<Vec<Sensor>> {
             self.read(inventory::list_sensors)
         }
-        fn create_user(&self, n: &str, r: Role, h: &str, a: &Actor, now: Timestamp) -> Result<User> {
+        fn create_user(
+            &self,
+            n: &str,
+            r: Role,
+            h: &str,
+            a: &Actor,
+            now: Timestamp,
+        ) -> Result<User> {
             self.write(|tx| auth::create_user(tx, n, r, h, a, now))
         }
         fn user_by_name(&self, n: &str) -> Result<Option<User>> {
@@ -347,7 +401,16 @@ mod store_impl {
         fn touch_login(&self, n: &str, now: Timestamp) -> Result<()> {
             self.write(|tx| auth::touch_login(tx, n, now))
         }
-        fn create_token(&self, n: &str, r: Role, h: &str, p: &str, e: Option<Timestamp>, a: &Actor, now: Timestamp) -> Result<ApiToken> {
+        fn create_token(
+            &self,
+            n: &str,
+            r: Role,
+            h: &str,
+            p: &str,
+            e: Option<Timestamp>,
+            a: &Actor,
+            now: Timestamp,
+        ) -> Result<ApiToken> {
             self.write(|tx| auth::create_token(tx, n, r, h, p, e, a, now))
         }
         fn token_by_hash(&self, h: &str) -> Result<Option<ApiToken>> {
@@ -362,7 +425,15 @@ mod store_impl {
         fn touch_token(&self, id: i64, now: Timestamp) -> Result<()> {
             self.write(|tx| auth::touch_token(tx, id, now))
         }
-        fn record_audit(&self, a: &Actor, action: &str, ot: &str, oid: &str, s: &str, now: Timestamp) -> Result<()> {
+        fn record_audit(
+            &self,
+            a: &Actor,
+            action: &str,
+            ot: &str,
+            oid: &str,
+            s: &str,
+            now: Timestamp,
+        ) -> Result<()> {
             self.write(|tx| auth::audit(tx, a, action, ot, oid, s, now))
         }
         fn list_audit(&self, q: &AuditQuery) -> Result<Vec<AuditRecord>> {

@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 use rusqlite::Row;
 
 use otwatch_model::{
-    Alert, AlertId, Category, Disposition, Endpoint, Engine, Severity, Status, Tactic, Technique, Timestamp,
+    Alert, AlertId, Category, Disposition, Endpoint, Engine, Severity, Status, Tactic, Technique,
+    Timestamp,
 };
 
 /// The SELECT list that [`alert`] reads.
@@ -25,7 +26,11 @@ pub(crate) fn text(o: &Option<String>) -> &str {
 
 fn conv<T, E: std::fmt::Display>(col: usize, r: Result<T, E>) -> rusqlite::Result<T> {
     r.map_err(|e| {
-        rusqlite::Error::FromSqlConversionFailure(col, rusqlite::types::Type::Text, e.to_string().into())
+        rusqlite::Error::FromSqlConversionFailure(
+            col,
+            rusqlite::types::Type::Text,
+            e.to_string().into(),
+        )
     })
 }
 
@@ -60,7 +65,12 @@ pub(crate) fn alert(r: &Row<'_>) -> rusqlite::Result<Alert> {
         last_activity: Timestamp(r.get(10)?),
         occurrence_count: r.get::<_, i64>(11)?.max(0) as u64,
         suppressed_count: r.get::<_, i64>(12)?.max(0) as u64,
-        source: Endpoint { device_id: r.get(13)?, ip: opt(r.get(14)?), mac: opt(r.get(15)?), name: opt(r.get(16)?) },
+        source: Endpoint {
+            device_id: r.get(13)?,
+            ip: opt(r.get(14)?),
+            mac: opt(r.get(15)?),
+            name: opt(r.get(16)?),
+        },
         destination: Endpoint {
             device_id: r.get(17)?,
             ip: opt(r.get(18)?),
@@ -71,7 +81,11 @@ pub(crate) fn alert(r: &Row<'_>) -> rusqlite::Result<Alert> {
         sensor: opt(r.get(22)?),
         site: opt(r.get(23)?),
         zone: opt(r.get(24)?),
-        tactics: tactics.split(';').filter(|s| !s.is_empty()).filter_map(|s| Tactic::parse(s).ok()).collect(),
+        tactics: tactics
+            .split(';')
+            .filter(|s| !s.is_empty())
+            .filter_map(|s| Tactic::parse(s).ok())
+            .collect(),
         techniques: techniques
             .split(';')
             .filter(|s| !s.is_empty())

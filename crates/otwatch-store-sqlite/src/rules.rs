@@ -2,7 +2,10 @@
 
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
-use otwatch_model::{Actor, AlertId, BaselineEntry, Catalog, EventSeverity, ExclusionRule, ExclusionSpec, NewEvent, Timestamp};
+use otwatch_model::{
+    Actor, AlertId, BaselineEntry, Catalog, EventSeverity, ExclusionRule, ExclusionSpec, NewEvent,
+    Timestamp,
+};
 use otwatch_store::{Result, StoreError};
 
 use crate::rows::{json_map, map_json};
@@ -40,7 +43,10 @@ fn summary(spec: &ExclusionSpec) -> String {
         parts.push(format!("types {}", spec.alert_types.join(",")));
     }
     if !spec.engines.is_empty() {
-        parts.push(format!("engines {}", spec.engines.iter().map(|e| e.api_name()).collect::<Vec<_>>().join(",")));
+        parts.push(format!(
+            "engines {}",
+            spec.engines.iter().map(|e| e.api_name()).collect::<Vec<_>>().join(",")
+        ));
     }
     if !spec.sensors.is_empty() {
         parts.push(format!("sensors {}", spec.sensors.join(",")));
@@ -48,11 +54,18 @@ fn summary(spec: &ExclusionSpec) -> String {
     if !spec.addresses.is_empty() {
         parts.push(format!(
             "addresses {}",
-            spec.addresses.iter().map(|a| format!("{}:{}", a.role, a.address)).collect::<Vec<_>>().join(",")
+            spec.addresses
+                .iter()
+                .map(|a| format!("{}:{}", a.role, a.address))
+                .collect::<Vec<_>>()
+                .join(",")
         ));
     }
     if !spec.subnets.is_empty() {
-        parts.push(format!("subnets {}", spec.subnets.iter().map(|s| s.to_string()).collect::<Vec<_>>().join(",")));
+        parts.push(format!(
+            "subnets {}",
+            spec.subnets.iter().map(|s| s.to_string()).collect::<Vec<_>>().join(",")
+        ));
     }
     if let Some(e) = spec.expires_at {
         parts.push(format!("expires {e}"));
@@ -63,8 +76,19 @@ fn summary(spec: &ExclusionSpec) -> String {
     parts.join("; ")
 }
 
-fn timeline(tx: &Transaction<'_>, kind: &str, spec: &ExclusionSpec, actor: &Actor, now: Timestamp) -> Result<()> {
-    let mut ev = NewEvent::new(now, kind, EventSeverity::Info, format!("{}: {}", otwatch_model::event::event_title(kind), spec.name));
+fn timeline(
+    tx: &Transaction<'_>,
+    kind: &str,
+    spec: &ExclusionSpec,
+    actor: &Actor,
+    now: Timestamp,
+) -> Result<()> {
+    let mut ev = NewEvent::new(
+        now,
+        kind,
+        EventSeverity::Info,
+        format!("{}: {}", otwatch_model::event::event_title(kind), spec.name),
+    );
     ev.description = summary(spec);
     ev.owner = Some(actor.name.clone());
     inventory::insert_event(tx, &ev)?;
@@ -73,14 +97,22 @@ fn timeline(tx: &Transaction<'_>, kind: &str, spec: &ExclusionSpec, actor: &Acto
 
 fn conflict(e: rusqlite::Error, name: &str) -> StoreError {
     match &e {
-        rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation => {
+        rusqlite::Error::SqliteFailure(f, _)
+            if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+        {
             StoreError::Conflict(format!("name: a rule named {name:?} already exists"))
         }
         _ => backend_err(e),
     }
 }
 
-pub(crate) fn create(store: &SqliteStore, spec: &ExclusionSpec, catalog: &Catalog, actor: &Actor, now: Timestamp) -> Result<ExclusionRule> {
+pub(crate) fn create(
+    store: &SqliteStore,
+    spec: &ExclusionSpec,
+    catalog: &Catalog,
+    actor: &Actor,
+    now: Timestamp,
+) -> Result<ExclusionRule> {
     validate(spec, catalog)?;
     store.write(|tx| {
         let json = serde_json::to_string(spec).map_err(|e| StoreError::Backend(e.to_string()))?;
@@ -97,7 +129,14 @@ pub(crate) fn create(store: &SqliteStore, spec: &ExclusionSpec, catalog: &Catalo
     })
 }
 
-pub(crate) fn update(store: &SqliteStore, id: i64, spec: &ExclusionSpec, catalog: &Catalog, actor: &Actor, now: Timestamp) -> Result<ExclusionRule> {
+pub(crate) fn update(
+    store: &SqliteStore,
+    id: i64,
+    spec: &ExclusionSpec,
+    catalog: &Catalog,
+    actor: &Actor,
+    now: Timestamp,
+) -> Result<ExclusionRule> {
     validate(spec, catalog)?;
     store.write(|tx| {
         let before = get(tx, id)?;
@@ -118,7 +157,15 @@ pub(crate) fn delete(store: &SqliteStore, id: i64, actor: &Actor, now: Timestamp
     store.write(|tx| {
         let before = get(tx, id)?;
         tx.execute("DELETE FROM exclusion_rules WHERE id = ?", [id]).map_err(backend_err)?;
-        auth::audit(tx, actor, "exclusion_delete", "exclusion", &id.to_string(), &summary(&before.spec), now)?;
+        auth::audit(
+            tx,
+            actor,
+            "exclusion_delete",
+            "exclusion",
+            &id.to_string(),
+            &summary(&before.spec),
+            now,
+        )?;
         timeline(tx, "EXCLUSION_RULE_REMOVED", &before.spec, actor, now)?;
         Ok(())
     })
@@ -134,8 +181,13 @@ pub(crate) fn get(c: &Connection, id: i64) -> Result<ExclusionRule> {
 }
 
 pub(crate) fn list(c: &Connection) -> Result<Vec<ExclusionRule>> {
-    let mut st = c.prepare_cached(&format!("SELECT {RULE_COLUMNS} FROM exclusion_rules ORDER BY id DESC")).map_err(backend_err)?;
-    st.query_map([], rule).map_err(backend_err)?.collect::<rusqlite::Result<Vec<_>>>().map_err(backend_err)
+    let mut st = c
+        .prepare_cached(&format!("SELECT {RULE_COLUMNS} FROM exclusion_rules ORDER BY id DESC"))
+        .map_err(backend_err)?;
+    st.query_map([], rule)
+        .map_err(backend_err)?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(backend_err)
 }
 
 /// Every enabled rule's conditions, for ingest.
@@ -177,12 +229,22 @@ pub(crate) fn add_baseline(tx: &Transaction<'_>, entries: &[BaselineEntry]) -> R
             return Err(StoreError::invalid("kind", "baseline entries need a kind and a key"));
         }
         n += st
-            .execute(params![e.kind, e.key, map_json(&e.detail), e.source_alert.map(|a| a.0), e.created_at.0, e.created_by])
+            .execute(params![
+                e.kind,
+                e.key,
+                map_json(&e.detail),
+                e.source_alert.map(|a| a.0),
+                e.created_at.0,
+                e.created_by
+            ])
             .map_err(backend_err)? as u64;
     }
     Ok(n)
 }
 
 pub(crate) fn remove_baseline(tx: &Transaction<'_>, kind: &str, key: &str) -> Result<bool> {
-    Ok(tx.execute("DELETE FROM baseline WHERE kind = ? AND key = ?", params![kind, key]).map_err(backend_err)? > 0)
+    Ok(tx
+        .execute("DELETE FROM baseline WHERE kind = ? AND key = ?", params![kind, key])
+        .map_err(backend_err)?
+        > 0)
 }

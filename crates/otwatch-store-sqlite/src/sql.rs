@@ -25,10 +25,14 @@ pub(crate) fn column(f: AlertField) -> &'static str {
         AlertField::OccurrenceCount => "occurrence_count",
         AlertField::SourceIp => "src_ip",
         AlertField::SourceMac => "src_mac",
-        AlertField::SourceName => "(CASE WHEN src_name <> '' THEN src_name WHEN src_ip <> '' THEN src_ip ELSE src_mac END)",
+        AlertField::SourceName => {
+            "(CASE WHEN src_name <> '' THEN src_name WHEN src_ip <> '' THEN src_ip ELSE src_mac END)"
+        }
         AlertField::DestinationIp => "dst_ip",
         AlertField::DestinationMac => "dst_mac",
-        AlertField::DestinationName => "(CASE WHEN dst_name <> '' THEN dst_name WHEN dst_ip <> '' THEN dst_ip ELSE dst_mac END)",
+        AlertField::DestinationName => {
+            "(CASE WHEN dst_name <> '' THEN dst_name WHEN dst_ip <> '' THEN dst_ip ELSE dst_mac END)"
+        }
         AlertField::Protocol => "protocol",
         AlertField::Sensor => "sensor",
         AlertField::Site => "site",
@@ -43,8 +47,18 @@ pub(crate) fn column(f: AlertField) -> &'static str {
 
 /// Columns searched by free text.
 const SEARCH_COLUMNS: &[&str] = &[
-    "name", "alert_type", "src_ip", "src_mac", "src_name", "dst_ip", "dst_mac", "dst_name", "protocol", "sensor",
-    "site", "zone",
+    "name",
+    "alert_type",
+    "src_ip",
+    "src_mac",
+    "src_name",
+    "dst_ip",
+    "dst_mac",
+    "dst_name",
+    "protocol",
+    "sensor",
+    "site",
+    "zone",
 ];
 
 pub(crate) fn to_sql(v: &Value) -> Sql {
@@ -92,7 +106,10 @@ pub(crate) fn alert_where(q: &AlertQuery, paged: bool) -> Result<Where> {
         match &f.op {
             FilterOp::In(vals) | FilterOp::NotIn(vals) => {
                 if vals.is_empty() {
-                    return Err(StoreError::invalid(f.field.key(), "at least one value is required"));
+                    return Err(StoreError::invalid(
+                        f.field.key(),
+                        "at least one value is required",
+                    ));
                 }
                 let negate = matches!(f.op, FilterOp::NotIn(_));
                 let clause = if is_list {
@@ -157,20 +174,18 @@ pub(crate) fn alert_where(q: &AlertQuery, paged: bool) -> Result<Where> {
             w.and(&format!("{col} < ?"));
         }
     }
-    if paged {
-        if let Some(Cursor { value, id }) = &q.after {
-            let col = column(q.sort.field);
-            let cmp = if q.sort.descending { "<" } else { ">" };
-            if q.sort.field == AlertField::Id {
-                w.params.push(Sql::Integer(*id));
-                w.and(&format!("id {cmp} ?"));
-            } else {
-                let v = to_sql(value);
-                w.params.push(v.clone());
-                w.params.push(v);
-                w.params.push(Sql::Integer(*id));
-                w.and(&format!("({col} {cmp} ? OR ({col} = ? AND id {cmp} ?))"));
-            }
+    if paged && let Some(Cursor { value, id }) = &q.after {
+        let col = column(q.sort.field);
+        let cmp = if q.sort.descending { "<" } else { ">" };
+        if q.sort.field == AlertField::Id {
+            w.params.push(Sql::Integer(*id));
+            w.and(&format!("id {cmp} ?"));
+        } else {
+            let v = to_sql(value);
+            w.params.push(v.clone());
+            w.params.push(v);
+            w.params.push(Sql::Integer(*id));
+            w.and(&format!("({col} {cmp} ? OR ({col} = ? AND id {cmp} ?))"));
         }
     }
     Ok(w)

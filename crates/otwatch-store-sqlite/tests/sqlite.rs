@@ -9,7 +9,10 @@ use otwatch_store::{AlertQuery, Filter, IngestOptions, Store, StoreError};
 use otwatch_store_sqlite::{DB_FILE, SCHEMA_VERSION, SqliteStore};
 
 fn det(i: u64) -> Detection {
-    let mut d = Detection::new(if i % 2 == 0 { "t_anomaly" } else { "t_policy" }, Timestamp::from_secs(1_700_000_000 + i as i64));
+    let mut d = Detection::new(
+        if i.is_multiple_of(2) { "t_anomaly" } else { "t_policy" },
+        Timestamp::from_secs(1_700_000_000 + i as i64),
+    );
     d.source.ip = Some(format!("10.0.{}.{}", (i / 250) % 250, i % 250));
     d.destination.ip = Some("10.0.0.1".into());
     d.key.insert("function_code".into(), (i % 7).to_string());
@@ -22,7 +25,11 @@ fn a_database_from_a_newer_version_is_refused_untouched() {
     {
         let s = SqliteStore::open_dir(dir.path()).unwrap();
         let cat = catalog();
-        s.ingest(&[det(1)], &IngestOptions { catalog: &cat, now: Timestamp(1), auto_close_after: i64::MAX }).unwrap();
+        s.ingest(
+            &[det(1)],
+            &IngestOptions { catalog: &cat, now: Timestamp(1), auto_close_after: i64::MAX },
+        )
+        .unwrap();
     }
     let path = dir.path().join(DB_FILE);
     {
@@ -30,7 +37,9 @@ fn a_database_from_a_newer_version_is_refused_untouched() {
         c.execute_batch(&format!("PRAGMA user_version = {}", SCHEMA_VERSION + 5)).unwrap();
     }
     let err = SqliteStore::open_dir(dir.path()).unwrap_err();
-    assert!(matches!(err, StoreError::SchemaTooNew { found, supported, .. } if found == SCHEMA_VERSION + 5 && supported == SCHEMA_VERSION));
+    assert!(
+        matches!(err, StoreError::SchemaTooNew { found, supported, .. } if found == SCHEMA_VERSION + 5 && supported == SCHEMA_VERSION)
+    );
     let msg = err.to_string();
     assert!(msg.contains("newer") && msg.contains("nothing was changed"), "{msg}");
     let c = rusqlite::Connection::open(&path).unwrap();
@@ -46,7 +55,11 @@ fn reopening_keeps_data_and_schema() {
     let cat = catalog();
     {
         let s = SqliteStore::open_dir(dir.path()).unwrap();
-        s.ingest(&[det(1), det(2)], &IngestOptions { catalog: &cat, now: Timestamp(1), auto_close_after: i64::MAX }).unwrap();
+        s.ingest(
+            &[det(1), det(2)],
+            &IngestOptions { catalog: &cat, now: Timestamp(1), auto_close_after: i64::MAX },
+        )
+        .unwrap();
     }
     let s = SqliteStore::open_dir(dir.path()).unwrap();
     assert_eq!(s.schema_version().unwrap(), SCHEMA_VERSION);
@@ -63,13 +76,20 @@ fn a_sensor_and_a_console_share_one_data_directory() {
     let console = Arc::new(SqliteStore::open_dir(dir.path()).unwrap());
     let cat = Arc::new(catalog());
     let writer = {
-        let (sensor, cat) = (sensor.clone(), cat.clone());
+        let (sensor, cat) = (sensor, cat);
         std::thread::spawn(move || {
             let mut total = otwatch_store::IngestReport::default();
             for batch in 0..40u64 {
                 let ds: Vec<Detection> = (0..250).map(|i| det(batch * 250 + i)).collect();
                 let r = sensor
-                    .ingest(&ds, &IngestOptions { catalog: &cat, now: Timestamp(batch as i64), auto_close_after: i64::MAX })
+                    .ingest(
+                        &ds,
+                        &IngestOptions {
+                            catalog: &cat,
+                            now: Timestamp(batch as i64),
+                            auto_close_after: i64::MAX,
+                        },
+                    )
                     .unwrap();
                 total.merge(r, 0);
             }
@@ -79,9 +99,15 @@ fn a_sensor_and_a_console_share_one_data_directory() {
     let mut closed = 0u64;
     let actor = Actor::cli("tester");
     while !writer.is_finished() || closed == 0 {
-        let q = AlertQuery { filters: vec![Filter::any_of(AlertField::Status, &["New"]).unwrap()], limit: 50, ..AlertQuery::default() };
+        let q = AlertQuery {
+            filters: vec![Filter::any_of(AlertField::Status, &["New"]).unwrap()],
+            limit: 50,
+            ..AlertQuery::default()
+        };
         let ids: Vec<_> = console.list_alerts(&q).unwrap().items.iter().map(|a| a.id).collect();
-        for o in console.apply(&ids, &Action::SetStatus(Status::Closed), &actor, Timestamp(9)).unwrap() {
+        for o in
+            console.apply(&ids, &Action::SetStatus(Status::Closed), &actor, Timestamp(9)).unwrap()
+        {
             if o.result == Ok(true) {
                 closed += 1;
             }
@@ -92,11 +118,16 @@ fn a_sensor_and_a_console_share_one_data_directory() {
     let stored = console.count_alerts(&AlertQuery::default()).unwrap();
     assert_eq!(total.opened, stored, "every opened alert is stored exactly once");
     let closed_now = console
-        .count_alerts(&AlertQuery { filters: vec![Filter::any_of(AlertField::Status, &["Closed"]).unwrap()], ..AlertQuery::default() })
+        .count_alerts(&AlertQuery {
+            filters: vec![Filter::any_of(AlertField::Status, &["Closed"]).unwrap()],
+            ..AlertQuery::default()
+        })
         .unwrap();
     assert_eq!(closed_now, closed);
     assert!(closed > 0);
-    let audit = console.list_audit(&otwatch_store::AuditQuery { limit: 10_000, ..Default::default() }).unwrap();
+    let audit = console
+        .list_audit(&otwatch_store::AuditQuery { limit: 10_000, ..Default::default() })
+        .unwrap();
     assert_eq!(audit.len() as u64, closed, "one audit record per triage change");
     assert!(console.integrity_check().unwrap().is_empty());
 }

@@ -10,12 +10,15 @@
 
 use otwatch_model::lifecycle::Action;
 use otwatch_model::{
-    Actor, AddressMatch, AddressRole, AlertField, AlertId, Catalog, Cidr, ConnectionObservation, Detection,
-    DeviceObservation, DeviceType, Disposition, Engine, EventSeverity, ExclusionSpec, NewEvent, Role, RuleKind,
-    Severity, Status, Timestamp,
+    Actor, AddressMatch, AddressRole, AlertField, AlertId, Catalog, Cidr, ConnectionObservation,
+    Detection, DeviceObservation, DeviceType, Disposition, Engine, EventSeverity, ExclusionSpec,
+    NewEvent, Role, RuleKind, Severity, Status, Timestamp,
 };
 
-use crate::{AlertQuery, ConnectionQuery, Cursor, DeviceGroup, DeviceQuery, EventQuery, Filter, IngestOptions, Sort, Store, TimeRange};
+use crate::{
+    AlertQuery, ConnectionQuery, Cursor, DeviceGroup, DeviceQuery, EventQuery, Filter,
+    IngestOptions, Sort, Store, TimeRange,
+};
 
 /// The catalogue the suite uses (independent of the built-in one, so catalogue edits don't break it).
 pub const TEST_CATALOG: &str = r#"
@@ -86,7 +89,11 @@ fn t(sec: i64) -> Timestamp {
 }
 
 fn analyst() -> Actor {
-    Actor { name: "ann".into(), kind: otwatch_model::ActorKind::User, address: Some("10.9.9.9".into()) }
+    Actor {
+        name: "ann".into(),
+        kind: otwatch_model::ActorKind::User,
+        address: Some("10.9.9.9".into()),
+    }
 }
 
 fn det(ty: &str, src: &str, dst: &str, at: i64) -> Detection {
@@ -108,7 +115,11 @@ fn ingest(s: &dyn Store, c: &Catalog, ds: &[Detection], now: i64) -> crate::Inge
 }
 
 fn all(s: &dyn Store) -> Vec<otwatch_model::Alert> {
-    let q = AlertQuery { limit: 10_000, sort: Sort { field: AlertField::Id, descending: false }, ..AlertQuery::default() };
+    let q = AlertQuery {
+        limit: 10_000,
+        sort: Sort { field: AlertField::Id, descending: false },
+        ..AlertQuery::default()
+    };
     s.list_alerts(&q).unwrap().items
 }
 
@@ -119,7 +130,12 @@ pub fn schema_is_versioned(s: &dyn Store) {
 
 pub fn repeats_update_one_alert(s: &dyn Store) {
     let c = catalog();
-    let r = ingest(s, &c, &[det("t_policy", "10.0.0.5", "10.0.0.9", 10), det("t_policy", "10.0.0.5", "10.0.0.9", 5)], 20);
+    let r = ingest(
+        s,
+        &c,
+        &[det("t_policy", "10.0.0.5", "10.0.0.9", 10), det("t_policy", "10.0.0.5", "10.0.0.9", 5)],
+        20,
+    );
     assert_eq!((r.received, r.opened, r.updated, r.duplicates), (2, 1, 1, 0));
     let r2 = ingest(s, &c, &[det("t_policy", "10.0.0.5", "10.0.0.9", 30)], 40);
     assert_eq!((r2.opened, r2.updated), (0, 1));
@@ -144,15 +160,28 @@ pub fn repeats_update_one_alert(s: &dyn Store) {
     other.key.insert("function_code".into(), "15".into());
     assert_eq!(ingest(s, &c, &[other], 60).opened, 1);
     // A new alert leaves an "Alert Detected" event on the timeline.
-    let ev = s.list_events(&EventQuery { event_types: vec!["ALERT_REPORTED".into()], ..EventQuery::default() }).unwrap();
+    let ev = s
+        .list_events(&EventQuery {
+            event_types: vec!["ALERT_REPORTED".into()],
+            ..EventQuery::default()
+        })
+        .unwrap();
     assert_eq!(ev.len(), 2);
     assert!(ev.iter().all(|e| e.severity == EventSeverity::Alert && e.alert_id.is_some()));
 }
 
 pub fn resending_a_batch_changes_nothing(s: &dyn Store) {
     let c = catalog();
-    let batch: Vec<Detection> =
-        (0..20).map(|i| det(if i % 2 == 0 { "t_policy" } else { "t_anomaly" }, "10.0.0.5", &format!("10.0.0.{}", i % 4), i)).collect();
+    let batch: Vec<Detection> = (0..20)
+        .map(|i| {
+            det(
+                if i % 2 == 0 { "t_policy" } else { "t_anomaly" },
+                "10.0.0.5",
+                &format!("10.0.0.{}", i % 4),
+                i,
+            )
+        })
+        .collect();
     let first = ingest(s, &c, &batch, 100);
     assert_eq!(first.duplicates, 0);
     let before = all(s);
@@ -160,7 +189,11 @@ pub fn resending_a_batch_changes_nothing(s: &dyn Store) {
     let again = ingest(s, &c, &batch, 200);
     assert_eq!(again.duplicates, 20);
     assert_eq!((again.opened, again.updated), (0, 0));
-    assert_eq!(all(s), before, "a re-sent batch must not change any alert (not even last activity)");
+    assert_eq!(
+        all(s),
+        before,
+        "a re-sent batch must not change any alert (not even last activity)"
+    );
     assert_eq!(s.list_events(&EventQuery::default()).unwrap().len(), events_before);
     // Producer ids make re-sends idempotent even if the content differs.
     let mut a = det("t_malware", "10.0.0.7", "203.0.113.9", 300);
@@ -190,8 +223,14 @@ pub fn closed_alerts_reopen_as_new_alerts(s: &dyn Store) {
     assert_eq!(s.alert(id).unwrap().status, Status::Closed);
     // The newest may go Active, then be closed again; a no-op reports false.
     let newest = alerts[1].id;
-    assert_eq!(s.apply(&[newest], &Action::SetStatus(Status::Active), &analyst(), t(7)).unwrap()[0].result, Ok(true));
-    assert_eq!(s.apply(&[newest], &Action::SetStatus(Status::Active), &analyst(), t(8)).unwrap()[0].result, Ok(false));
+    assert_eq!(
+        s.apply(&[newest], &Action::SetStatus(Status::Active), &analyst(), t(7)).unwrap()[0].result,
+        Ok(true)
+    );
+    assert_eq!(
+        s.apply(&[newest], &Action::SetStatus(Status::Active), &analyst(), t(8)).unwrap()[0].result,
+        Ok(false)
+    );
     assert_eq!(s.alert(newest).unwrap().last_activity, t(7));
 }
 
@@ -230,8 +269,16 @@ pub fn mute_suppresses_and_unmute_restores(s: &dyn Store) {
     assert_eq!((r.opened, r.suppressed_muted), (0, 1));
     // Learn is refused: the type is not learnable (and the alert is muted).
     let out = s.apply(&[id], &Action::Learn, &analyst(), t(7)).unwrap();
-    assert!(out[0].result.as_ref().unwrap_err().contains("cannot be learned"), "{:?}", out[0].result);
-    assert!(s.apply(&[id], &Action::SetStatus(Status::New), &analyst(), t(7)).unwrap()[0].result.is_err());
+    assert!(
+        out[0].result.as_ref().unwrap_err().contains("cannot be learned"),
+        "{:?}",
+        out[0].result
+    );
+    assert!(
+        s.apply(&[id], &Action::SetStatus(Status::New), &analyst(), t(7)).unwrap()[0]
+            .result
+            .is_err()
+    );
     assert_eq!(s.apply(&[id], &Action::Unmute, &analyst(), t(8)).unwrap()[0].result, Ok(true));
     assert!(s.apply(&[id], &Action::Unmute, &analyst(), t(9)).unwrap()[0].result.is_err());
     assert_eq!(ingest(s, &c, &[det("t_operational", "10.0.0.20", "10.0.0.30", 10)], 11).opened, 1);
@@ -245,9 +292,17 @@ pub fn forbidden_actions_change_nothing(s: &dyn Store) {
     let out = s.apply(&[id, AlertId(999_999)], &Action::Learn, &analyst(), t(3)).unwrap();
     assert!(out[0].result.as_ref().unwrap_err().contains("cannot be learned"));
     assert!(out[1].result.as_ref().unwrap_err().contains("not found"));
-    assert!(s.apply(&[id], &Action::Mute, &analyst(), t(3)).unwrap()[0].result.as_ref().unwrap_err().contains("cannot be muted"));
+    assert!(
+        s.apply(&[id], &Action::Mute, &analyst(), t(3)).unwrap()[0]
+            .result
+            .as_ref()
+            .unwrap_err()
+            .contains("cannot be muted")
+    );
     assert!(s.apply(&[id], &Action::Unlearn, &analyst(), t(3)).unwrap()[0].result.is_err());
-    assert!(s.apply(&[id], &Action::Comment("  ".into()), &analyst(), t(3)).unwrap()[0].result.is_err());
+    assert!(
+        s.apply(&[id], &Action::Comment("  ".into()), &analyst(), t(3)).unwrap()[0].result.is_err()
+    );
     assert_eq!(s.alert(id).unwrap(), before);
     assert!(s.alert_details(id).unwrap().history.is_empty(), "refused actions leave no history");
     assert!(matches!(s.alert(AlertId(424242)), Err(crate::StoreError::NotFound { .. })));
@@ -255,7 +310,12 @@ pub fn forbidden_actions_change_nothing(s: &dyn Store) {
 
 pub fn quiet_alerts_auto_close(s: &dyn Store) {
     let c = catalog();
-    ingest(s, &c, &[det("t_anomaly", "10.0.0.1", "10.0.0.2", 0), det("t_anomaly", "10.0.0.3", "10.0.0.2", 0)], 1);
+    ingest(
+        s,
+        &c,
+        &[det("t_anomaly", "10.0.0.1", "10.0.0.2", 0), det("t_anomaly", "10.0.0.3", "10.0.0.2", 0)],
+        1,
+    );
     // A sighting after the quiet period closes the old alert and opens a new one.
     let late = 91 * 86_400;
     let r = ingest(s, &c, &[det("t_anomaly", "10.0.0.1", "10.0.0.2", late)], late + 1);
@@ -275,7 +335,16 @@ pub fn quiet_alerts_auto_close(s: &dyn Store) {
 
 pub fn unknown_types_are_rejected_and_the_rest_stored(s: &dyn Store) {
     let c = catalog();
-    let r = ingest(s, &c, &[det("t_anomaly", "10.0.0.1", "10.0.0.2", 0), det("no_such_type", "10.0.0.1", "10.0.0.2", 0), det("t_policy", "10.0.0.1", "10.0.0.2", 0)], 1);
+    let r = ingest(
+        s,
+        &c,
+        &[
+            det("t_anomaly", "10.0.0.1", "10.0.0.2", 0),
+            det("no_such_type", "10.0.0.1", "10.0.0.2", 0),
+            det("t_policy", "10.0.0.1", "10.0.0.2", 0),
+        ],
+        1,
+    );
     assert_eq!(r.opened, 2);
     assert_eq!(r.rejected.len(), 1);
     assert_eq!(r.rejected[0].0, 1);
@@ -304,7 +373,8 @@ pub fn exclusion_rules_stop_alerts_and_are_audited(s: &dyn Store) {
     let c = catalog();
     let mut by_type = spec("no scans from the scanner");
     by_type.alert_types = vec!["t_anomaly".into()];
-    by_type.addresses = vec![AddressMatch { role: AddressRole::Source, address: "10.0.0.66".into() }];
+    by_type.addresses =
+        vec![AddressMatch { role: AddressRole::Source, address: "10.0.0.66".into() }];
     let r1 = s.create_exclusion(&by_type, &c, &analyst(), t(0)).unwrap();
     let mut by_subnet = spec("maintenance subnet");
     by_subnet.subnets = vec![Cidr::parse("192.168.50.0/24").unwrap()];
@@ -321,12 +391,12 @@ pub fn exclusion_rules_stop_alerts_and_are_audited(s: &dyn Store) {
     s.create_exclusion(&disabled, &c, &analyst(), t(0)).unwrap();
 
     let batch = vec![
-        det("t_anomaly", "10.0.0.66", "10.0.0.1", 150),    // excluded by type+source
-        det("t_anomaly", "10.0.0.67", "10.0.0.1", 150),    // other source: raised
-        det("t_policy", "10.0.0.5", "192.168.50.9", 150),  // in subnet and window: excluded
-        det("t_policy", "10.0.0.5", "192.168.50.9", 250),  // after the window: raised
+        det("t_anomaly", "10.0.0.66", "10.0.0.1", 150), // excluded by type+source
+        det("t_anomaly", "10.0.0.67", "10.0.0.1", 150), // other source: raised
+        det("t_policy", "10.0.0.5", "192.168.50.9", 150), // in subnet and window: excluded
+        det("t_policy", "10.0.0.5", "192.168.50.9", 250), // after the window: raised
         det("t_operational", "10.0.0.5", "10.0.0.9", 150), // rule expired: raised
-        det("t_malware", "10.0.0.5", "203.0.113.1", 150),  // rule disabled: raised
+        det("t_malware", "10.0.0.5", "203.0.113.1", 150), // rule disabled: raised
     ];
     let r = ingest(s, &c, &batch, 300);
     assert_eq!((r.excluded, r.opened), (2, 4));
@@ -338,26 +408,45 @@ pub fn exclusion_rules_stop_alerts_and_are_audited(s: &dyn Store) {
     bad.alert_types = vec!["nope".into()];
     let err = s.create_exclusion(&bad, &c, &analyst(), t(0)).unwrap_err().to_string();
     assert!(err.contains("name") && err.contains("alert_types"), "{err}");
-    assert!(matches!(s.create_exclusion(&by_type, &c, &analyst(), t(0)), Err(crate::StoreError::Conflict(_))));
+    assert!(matches!(
+        s.create_exclusion(&by_type, &c, &analyst(), t(0)),
+        Err(crate::StoreError::Conflict(_))
+    ));
     // Update and delete are audited; the list shows current rules.
-    let mut changed = by_type.clone();
+    let mut changed = by_type;
     changed.reason = "scanner replaced".into();
     s.update_exclusion(r1.id, &changed, &c, &analyst(), t(400)).unwrap();
     s.delete_exclusion(r1.id, &analyst(), t(500)).unwrap();
     assert!(s.exclusion(r1.id).is_err());
     assert_eq!(s.list_exclusions().unwrap().len(), 3);
-    let audit = s.list_audit(&crate::AuditQuery { object_type: Some("exclusion".into()), ..Default::default() }).unwrap();
+    let audit = s
+        .list_audit(&crate::AuditQuery {
+            object_type: Some("exclusion".into()),
+            ..Default::default()
+        })
+        .unwrap();
     let actions: Vec<&str> = audit.iter().map(|a| a.action.as_str()).collect();
     assert_eq!(actions.iter().filter(|a| **a == "exclusion_create").count(), 4);
     assert!(actions.contains(&"exclusion_update") && actions.contains(&"exclusion_delete"));
-    assert!(audit.iter().all(|a| a.actor.name == "ann" && a.actor.address.as_deref() == Some("10.9.9.9")));
-    let ev = s.list_events(&EventQuery { event_types: vec!["EXCLUSION_RULE_CREATED".into(), "EXCLUSION_RULE_REMOVED".into()], ..Default::default() }).unwrap();
+    assert!(
+        audit
+            .iter()
+            .all(|a| a.actor.name == "ann" && a.actor.address.as_deref() == Some("10.9.9.9"))
+    );
+    let ev = s
+        .list_events(&EventQuery {
+            event_types: vec!["EXCLUSION_RULE_CREATED".into(), "EXCLUSION_RULE_REMOVED".into()],
+            ..Default::default()
+        })
+        .unwrap();
     assert_eq!(ev.len(), 5);
     // Maintenance windows need a ticket.
     let mut mw = spec("Maintenance-ops-CHG1");
     mw.kind = RuleKind::Maintenance;
     mw.engines = vec![Engine::Anomaly];
-    assert!(s.create_exclusion(&mw, &c, &analyst(), t(0)).unwrap_err().to_string().contains("ticket"));
+    assert!(
+        s.create_exclusion(&mw, &c, &analyst(), t(0)).unwrap_err().to_string().contains("ticket")
+    );
 }
 
 fn seed_grid(s: &dyn Store, c: &Catalog) -> Vec<otwatch_model::Alert> {
@@ -365,7 +454,12 @@ fn seed_grid(s: &dyn Store, c: &Catalog) -> Vec<otwatch_model::Alert> {
     let sites = ["Plant A", "Plant B", "Plant C"];
     let mut batch = Vec::new();
     for i in 0..37i64 {
-        let mut d = det(types[(i % 4) as usize], &format!("10.0.{}.{}", i % 3, i), "10.0.0.250", 1000 - (i * 7) % 50);
+        let mut d = det(
+            types[(i % 4) as usize],
+            &format!("10.0.{}.{}", i % 3, i),
+            "10.0.0.250",
+            1000 - (i * 7) % 50,
+        );
         d.site = Some(sites[(i % 3) as usize].into());
         if i % 5 == 0 {
             d.severity = Some(Severity::Minor);
@@ -386,12 +480,21 @@ pub fn filters_match_what_they_say(s: &dyn Store) {
     let rows = seed_grid(s, &c);
     let count = |q: AlertQuery| s.count_alerts(&q).unwrap() as usize;
     let with = |f: Vec<Filter>| AlertQuery { filters: f, ..AlertQuery::default() };
-    let sev = rows.iter().filter(|a| matches!(a.severity, Severity::Critical | Severity::Minor)).count();
-    assert_eq!(count(with(vec![Filter::any_of(AlertField::Severity, &["Critical", "Minor"]).unwrap()])), sev);
+    let sev =
+        rows.iter().filter(|a| matches!(a.severity, Severity::Critical | Severity::Minor)).count();
+    assert_eq!(
+        count(with(vec![Filter::any_of(AlertField::Severity, &["Critical", "Minor"]).unwrap()])),
+        sev
+    );
     let not_closed = rows.iter().filter(|a| a.status != Status::Closed).count();
-    assert_eq!(count(with(vec![Filter::none_of(AlertField::Status, &["Closed"]).unwrap()])), not_closed);
-    let site_b_anomaly =
-        rows.iter().filter(|a| a.site.as_deref() == Some("Plant B") && a.engine == Engine::Anomaly).count();
+    assert_eq!(
+        count(with(vec![Filter::none_of(AlertField::Status, &["Closed"]).unwrap()])),
+        not_closed
+    );
+    let site_b_anomaly = rows
+        .iter()
+        .filter(|a| a.site.as_deref() == Some("Plant B") && a.engine == Engine::Anomaly)
+        .count();
     assert!(site_b_anomaly > 0);
     assert_eq!(
         count(with(vec![
@@ -400,23 +503,46 @@ pub fn filters_match_what_they_say(s: &dyn Store) {
         ])),
         site_b_anomaly
     );
-    let tactic = rows.iter().filter(|a| a.tactics.iter().any(|t| t.as_str() == "Execution")).count();
+    let tactic =
+        rows.iter().filter(|a| a.tactics.iter().any(|t| t.as_str() == "Execution")).count();
     assert!(tactic > 0);
-    assert_eq!(count(with(vec![Filter::any_of(AlertField::Tactics, &["Execution"]).unwrap()])), tactic);
+    assert_eq!(
+        count(with(vec![Filter::any_of(AlertField::Tactics, &["Execution"]).unwrap()])),
+        tactic
+    );
     let named = rows.iter().filter(|a| a.name.to_lowercase().contains("scan")).count();
     assert_eq!(count(with(vec![Filter::contains(AlertField::Name, "SCAN").unwrap()])), named);
     assert_eq!(count(with(vec![Filter::any_of(AlertField::SourceName, &["hmi-3"]).unwrap()])), 1);
     let recent = rows.iter().filter(|a| a.last_detection >= t(980)).count();
     assert_eq!(
-        count(AlertQuery { time: Some(TimeRange { field: AlertField::LastDetection, from: Some(t(980)), to: None }), ..AlertQuery::default() }),
+        count(AlertQuery {
+            time: Some(TimeRange {
+                field: AlertField::LastDetection,
+                from: Some(t(980)),
+                to: None
+            }),
+            ..AlertQuery::default()
+        }),
         recent
     );
-    assert_eq!(count(AlertQuery { search: Some("10.0.1.".into()), ..AlertQuery::default() }), rows.iter().filter(|a| a.source.ip.as_deref().unwrap_or("").contains("10.0.1.")).count());
+    assert_eq!(
+        count(AlertQuery { search: Some("10.0.1.".into()), ..AlertQuery::default() }),
+        rows.iter().filter(|a| a.source.ip.as_deref().unwrap_or("").contains("10.0.1.")).count()
+    );
     // Wildcards in user text are literal.
     assert_eq!(count(AlertQuery { search: Some("%".into()), ..AlertQuery::default() }), 0);
-    assert_eq!(count(AlertQuery { search: Some("'; DROP TABLE alerts; --".into()), ..AlertQuery::default() }), 0);
+    assert_eq!(
+        count(AlertQuery {
+            search: Some("'; DROP TABLE alerts; --".into()),
+            ..AlertQuery::default()
+        }),
+        0
+    );
     assert_eq!(count(AlertQuery::default()), rows.len());
-    let bad = AlertQuery { time: Some(TimeRange { field: AlertField::Name, from: None, to: None }), ..AlertQuery::default() };
+    let bad = AlertQuery {
+        time: Some(TimeRange { field: AlertField::Name, from: None, to: None }),
+        ..AlertQuery::default()
+    };
     assert!(s.count_alerts(&bad).unwrap_err().to_string().starts_with("time_field"));
 }
 
@@ -437,7 +563,7 @@ pub fn keyset_paging_visits_every_row_once(s: &dyn Store) {
             let q = AlertQuery { sort, limit: 7, after: after.clone(), ..AlertQuery::default() };
             let p = s.list_alerts(&q).unwrap();
             pages += 1;
-            seen.extend(p.items.iter().map(|a| a.clone()));
+            seen.extend(p.items.iter().cloned());
             match p.next {
                 Some(c) => after = Some(Cursor::decode(&c.encode()).unwrap()),
                 None => break,
@@ -459,19 +585,38 @@ pub fn keyset_paging_visits_every_row_once(s: &dyn Store) {
                 _ => a.id.cmp(&b.id),
             };
             let ord = ord.then(a.id.cmp(&b.id));
-            assert_eq!(ord, if sort.descending { std::cmp::Ordering::Greater } else { std::cmp::Ordering::Less }, "{sort:?}");
+            assert_eq!(
+                ord,
+                if sort.descending {
+                    std::cmp::Ordering::Greater
+                } else {
+                    std::cmp::Ordering::Less
+                },
+                "{sort:?}"
+            );
         }
     }
     // A cursor from another sort order is refused.
     let p = s.list_alerts(&AlertQuery { limit: 3, ..AlertQuery::default() }).unwrap();
-    let q = AlertQuery { sort: Sort { field: AlertField::Name, descending: false }, after: p.next, ..AlertQuery::default() };
+    let q = AlertQuery {
+        sort: Sort { field: AlertField::Name, descending: false },
+        after: p.next,
+        ..AlertQuery::default()
+    };
     assert!(s.list_alerts(&q).is_err());
 }
 
 pub fn group_by_counts_add_up(s: &dyn Store) {
     let c = catalog();
     let rows = seed_grid(s, &c);
-    for by in [AlertField::Engine, AlertField::Severity, AlertField::Site, AlertField::Status, AlertField::Name, AlertField::Sensor] {
+    for by in [
+        AlertField::Engine,
+        AlertField::Severity,
+        AlertField::Site,
+        AlertField::Status,
+        AlertField::Name,
+        AlertField::Sensor,
+    ] {
         let g = s.group_alerts(&AlertQuery::default(), by).unwrap();
         assert_eq!(g.iter().map(|x| x.count).sum::<u64>() as usize, rows.len(), "{by:?}");
         for x in &g {
@@ -480,29 +625,52 @@ pub fn group_by_counts_add_up(s: &dyn Store) {
         }
         assert!(g.windows(2).all(|w| w[0].count >= w[1].count));
     }
-    let g = s.group_alerts(&AlertQuery { filters: vec![Filter::any_of(AlertField::Site, &["Plant A"]).unwrap()], ..AlertQuery::default() }, AlertField::Severity).unwrap();
-    assert_eq!(g.iter().map(|x| x.count).sum::<u64>() as usize, rows.iter().filter(|a| a.site.as_deref() == Some("Plant A")).count());
+    let g = s
+        .group_alerts(
+            &AlertQuery {
+                filters: vec![Filter::any_of(AlertField::Site, &["Plant A"]).unwrap()],
+                ..AlertQuery::default()
+            },
+            AlertField::Severity,
+        )
+        .unwrap();
+    assert_eq!(
+        g.iter().map(|x| x.count).sum::<u64>() as usize,
+        rows.iter().filter(|a| a.site.as_deref() == Some("Plant A")).count()
+    );
     let tactics = s.group_alerts(&AlertQuery::default(), AlertField::Tactics).unwrap();
     let exe = tactics.iter().find(|g| g.value == "Execution").unwrap().count as usize;
-    assert_eq!(exe, rows.iter().filter(|a| a.tactics.iter().any(|t| t.as_str() == "Execution")).count());
+    assert_eq!(
+        exe,
+        rows.iter().filter(|a| a.tactics.iter().any(|t| t.as_str() == "Execution")).count()
+    );
     assert!(s.group_alerts(&AlertQuery::default(), AlertField::Description).is_err());
 }
 
 pub fn export_streams_every_matching_row(s: &dyn Store) {
     let c = catalog();
     let rows = seed_grid(s, &c);
-    let q = AlertQuery { filters: vec![Filter::none_of(AlertField::Engine, &["Malware"]).unwrap()], limit: 5, ..AlertQuery::default() };
+    let q = AlertQuery {
+        filters: vec![Filter::none_of(AlertField::Engine, &["Malware"]).unwrap()],
+        limit: 5,
+        ..AlertQuery::default()
+    };
     let mut got = Vec::new();
-    let n = s.for_each_alert(&q, &mut |a| {
-        got.push(a.id);
-        Ok(())
-    })
-    .unwrap();
+    let n = s
+        .for_each_alert(&q, &mut |a| {
+            got.push(a.id);
+            Ok(())
+        })
+        .unwrap();
     assert_eq!(n as usize, got.len());
     assert_eq!(n, s.count_alerts(&q).unwrap());
     assert_eq!(got.len(), rows.iter().filter(|a| a.engine != Engine::Malware).count());
     let full = s.list_alerts(&AlertQuery { limit: 1000, ..q.clone() }).unwrap();
-    assert_eq!(full.items.iter().map(|a| a.id).collect::<Vec<_>>(), got, "export keeps the grid's order");
+    assert_eq!(
+        full.items.iter().map(|a| a.id).collect::<Vec<_>>(),
+        got,
+        "export keeps the grid's order"
+    );
     // An error from the sink stops the export and is returned.
     let mut k = 0;
     let r = s.for_each_alert(&q, &mut |_| {
@@ -517,18 +685,24 @@ pub fn comments_and_history_are_kept(s: &dyn Store) {
     let c = catalog();
     ingest(s, &c, &[det("t_anomaly", "10.0.0.1", "10.0.0.2", 0)], 1);
     let id = all(s)[0].id;
-    s.apply(&[id], &Action::Comment("Checked with the night shift.".into()), &analyst(), t(10)).unwrap();
+    s.apply(&[id], &Action::Comment("Checked with the night shift.".into()), &analyst(), t(10))
+        .unwrap();
     s.apply(&[id], &Action::SetSeverity(Severity::Minor), &analyst(), t(11)).unwrap();
     s.apply(&[id], &Action::SetStatus(Status::Active), &analyst(), t(12)).unwrap();
     let d = s.alert_details(id).unwrap();
     assert_eq!(d.comments.len(), 1);
     assert_eq!(d.comments[0].text, "Checked with the night shift.");
     assert_eq!(d.comments[0].author, "ann");
-    assert_eq!(d.history.iter().map(|h| h.action.as_str()).collect::<Vec<_>>(), vec!["comment", "set_severity", "set_status"]);
+    assert_eq!(
+        d.history.iter().map(|h| h.action.as_str()).collect::<Vec<_>>(),
+        vec!["comment", "set_severity", "set_status"]
+    );
     assert_eq!(d.history[1].summary, "severity Critical → Minor");
     assert_eq!(d.alert.severity, Severity::Minor);
     assert_eq!(d.alert.last_activity, t(12));
-    let g = s.list_audit(&crate::AuditQuery { actor: Some("ann".into()), ..Default::default() }).unwrap();
+    let g = s
+        .list_audit(&crate::AuditQuery { actor: Some("ann".into()), ..Default::default() })
+        .unwrap();
     assert_eq!(g.len(), 3);
     assert!(g[0].id > g[1].id, "audit log is newest first");
 }
@@ -551,7 +725,13 @@ pub fn aggregated_view_lists_devices(s: &dyn Store) {
 }
 
 pub fn inventory_merges_observations(s: &dyn Store) {
-    let mut o = DeviceObservation { ip: Some("10.0.0.9".into()), mac: Some("00-1D-9C-C8-03-E8".into()), zone: Some("Line 1".into()), seen: t(10), ..Default::default() };
+    let mut o = DeviceObservation {
+        ip: Some("10.0.0.9".into()),
+        mac: Some("00-1D-9C-C8-03-E8".into()),
+        zone: Some("Line 1".into()),
+        seen: t(10),
+        ..Default::default()
+    };
     o.protocols = vec!["Modbus".into()];
     let id = s.upsert_devices(&[o.clone()]).unwrap()[0];
     let mut o2 = o.clone();
@@ -574,31 +754,91 @@ pub fn inventory_merges_observations(s: &dyn Store) {
     assert_eq!(d.details.get("plc_mode").map(String::as_str), Some("Run"));
     // Same IP in another zone, or same MAC with another IP, is another device.
     let other_zone = DeviceObservation { zone: Some("Line 2".into()), ..o.clone() };
-    let other_ip = DeviceObservation { ip: Some("10.0.0.10".into()), ..o.clone() };
-    let hmi = DeviceObservation { ip: Some("10.0.0.2".into()), device_type: Some(DeviceType::Hmi), zone: Some("Line 1".into()), seen: t(1), ..Default::default() };
+    let other_ip = DeviceObservation { ip: Some("10.0.0.10".into()), ..o };
+    let hmi = DeviceObservation {
+        ip: Some("10.0.0.2".into()),
+        device_type: Some(DeviceType::Hmi),
+        zone: Some("Line 1".into()),
+        seen: t(1),
+        ..Default::default()
+    };
     let more = s.upsert_devices(&[other_zone, other_ip, hmi]).unwrap();
     assert!(more.iter().all(|m| *m != id));
     assert_eq!(s.count_devices(&DeviceQuery::default()).unwrap(), 4);
-    assert_eq!(s.list_devices(&DeviceQuery { device_types: vec!["PLC".into()], ..Default::default() }).unwrap().len(), 1);
-    assert_eq!(s.list_devices(&DeviceQuery { search: Some("rockwell".into()), ..Default::default() }).unwrap()[0].id, id);
-    assert_eq!(s.list_devices(&DeviceQuery { protocol: Some("Modbus".into()), ..Default::default() }).unwrap().len(), 3);
+    assert_eq!(
+        s.list_devices(&DeviceQuery { device_types: vec!["PLC".into()], ..Default::default() })
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        s.list_devices(&DeviceQuery { search: Some("rockwell".into()), ..Default::default() })
+            .unwrap()[0]
+            .id,
+        id
+    );
+    assert_eq!(
+        s.list_devices(&DeviceQuery { protocol: Some("Modbus".into()), ..Default::default() })
+            .unwrap()
+            .len(),
+        3
+    );
     let g = s.group_devices(&DeviceQuery::default(), DeviceGroup::IsOt).unwrap();
     assert_eq!(g.iter().map(|x| x.count).sum::<u64>(), 4);
     assert!(s.upsert_devices(&[DeviceObservation::default()]).is_err());
     // Connections accumulate and link to devices.
-    let c = ConnectionObservation { src: "10.0.0.2".into(), dst: "10.0.0.9".into(), transport: "tcp".into(), dst_port: Some(502), protocol: Some("Modbus".into()), packets: 10, bytes: 700, first_seen: t(1), last_seen: t(2), zone: Some("Line 1".into()), dst_mac: Some("00:1d:9c:c8:03:e8".into()), ..Default::default() };
-    assert_eq!(s.upsert_connections(&[c.clone()]).unwrap(), 1);
-    assert_eq!(s.upsert_connections(&[ConnectionObservation { packets: 5, bytes: 300, first_seen: t(3), last_seen: t(9), ..c }]).unwrap(), 0);
-    let conns = s.list_connections(&ConnectionQuery { device_id: Some(id), ..Default::default() }).unwrap();
+    let c = ConnectionObservation {
+        src: "10.0.0.2".into(),
+        dst: "10.0.0.9".into(),
+        transport: "tcp".into(),
+        dst_port: Some(502),
+        protocol: Some("Modbus".into()),
+        packets: 10,
+        bytes: 700,
+        first_seen: t(1),
+        last_seen: t(2),
+        zone: Some("Line 1".into()),
+        dst_mac: Some("00:1d:9c:c8:03:e8".into()),
+        ..Default::default()
+    };
+    assert_eq!(s.upsert_connections(std::slice::from_ref(&c)).unwrap(), 1);
+    assert_eq!(
+        s.upsert_connections(&[ConnectionObservation {
+            packets: 5,
+            bytes: 300,
+            first_seen: t(3),
+            last_seen: t(9),
+            ..c
+        }])
+        .unwrap(),
+        0
+    );
+    let conns =
+        s.list_connections(&ConnectionQuery { device_id: Some(id), ..Default::default() }).unwrap();
     assert_eq!(conns.len(), 1);
-    assert_eq!((conns[0].packets, conns[0].bytes, conns[0].first_seen, conns[0].last_seen), (15, 1000, t(1), t(9)));
+    assert_eq!(
+        (conns[0].packets, conns[0].bytes, conns[0].first_seen, conns[0].last_seen),
+        (15, 1000, t(1), t(9))
+    );
     assert_eq!(conns[0].dst_device_id, Some(id));
     assert!(conns[0].src_device_id.is_some());
     // Device edits are audited.
-    let patch = crate::DevicePatch { name: Some("plc-line1".into()), programming_device: Some(false), ..Default::default() };
+    let patch = crate::DevicePatch {
+        name: Some("plc-line1".into()),
+        programming_device: Some(false),
+        ..Default::default()
+    };
     let d = s.update_device(id, &patch, &analyst(), t(30)).unwrap();
     assert_eq!(d.name.as_deref(), Some("plc-line1"));
-    assert_eq!(s.list_audit(&crate::AuditQuery { object_type: Some("device".into()), ..Default::default() }).unwrap().len(), 1);
+    assert_eq!(
+        s.list_audit(&crate::AuditQuery {
+            object_type: Some("device".into()),
+            ..Default::default()
+        })
+        .unwrap()
+        .len(),
+        1
+    );
 }
 
 pub fn events_are_idempotent_by_key(s: &dyn Store) {
@@ -612,17 +852,36 @@ pub fn events_are_idempotent_by_key(s: &dyn Store) {
     let all = s.list_events(&EventQuery::default()).unwrap();
     assert_eq!(all.len(), 2);
     assert!(all[0].at >= all[1].at, "newest first");
-    assert_eq!(s.list_events(&EventQuery { event_types: vec!["PLC_STOP".into()], ..Default::default() }).unwrap().len(), 1);
-    assert_eq!(s.list_events(&EventQuery { from: Some(t(6)), ..Default::default() }).unwrap().len(), 1);
-    assert_eq!(s.list_events(&EventQuery { search: Some("stop".into()), ..Default::default() }).unwrap().len(), 1);
-    assert_eq!(s.list_events(&EventQuery { device_id: Some(77), ..Default::default() }).unwrap().len(), 1);
+    assert_eq!(
+        s.list_events(&EventQuery { event_types: vec!["PLC_STOP".into()], ..Default::default() })
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        s.list_events(&EventQuery { from: Some(t(6)), ..Default::default() }).unwrap().len(),
+        1
+    );
+    assert_eq!(
+        s.list_events(&EventQuery { search: Some("stop".into()), ..Default::default() })
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        s.list_events(&EventQuery { device_id: Some(77), ..Default::default() }).unwrap().len(),
+        1
+    );
 }
 
 pub fn users_and_tokens(s: &dyn Store) {
     let sys = Actor::system();
     let u = s.create_user("admin", Role::Admin, "$argon2id$v=19$fake", &sys, t(0)).unwrap();
     assert_eq!(u.role, Role::Admin);
-    assert!(matches!(s.create_user("admin", Role::Viewer, "$h", &sys, t(0)), Err(crate::StoreError::Conflict(_))));
+    assert!(matches!(
+        s.create_user("admin", Role::Viewer, "$h", &sys, t(0)),
+        Err(crate::StoreError::Conflict(_))
+    ));
     assert!(s.create_user("bad name!", Role::Viewer, "$h", &sys, t(0)).is_err());
     s.create_user("vic", Role::Viewer, "$argon2id$v=19$fake2", &sys, t(1)).unwrap();
     // The last admin cannot be demoted, disabled or removed.
@@ -638,10 +897,16 @@ pub fn users_and_tokens(s: &dyn Store) {
     assert_eq!(s.list_users().unwrap().len(), 2);
     s.delete_user("admin", &sys, t(7)).unwrap();
     assert!(s.user_by_name("admin").unwrap().is_none());
-    let audit = s.list_audit(&crate::AuditQuery { object_type: Some("user".into()), ..Default::default() }).unwrap();
-    assert!(audit.iter().all(|a| !a.summary.contains("argon2")), "hashes never reach the audit log");
+    let audit = s
+        .list_audit(&crate::AuditQuery { object_type: Some("user".into()), ..Default::default() })
+        .unwrap();
+    assert!(
+        audit.iter().all(|a| !a.summary.contains("argon2")),
+        "hashes never reach the audit log"
+    );
     let hash = "a".repeat(64);
-    let tok = s.create_token("ci", Role::Analyst, &hash, "otw_abcd", Some(t(1000)), &sys, t(8)).unwrap();
+    let tok =
+        s.create_token("ci", Role::Analyst, &hash, "otw_abcd", Some(t(1000)), &sys, t(8)).unwrap();
     let found = s.token_by_hash(&hash).unwrap().unwrap();
     assert_eq!(found.id, tok.id);
     assert!(found.usable_at(t(9)) && !found.usable_at(t(1000)));

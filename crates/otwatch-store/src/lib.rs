@@ -19,15 +19,15 @@ pub mod query;
 
 pub use error::{Result, StoreError};
 pub use query::{
-    AggregatedAlert, AlertPage, AlertQuery, AuditQuery, ConnectionQuery, Cursor, DeviceGroup, DeviceQuery,
-    EventQuery, Filter, FilterOp, GroupCount, Sort, TimeRange, Value,
+    AggregatedAlert, AlertPage, AlertQuery, AuditQuery, ConnectionQuery, Cursor, DeviceGroup,
+    DeviceQuery, EventQuery, Filter, FilterOp, GroupCount, Sort, TimeRange, Value,
 };
 
 use otwatch_model::lifecycle::Action;
 use otwatch_model::{
-    Actor, Alert, AlertField, AlertId, ApiToken, AuditRecord, BaselineEntry, Catalog, Comment, Connection,
-    ConnectionObservation, Detection, Device, DeviceObservation, Event, ExclusionRule, ExclusionSpec, NewEvent,
-    Role, Sensor, Timestamp, User,
+    Actor, Alert, AlertField, AlertId, ApiToken, AuditRecord, BaselineEntry, Catalog, Comment,
+    Connection, ConnectionObservation, Detection, Device, DeviceObservation, Event, ExclusionRule,
+    ExclusionSpec, NewEvent, Role, Sensor, Timestamp, User,
 };
 
 /// Settings for one ingest call.
@@ -151,11 +151,21 @@ pub trait Store: Send + Sync {
 
     /// Calls `f` for every matching alert in sort order (paging ignored);
     /// returns how many. For exports: memory stays flat.
-    fn for_each_alert(&self, q: &AlertQuery, f: &mut dyn FnMut(&Alert) -> Result<()>) -> Result<u64>;
+    fn for_each_alert(
+        &self,
+        q: &AlertQuery,
+        f: &mut dyn FnMut(&Alert) -> Result<()>,
+    ) -> Result<u64>;
 
     /// Applies a triage action to each alert; one outcome per id. Refusals
     /// don't stop the others.
-    fn apply(&self, ids: &[AlertId], action: &Action, actor: &Actor, now: Timestamp) -> Result<Vec<ActionOutcome>>;
+    fn apply(
+        &self,
+        ids: &[AlertId],
+        action: &Action,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<Vec<ActionOutcome>>;
 
     /// Closes open alerts quiet for longer than `quiet_period`; returns how many.
     fn auto_close(&self, now: Timestamp, quiet_period: i64, actor: &Actor) -> Result<u64>;
@@ -166,10 +176,23 @@ pub trait Store: Send + Sync {
     // ---- exclusion rules ---------------------------------------------
 
     /// Creates a rule (validated against the catalogue); audited.
-    fn create_exclusion(&self, spec: &ExclusionSpec, catalog: &Catalog, actor: &Actor, now: Timestamp) -> Result<ExclusionRule>;
+    fn create_exclusion(
+        &self,
+        spec: &ExclusionSpec,
+        catalog: &Catalog,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<ExclusionRule>;
 
     /// Replaces a rule's conditions; audited.
-    fn update_exclusion(&self, id: i64, spec: &ExclusionSpec, catalog: &Catalog, actor: &Actor, now: Timestamp) -> Result<ExclusionRule>;
+    fn update_exclusion(
+        &self,
+        id: i64,
+        spec: &ExclusionSpec,
+        catalog: &Catalog,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<ExclusionRule>;
 
     /// Deletes a rule; audited.
     fn delete_exclusion(&self, id: i64, actor: &Actor, now: Timestamp) -> Result<()>;
@@ -209,7 +232,13 @@ pub trait Store: Send + Sync {
     fn group_devices(&self, q: &DeviceQuery, by: DeviceGroup) -> Result<Vec<GroupCount>>;
 
     /// Changes user-editable device properties; audited.
-    fn update_device(&self, id: i64, patch: &DevicePatch, actor: &Actor, now: Timestamp) -> Result<Device>;
+    fn update_device(
+        &self,
+        id: i64,
+        patch: &DevicePatch,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<Device>;
 
     /// Merges connection counts; returns how many connections were new.
     fn upsert_connections(&self, obs: &[ConnectionObservation]) -> Result<u64>;
@@ -233,7 +262,14 @@ pub trait Store: Send + Sync {
     // ---- users, tokens, audit -----------------------------------------
 
     /// Creates a user with an already-hashed password; audited.
-    fn create_user(&self, name: &str, role: Role, password_hash: &str, actor: &Actor, now: Timestamp) -> Result<User>;
+    fn create_user(
+        &self,
+        name: &str,
+        role: Role,
+        password_hash: &str,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<User>;
 
     /// A user by login name.
     fn user_by_name(&self, name: &str) -> Result<Option<User>>;
@@ -245,10 +281,22 @@ pub trait Store: Send + Sync {
     fn set_user_role(&self, name: &str, role: Role, actor: &Actor, now: Timestamp) -> Result<User>;
 
     /// Replaces a user's password hash; audited (the hash is not recorded).
-    fn set_user_password(&self, name: &str, password_hash: &str, actor: &Actor, now: Timestamp) -> Result<()>;
+    fn set_user_password(
+        &self,
+        name: &str,
+        password_hash: &str,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<()>;
 
     /// Enables or disables a user; audited.
-    fn set_user_disabled(&self, name: &str, disabled: bool, actor: &Actor, now: Timestamp) -> Result<()>;
+    fn set_user_disabled(
+        &self,
+        name: &str,
+        disabled: bool,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<()>;
 
     /// Removes a user; audited.
     fn delete_user(&self, name: &str, actor: &Actor, now: Timestamp) -> Result<()>;
@@ -258,7 +306,16 @@ pub trait Store: Send + Sync {
 
     /// Stores a token (its hash); audited.
     #[allow(clippy::too_many_arguments)]
-    fn create_token(&self, name: &str, role: Role, hash: &str, prefix: &str, expires_at: Option<Timestamp>, actor: &Actor, now: Timestamp) -> Result<ApiToken>;
+    fn create_token(
+        &self,
+        name: &str,
+        role: Role,
+        hash: &str,
+        prefix: &str,
+        expires_at: Option<Timestamp>,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<ApiToken>;
 
     /// A token by the hash of its secret.
     fn token_by_hash(&self, hash: &str) -> Result<Option<ApiToken>>;
@@ -273,7 +330,15 @@ pub trait Store: Send + Sync {
     fn touch_token(&self, id: i64, now: Timestamp) -> Result<()>;
 
     /// Writes an audit record for something done outside the store.
-    fn record_audit(&self, actor: &Actor, action: &str, object_type: &str, object_id: &str, summary: &str, now: Timestamp) -> Result<()>;
+    fn record_audit(
+        &self,
+        actor: &Actor,
+        action: &str,
+        object_type: &str,
+        object_id: &str,
+        summary: &str,
+        now: Timestamp,
+    ) -> Result<()>;
 
     /// Audit records, newest first.
     fn list_audit(&self, q: &AuditQuery) -> Result<Vec<AuditRecord>>;

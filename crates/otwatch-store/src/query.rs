@@ -79,9 +79,16 @@ impl Filter {
     }
 
     /// `field` between `min` and `max` inclusive (numbers and times).
-    pub fn range(field: AlertField, min: Option<&str>, max: Option<&str>) -> Result<Filter, StoreError> {
+    pub fn range(
+        field: AlertField,
+        min: Option<&str>,
+        max: Option<&str>,
+    ) -> Result<Filter, StoreError> {
         if !matches!(field.kind(), FieldKind::Integer | FieldKind::Time | FieldKind::Severity) {
-            return Err(StoreError::invalid(field.key(), "ranges work on numbers, times and severity only"));
+            return Err(StoreError::invalid(
+                field.key(),
+                "ranges work on numbers, times and severity only",
+            ));
         }
         let min = min.map(|v| parse_value(field, v)).transpose()?;
         let max = max.map(|v| parse_value(field, v)).transpose()?;
@@ -94,7 +101,10 @@ fn parse_values(field: AlertField, values: &[&str]) -> Result<Vec<Value>, StoreE
         return Err(StoreError::invalid(field.key(), "at least one value is required"));
     }
     if values.len() > MAX_FILTER_VALUES {
-        return Err(StoreError::invalid(field.key(), format!("at most {MAX_FILTER_VALUES} values per filter")));
+        return Err(StoreError::invalid(
+            field.key(),
+            format!("at most {MAX_FILTER_VALUES} values per filter"),
+        ));
     }
     values.iter().map(|v| parse_value(field, v)).collect()
 }
@@ -109,21 +119,36 @@ pub fn parse_value(field: AlertField, text: &str) -> Result<Value, StoreError> {
             }
             match field {
                 AlertField::Tactics => Value::Text(
-                    otwatch_model::Tactic::parse(text).map_err(|e| bad(e.to_string()))?.as_str().into(),
+                    otwatch_model::Tactic::parse(text)
+                        .map_err(|e| bad(e.to_string()))?
+                        .as_str()
+                        .into(),
                 ),
                 AlertField::Techniques => Value::Text(
-                    otwatch_model::Technique::parse(text).map_err(|e| bad(e))?.id().to_string(),
+                    otwatch_model::Technique::parse(text).map_err(&bad)?.id().to_string(),
                 ),
                 _ => Value::Text(text.to_string()),
             }
         }
-        FieldKind::Integer => Value::Int(text.trim().parse().map_err(|_| bad(format!("{text:?} is not an integer")))?),
+        FieldKind::Integer => {
+            Value::Int(text.trim().parse().map_err(|_| bad(format!("{text:?} is not an integer")))?)
+        }
         FieldKind::Time => Value::Time(Timestamp::parse(text).map_err(|e| bad(e.to_string()))?),
-        FieldKind::Severity => Value::Int(Severity::parse(text).map_err(|e| bad(e.to_string()))?.rank()),
-        FieldKind::Status => Value::Int(Status::parse(text).map_err(|e| bad(e.to_string()))?.code()),
-        FieldKind::Disposition => Value::Int(Disposition::parse(text).map_err(|e| bad(e.to_string()))?.code()),
-        FieldKind::Engine => Value::Text(Engine::parse(text).map_err(|e| bad(e.to_string()))?.as_str().into()),
-        FieldKind::Category => Value::Text(Category::parse(text).map_err(|e| bad(e.to_string()))?.as_str().into()),
+        FieldKind::Severity => {
+            Value::Int(Severity::parse(text).map_err(|e| bad(e.to_string()))?.rank())
+        }
+        FieldKind::Status => {
+            Value::Int(Status::parse(text).map_err(|e| bad(e.to_string()))?.code())
+        }
+        FieldKind::Disposition => {
+            Value::Int(Disposition::parse(text).map_err(|e| bad(e.to_string()))?.code())
+        }
+        FieldKind::Engine => {
+            Value::Text(Engine::parse(text).map_err(|e| bad(e.to_string()))?.as_str().into())
+        }
+        FieldKind::Category => {
+            Value::Text(Category::parse(text).map_err(|e| bad(e.to_string()))?.as_str().into())
+        }
         FieldKind::Bool => Value::Bool(match text.trim().to_ascii_lowercase().as_str() {
             "true" | "yes" | "1" => true,
             "false" | "no" | "0" => false,
@@ -147,12 +172,18 @@ impl TimeRange {
     /// Checks the range: a time column, and from before to.
     pub fn validate(&self) -> Result<(), StoreError> {
         if self.field.kind() != FieldKind::Time {
-            return Err(StoreError::invalid("time_field", format!("{} is not a time column", self.field.key())));
+            return Err(StoreError::invalid(
+                "time_field",
+                format!("{} is not a time column", self.field.key()),
+            ));
         }
-        if let (Some(f), Some(t)) = (self.from, self.to) {
-            if t <= f {
-                return Err(StoreError::invalid("to", "the end of the time range must be after its start"));
-            }
+        if let (Some(f), Some(t)) = (self.from, self.to)
+            && t <= f
+        {
+            return Err(StoreError::invalid(
+                "to",
+                "the end of the time range must be after its start",
+            ));
         }
         Ok(())
     }
@@ -188,7 +219,8 @@ impl Sort {
         } else {
             (t, false)
         };
-        let field = AlertField::parse(name).map_err(|e| StoreError::invalid("sort", e.to_string()))?;
+        let field =
+            AlertField::parse(name).map_err(|e| StoreError::invalid("sort", e.to_string()))?;
         if !field.sortable() {
             return Err(StoreError::invalid("sort", format!("cannot sort by {}", field.key())));
         }
@@ -269,7 +301,14 @@ pub struct AlertQuery {
 
 impl Default for AlertQuery {
     fn default() -> AlertQuery {
-        AlertQuery { filters: vec![], search: None, time: None, sort: Sort::default(), limit: DEFAULT_PAGE, after: None }
+        AlertQuery {
+            filters: vec![],
+            search: None,
+            time: None,
+            sort: Sort::default(),
+            limit: DEFAULT_PAGE,
+            after: None,
+        }
     }
 }
 
@@ -282,21 +321,29 @@ impl AlertQuery {
         if let Some(t) = &self.time {
             t.validate()?;
         }
-        if let Some(s) = &self.search {
-            if s.len() > 1024 {
-                return Err(StoreError::invalid("search", "longer than 1024 bytes"));
-            }
+        if let Some(s) = &self.search
+            && s.len() > 1024
+        {
+            return Err(StoreError::invalid("search", "longer than 1024 bytes"));
         }
         if let Some(c) = &self.after {
             let ok = matches!(
                 (&c.value, self.sort.field.kind()),
-                (Value::Int(_), FieldKind::Integer | FieldKind::Severity | FieldKind::Status | FieldKind::Disposition)
-                    | (Value::Time(_), FieldKind::Time)
+                (
+                    Value::Int(_),
+                    FieldKind::Integer
+                        | FieldKind::Severity
+                        | FieldKind::Status
+                        | FieldKind::Disposition
+                ) | (Value::Time(_), FieldKind::Time)
                     | (Value::Bool(_), FieldKind::Bool)
                     | (Value::Text(_), FieldKind::Text | FieldKind::Engine | FieldKind::Category)
             );
             if !ok {
-                return Err(StoreError::invalid("after", "the cursor belongs to a different sort order"));
+                return Err(StoreError::invalid(
+                    "after",
+                    "the cursor belongs to a different sort order",
+                ));
             }
         }
         Ok(())
@@ -395,7 +442,14 @@ impl DeviceGroup {
             "site" => DeviceGroup::Site,
             "zone" => DeviceGroup::Zone,
             "is_ot" | "ot" => DeviceGroup::IsOt,
-            _ => return Err(StoreError::invalid("group_by", format!("cannot group devices by {text:?}; use type, vendor, site, zone or is_ot"))),
+            _ => {
+                return Err(StoreError::invalid(
+                    "group_by",
+                    format!(
+                        "cannot group devices by {text:?}; use type, vendor, site, zone or is_ot"
+                    ),
+                ));
+            }
         })
     }
 }
@@ -482,7 +536,12 @@ mod tests {
 
     #[test]
     fn cursors_round_trip_and_reject_garbage() {
-        for v in [Value::Int(-3), Value::Time(Timestamp(17)), Value::Text("a.b'\"; --".into()), Value::Bool(true)] {
+        for v in [
+            Value::Int(-3),
+            Value::Time(Timestamp(17)),
+            Value::Text("a.b'\"; --".into()),
+            Value::Bool(true),
+        ] {
             let c = Cursor { value: v, id: 42 };
             assert_eq!(Cursor::decode(&c.encode()).unwrap(), c);
         }
@@ -493,8 +552,14 @@ mod tests {
 
     #[test]
     fn sort_parses() {
-        assert_eq!(Sort::parse("-severity").unwrap(), Sort { field: AlertField::Severity, descending: true });
-        assert_eq!(Sort::parse("name:asc").unwrap(), Sort { field: AlertField::Name, descending: false });
+        assert_eq!(
+            Sort::parse("-severity").unwrap(),
+            Sort { field: AlertField::Severity, descending: true }
+        );
+        assert_eq!(
+            Sort::parse("name:asc").unwrap(),
+            Sort { field: AlertField::Name, descending: false }
+        );
         assert!(Sort::parse("tactics").is_err());
     }
 }

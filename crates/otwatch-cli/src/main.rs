@@ -1,0 +1,355 @@
+//! The `otwatch` command: one program for the sensor, the console and every tool around them.
+//!
+//! This crate is the composition root: it reads the configuration, picks the
+//! store backend (SQLite, the embedded default), and calls the library crates.
+//! It is the only crate that reads the wall clock or uses `anyhow`.
+
+mod alerts;
+mod context;
+mod generate;
+mod ingest;
+mod logging;
+mod output;
+
+use std::io::{BufReader, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context as _, Result};
+use clap::{Parser, Subcommand};
+
+use otwatch_model::lifecycle::Action;
+use otwatch_model::{Engine, catalog};
+
+use context::{Ctx, GlobalOpts};
+use output::{Format, table};
+
+/// otwatch — a self-hosted security monitor for OT and IoT networks.
+///
+/// It reads industrial traffic, keeps a device inventory, raises alerts and
+/// lets you triage them. Every command that touches stored data takes
+/// --data-dir DIR (or OTWATCH_DATA_DIR). Start with `otwatch gen-alerts |
+/// otwatch ingest -` and `otwatch alerts list`.
+#[derive(Debug, Parser)]
+#[command(name = "otwatch", version, about, long_about, max_term_width = 100)]
+struct Cli {
+    #[command(flatten)]
+    global: GlobalOpts,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+#[allow(clippy::large_enum_variant)] // parsed once per process
+enum Command {
+    /// List, inspect, triage and export alerts.
+    #[command(subcommand)]
+    Alerts(AlertsCmd),
+    /// Print the catalogue of alert types otwatch can raise.
+    Catalog {
+        /// table or json.
+        #[arg(long, value_enum, default_value_t = CatalogFormat::Table)]
+        format: CatalogFormat,
+        /// Only this engine.
+        #[arg(long)]
+        engine: Option<String>,
+    },
+    /// Store alerts from an external source: JSON Lines from FILE, or - for standard input.
+    ///
+    /// One detection per line, e.g.
+    /// {"type":"policy_new_asset","time":"2024-03-02T10:00:00Z","source":{"ip":"10.0.0.5"}}.
+    /// The schema is in docs/ingest.md. Bad lines are reported with their line
+    /// number and skipped; good lines are stored. Re-sending the same lines changes nothing.
+    Ingest {
+        /// Input file, or - for standard input.
+        input: String,
+        /// Print the summary as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write synthetic detections (JSON Lines) for trying otwatch out and load tests.
+    GenAlerts(generate::GenArgs),
+    /// Check and show the configuration.
+    #[command(subcommand)]
+    Config(ConfigCmd),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum CatalogFormat {
+    Table,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigCmd {
+    /// Validate the configuration (file, environment, flags); report every problem.
+    Check,
+    /// Print the effective settings and where each came from (secrets redacted).
+    Show,
+    /// Print a documented example configuration file with every setting.
+    Example,
+}
+
+#[derive(Debug, Subcommand)]
+enum AlertsCmd {
+    /// List alerts (newest last detection first), or count them per value with --group-by.
+    List(alerts::ListArgs),
+    /// Show one alert with its description, MITRE ATT&CK links, remediation, comments and history.
+    Show {
+        /// Alert id.
+        id: i64,
+        /// text or json.
+        #[arg(long, value_enum, default_value_t = ShowFormat::Text)]
+        format: ShowFormat,
+    },
+    /// Change the status and/or severity of one or more alerts.
+    Set {
+        /// New status: New, Active or Closed.
+        #[arg(long)]
+        status: Option<String>,
+        /// New severity: Critical, Major, Minor, Warning (or High, Medium, Low).
+        #[arg(long)]
+        severity: Option<String>,
+        /// Alert ids.
+        #[arg(required = true)]
+        ids: Vec<i64>,
+    },
+    /// Close alerts and add their traffic to the baseline (no more alerts for it).
+    Learn {
+        /// Alert ids.
+        #[arg(required = true)]
+        ids: Vec<i64>,
+    },
+    /// Close alerts and suppress their traffic without learning it.
+    Mute {
+        /// Alert ids.
+        #[arg(required = true)]
+        ids: Vec<i64>,
+    },
+    /// Remove learned alerts' traffic from the baseline; it alerts again next time.
+    Unlearn {
+        /// Alert ids.
+        #[arg(required = true)]
+        ids: Vec<i64>,
+    },
+    /// Lift the suppression of muted alerts; the traffic alerts again next time.
+    Unmute {
+        /// Alert ids.
+        #[arg(required = true)]
+        ids: Vec<i64>,
+    },
+    /// Add a comment to an alert.
+    Comment {
+        /// Alert id.
+        id: i64,
+        /// The comment.
+        text: String,
+    },
+    /// Export every matching alert (CSV by default), streaming.
+    Export(alerts::ExportArgs),
+    /// Same-type alerts from many devices, grouped per aggregation period.
+    Aggregated {
+        #[command(flatten)]
+        filter: alerts::FilterArgs,
+        /// Aggregation period.
+        #[arg(long, default_value = "1d")]
+        period: String,
+        /// table or json.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Close open alerts whose traffic has been quiet longer than lifecycle.auto_close_after.
+    AutoClose,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum ShowFormat {
+    Text,
+    Json,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            if is_broken_pipe(&e) {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .map(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            .unwrap_or(false)
+    })
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    // Commands that must work with a broken configuration come first.
+    if let Command::Config(ConfigCmd::Example) = cli.command {
+        write!(out, "{}", otwatch_config::Config::example())?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if let Command::Config(ConfigCmd::Check) = cli.command {
+        return match cli.global.load_config() {
+            Ok(c) => {
+                let file = c.effective.iter().find_map(|e| match &e.origin {
+                    otwatch_config::Origin::File { path, .. } => Some(path.clone()),
+                    _ => None,
+                });
+                writeln!(
+                    out,
+                    "configuration OK ({})",
+                    file.map(|f| format!("file {f}"))
+                        .unwrap_or_else(|| "defaults, environment and flags".into())
+                )?;
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(e) => {
+                eprint!("{e}");
+                Ok(ExitCode::FAILURE)
+            }
+        };
+    }
+    let config = match cli.global.load_config() {
+        Ok(c) => c,
+        Err(e) => {
+            eprint!("{e}");
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    logging::init(&config.log_level, config.log_format)?;
+    match cli.command {
+        Command::Config(ConfigCmd::Show) => {
+            let rows: Vec<Vec<String>> = config
+                .effective
+                .iter()
+                .map(|e| vec![e.key.to_string(), e.value.clone(), e.origin.to_string()])
+                .collect();
+            table(&mut out, &["setting", "value", "from"], &rows)?;
+            writeln!(out, "data directory: {}", config.data_dir.display())?;
+        }
+        Command::Config(_) => {}
+        Command::Catalog { format, engine } => {
+            let cat = catalog::builtin();
+            let engine = engine.as_deref().map(Engine::parse).transpose()?;
+            let types: Vec<_> =
+                cat.types().iter().filter(|t| engine.is_none_or(|e| t.engine == e)).collect();
+            match format {
+                CatalogFormat::Json => writeln!(out, "{}", serde_json::to_string_pretty(&types)?)?,
+                CatalogFormat::Table => {
+                    let rows: Vec<Vec<String>> = types
+                        .iter()
+                        .map(|t| {
+                            vec![
+                                t.id.clone(),
+                                t.engine.to_string(),
+                                t.severity.to_string(),
+                                t.name.clone(),
+                                t.category.to_string(),
+                                format!(
+                                    "{}{}",
+                                    if t.learnable { "L" } else { "-" },
+                                    if t.mutable { "M" } else { "-" }
+                                ),
+                                if t.enabled { "on".into() } else { "off".into() },
+                            ]
+                        })
+                        .collect();
+                    table(
+                        &mut out,
+                        &["id", "engine", "severity", "name", "category", "learn/mute", "default"],
+                        &rows,
+                    )?;
+                    writeln!(out, "{} alert types", types.len())?;
+                }
+            }
+        }
+        Command::GenAlerts(a) => generate::run(&a, &mut out)?,
+        Command::Ingest { input, json } => {
+            let ctx = Ctx::open(config)?;
+            let stderr = std::io::stderr();
+            let mut err = stderr.lock();
+            let summary = if input == "-" {
+                let stdin = std::io::stdin();
+                let mut lock = stdin.lock();
+                ingest::run(&ctx, &mut lock, &mut err)?
+            } else {
+                let f = std::fs::File::open(PathBuf::from(&input))
+                    .with_context(|| format!("opening {input}"))?;
+                ingest::run(&ctx, &mut BufReader::with_capacity(1 << 20, f), &mut err)?
+            };
+            if json {
+                writeln!(out, "{}", serde_json::to_string_pretty(&summary.to_json())?)?;
+            } else {
+                ingest::print(&summary, &mut out)?;
+            }
+            if !summary.rejected.is_empty() {
+                return Ok(ExitCode::FAILURE);
+            }
+        }
+        Command::Alerts(cmd) => {
+            let ctx = Ctx::open(config)?;
+            let ok = match cmd {
+                AlertsCmd::List(a) => {
+                    alerts::list(&ctx, &a, &mut out)?;
+                    true
+                }
+                AlertsCmd::Show { id, format } => {
+                    alerts::show(&ctx, id, format == ShowFormat::Json, &mut out)?;
+                    true
+                }
+                AlertsCmd::Set { status, severity, ids } => {
+                    let actions = alerts::set_actions(status.as_deref(), severity.as_deref())?;
+                    alerts::act(&ctx, &ids, &actions, &mut out)?
+                }
+                AlertsCmd::Learn { ids } => alerts::act(&ctx, &ids, &[Action::Learn], &mut out)?,
+                AlertsCmd::Mute { ids } => alerts::act(&ctx, &ids, &[Action::Mute], &mut out)?,
+                AlertsCmd::Unlearn { ids } => {
+                    alerts::act(&ctx, &ids, &[Action::Unlearn], &mut out)?
+                }
+                AlertsCmd::Unmute { ids } => alerts::act(&ctx, &ids, &[Action::Unmute], &mut out)?,
+                AlertsCmd::Comment { id, text } => {
+                    alerts::act(&ctx, &[id], &[Action::Comment(text)], &mut out)?
+                }
+                AlertsCmd::Export(a) => {
+                    let n = alerts::export(&ctx, &a, &mut out)?;
+                    if a.output.is_some() {
+                        writeln!(out, "exported {n} alerts")?;
+                    }
+                    true
+                }
+                AlertsCmd::Aggregated { filter, period, format } => {
+                    alerts::aggregated(&ctx, &filter, &period, format, &mut out)?;
+                    true
+                }
+                AlertsCmd::AutoClose => {
+                    let n = ctx.store.auto_close(
+                        context::now(),
+                        ctx.config.auto_close_after,
+                        &otwatch_model::Actor::system(),
+                    )?;
+                    writeln!(
+                        out,
+                        "auto-closed {n} alert(s) quiet for more than {}",
+                        otwatch_model::time::format_duration(ctx.config.auto_close_after)
+                    )?;
+                    true
+                }
+            };
+            if !ok {
+                return Ok(ExitCode::FAILURE);
+            }
+        }
+    }
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
