@@ -35,7 +35,9 @@ use std::collections::HashMap;
 use std::fmt;
 use std::net::IpAddr;
 
-pub use stream::{Framing, PushOutcome, SkipReason, StreamLimits, StreamReassembler, StreamSink};
+pub use stream::{
+    Framing, PushOutcome, ReassemblyPolicy, SkipReason, StreamLimits, StreamReassembler, StreamSink,
+};
 
 /// Flows kept at once by default.
 pub const DEFAULT_MAX_FLOWS: usize = 65_536;

@@ -5,16 +5,20 @@
 //! protocol data units ([`StreamSink::frame`]) and receives each complete
 //! PDU ([`StreamSink::pdu`]). Several PDUs in one segment and PDUs split
 //! over several segments both work; bytes seen before (retransmissions,
-//! overlaps) are ignored; a segment that arrives after a hole is held back
-//! until the hole fills, or until the peer acknowledges past it, a limit is
-//! hit, or the stream is flushed: then the hole is reported as a gap
-//! ([`StreamSink::gap`]) so the parser can resynchronise, and any partial
-//! PDU is dropped.
+//! overlaps) are ignored; missing bytes are reported as a gap
+//! ([`StreamSink::gap`]) so the parser can resynchronise, and a partial PDU
+//! cut by a gap is dropped.
+//!
+//! Two policies ([`ReassemblyPolicy`]): the default, `FirstSeen`, behaves
+//! like tshark so that PDU and frame counts agree with it (a segment that
+//! starts before the furthest byte seen is a retransmission, a hole is a
+//! gap at once); `Reorder` holds segments after a hole until it fills, the
+//! peer acknowledges past it, a limit is hit, or the stream is flushed.
 //!
 //! In the common case (in-order segments, whole PDUs) PDUs are handed out
 //! straight from the segment without copying; only a partial PDU waiting
 //! for its next segment is copied, into a buffer bounded by
-//! [`StreamLimits::max_buffered`]. Out-of-order segments are bounded by
+//! [`StreamLimits::max_buffered`]. Held-back segments are bounded by
 //! [`StreamLimits::max_out_of_order_segments`] and
 //! [`StreamLimits::max_out_of_order_bytes`].
 
@@ -35,6 +39,24 @@ pub struct StreamLimits {
     pub max_out_of_order_segments: usize,
     /// Bytes kept while waiting for a hole to fill.
     pub max_out_of_order_bytes: usize,
+    /// What to do with segments that overlap or follow a hole.
+    pub policy: ReassemblyPolicy,
+}
+
+/// How a stream treats segments that are not simply the next bytes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ReassemblyPolicy {
+    /// What tshark (Wireshark 4.0, default preferences) does, so counts
+    /// agree with it: a segment that starts before the highest sequence
+    /// number seen so far is a retransmission and is ignored as a whole
+    /// (even the part of it that is new); a segment after a hole is used at
+    /// once and the hole is a gap. Nothing is held back.
+    #[default]
+    FirstSeen,
+    /// Hold segments that follow a hole until it fills (or the peer
+    /// acknowledges past it, or a limit is hit), and use the new part of
+    /// segments that overlap what was seen.
+    Reorder,
 }
 
 impl Default for StreamLimits {
@@ -43,6 +65,7 @@ impl Default for StreamLimits {
             max_buffered: MAX_STREAM_BUFFER,
             max_out_of_order_segments: MAX_OUT_OF_ORDER_SEGMENTS,
             max_out_of_order_bytes: MAX_OUT_OF_ORDER_BYTES,
+            policy: ReassemblyPolicy::FirstSeen,
         }
     }
 }
@@ -109,6 +132,8 @@ pub struct StreamReassembler {
     ooo: Vec<(u32, Vec<u8>)>,
     ooo_bytes: usize,
     peer_ack: Option<u32>,
+    /// The highest sequence number seen (end of the furthest segment).
+    max_end: Option<u32>,
     gaps: u64,
     fin: bool,
 }
@@ -197,6 +222,22 @@ impl StreamReassembler {
             self.fin = true;
         }
         if payload.is_empty() {
+            return out;
+        }
+        if self.limits.policy == ReassemblyPolicy::FirstSeen {
+            let end = seq.wrapping_add(u32::try_from(payload.len()).unwrap_or(u32::MAX));
+            let max = *self.max_end.get_or_insert(next);
+            if seq_diff(end, max) > 0 {
+                self.max_end = Some(end);
+            }
+            if seq_diff(seq, max) < 0 {
+                out.duplicate = payload.len();
+                return out;
+            }
+            if seq_diff(seq, next) > 0 {
+                self.gap_to(seq, sink, &mut out);
+            }
+            self.deliver(payload, sink, &mut out);
             return out;
         }
         let mut data = payload;
@@ -405,7 +446,37 @@ mod tests {
     }
 
     fn stream() -> StreamReassembler {
+        StreamReassembler::new(StreamLimits {
+            policy: ReassemblyPolicy::Reorder,
+            ..StreamLimits::default()
+        })
+    }
+
+    fn first_seen() -> StreamReassembler {
         StreamReassembler::new(StreamLimits::default())
+    }
+
+    #[test]
+    fn first_seen_policy_ignores_segments_that_start_before_the_furthest_byte() {
+        let (mut s, mut t) = (first_seen(), Toy::default());
+        s.push(0, false, false, &[1, 7], &mut t); // bytes 0..2
+        // Retransmission of 0..2 with 2 new bytes: ignored as a whole, but 0..4 now counts as seen.
+        let o = s.push(0, false, false, &[1, 7, 1, 8], &mut t);
+        assert_eq!((o.duplicate, o.delivered), (4, 0));
+        // The new bytes sent again on their own: still a retransmission.
+        assert_eq!(s.push(2, false, false, &[1, 8], &mut t).delivered, 0);
+        // A segment after a hole is used at once; the hole is a gap.
+        let o = s.push(10, false, false, &[0], &mut t);
+        assert_eq!((o.delivered, o.gaps, o.held_back), (1, 1, false));
+        assert_eq!(t.gaps, vec![8]);
+        // Filling the hole later is a retransmission too.
+        assert_eq!(s.push(4, false, false, &[0, 0, 0], &mut t).duplicate, 3);
+        assert_eq!(t.pdus, vec![vec![1, 7], vec![0]]);
+        // Keep-alive: one old byte.
+        assert_eq!(s.push(10, false, false, &[0], &mut t).duplicate, 1);
+        // In-order data after all that.
+        s.push(11, false, false, &[1, 2, 0], &mut t);
+        assert_eq!(t.pdus, vec![vec![1, 7], vec![0], vec![1, 2], vec![0]]);
     }
 
     #[test]
@@ -488,6 +559,7 @@ mod tests {
             max_buffered: 4,
             max_out_of_order_segments: 1,
             max_out_of_order_bytes: 8,
+            policy: ReassemblyPolicy::Reorder,
         };
         let (mut s, mut t) = (StreamReassembler::new(limits), Toy::default());
         s.push(0, false, false, &[200, 1, 2, 3, 4, 5], &mut t); // partial PDU larger than the buffer

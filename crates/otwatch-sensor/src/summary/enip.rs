@@ -1,15 +1,459 @@
 //! EtherNet/IP and CIP summary handler: maps the enip dissector's output to the truth-file keys.
 //!
-//! A stub until the protocol's engineer fills it in; see CONTRACT.md.
+//! Counts encapsulation messages on TCP/UDP 44818 and class-1 I/O datagrams
+//! on UDP 2222 the way the truth files do (see CONTRACT.md and the
+//! MANIFEST's "Ground-truth JSON" section):
+//!
+//! - `frames`: frames in which an encapsulation message completes (I/O
+//!   datagrams are counted apart, in `cip_io_frames`);
+//! - `cip_service_requests`/`_responses`: every CIP service, including the
+//!   ones embedded in a Multiple Service Packet or routed by an Unconnected
+//!   Send; `*_top_level`: the outermost service of each CIP message, where
+//!   the request routed by an Unconnected Send is a message of its own (it
+//!   is what the target device receives as a request);
+//! - responses carry no path, so a response's class (for `*_by_target`,
+//!   `cip_classes`, the Identity object reply) comes from its request,
+//!   matched per flow by the dissector's [`Transactions`].
+//!
+//! Per-flow state and every count map are bounded by named limits.
 
-use super::handler::ProtocolHandler;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use otwatch_dissect::enip::{
+    self, CipMessage, ClassId, EnipMessage, LogicalType, RequestInfo, Segment, ServiceBody, ServiceCode,
+    Target, Transactions,
+};
+use otwatch_dissect::{DecodeError, Direction};
+use serde_json::{Map, Value, json};
+
+use super::handler::{PduContext, ProtocolHandler, Transport};
+
+/// Flows whose requests are remembered for matching responses.
+pub const MAX_TRACKED_FLOWS: usize = 4096;
+/// Distinct keys kept per count map; further keys are not counted.
+pub const MAX_DISTINCT_KEYS: usize = 4096;
+/// Distinct identities kept.
+pub const MAX_IDENTITIES: usize = 1024;
+/// Distinct server and client addresses kept.
+pub const MAX_ENDPOINTS: usize = 4096;
+
+/// A count per key, bounded by [`MAX_DISTINCT_KEYS`].
+#[derive(Debug)]
+struct Counts<K> {
+    map: BTreeMap<K, u64>,
+    dropped: u64,
+}
+
+impl<K> Default for Counts<K> {
+    fn default() -> Self {
+        Counts { map: BTreeMap::new(), dropped: 0 }
+    }
+}
+
+impl<K: Ord> Counts<K> {
+    fn add(&mut self, k: K) {
+        if let Some(n) = self.map.get_mut(&k) {
+            *n = n.saturating_add(1);
+        } else if self.map.len() < MAX_DISTINCT_KEYS {
+            self.map.insert(k, 1);
+        } else {
+            self.dropped = self.dropped.saturating_add(1);
+        }
+    }
+
+    fn json(&self, key: impl Fn(&K) -> String) -> Value {
+        Value::Object(self.map.iter().map(|(k, n)| (key(k), json!(n))).collect::<Map<_, _>>())
+    }
+}
+
+fn insert_bounded<T: Ord>(set: &mut BTreeSet<T>, v: T, cap: usize) {
+    if set.len() < cap || set.contains(&v) {
+        set.insert(v);
+    }
+}
+
+/// An identity as the truth files list it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct IdentityRecord {
+    src: String,
+    source: &'static str,
+    vendor_id: u16,
+    device_type: u16,
+    product_code: u16,
+    revision: String,
+    serial: String,
+    product_name: String,
+}
+
+impl IdentityRecord {
+    fn json(&self) -> Value {
+        json!({
+            "src": self.src,
+            "source": self.source,
+            "vendor_id": self.vendor_id,
+            "device_type": self.device_type,
+            "product_code": self.product_code,
+            "revision": self.revision,
+            "serial": self.serial,
+            "product_name": self.product_name,
+        })
+    }
+
+    /// The truth files sort identities by their JSON text with sorted keys.
+    fn sort_key(&self) -> String {
+        let v = self.json();
+        let Value::Object(m) = v else { return String::new() };
+        let sorted: BTreeMap<_, _> = m.into_iter().collect();
+        serde_json::to_string(&sorted).unwrap_or_default()
+    }
+}
 
 /// Counts EtherNet/IP and CIP traffic for the `enip` section of the summary.
 #[derive(Debug, Default)]
-pub struct EnipSummary {}
+pub struct EnipSummary {
+    seen: bool,
+    frames: u64,
+    last_frame: Option<u64>,
+    io_frames: u64,
+    commands_tcp: Counts<u16>,
+    commands_udp: Counts<u16>,
+    nonzero_status: Counts<u32>,
+    svc_req: Counts<u8>,
+    svc_resp: Counts<u8>,
+    top_req: Counts<u8>,
+    top_resp: Counts<u8>,
+    target_req: Counts<(TargetKey, u8)>,
+    target_resp: Counts<(TargetKey, u8)>,
+    general_status: Counts<u8>,
+    classes: Counts<u32>,
+    identities: BTreeSet<IdentityRecord>,
+    servers: BTreeSet<String>,
+    clients: BTreeSet<String>,
+    tx: HashMap<u64, Transactions>,
+}
+
+/// The target of a service as the truth keys name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum TargetKey {
+    Class(u32),
+    Symbolic,
+    NoPath,
+}
+
+impl TargetKey {
+    fn of(t: Target) -> TargetKey {
+        match t {
+            Target::Class(c) => TargetKey::Class(c.0),
+            Target::Symbolic => TargetKey::Symbolic,
+            Target::None => TargetKey::NoPath,
+        }
+    }
+
+    fn text(self, service: u8) -> String {
+        match self {
+            TargetKey::Class(c) => format!("class=0x{c:02x} service=0x{service:02x}"),
+            TargetKey::Symbolic => format!("symbolic service=0x{service:02x}"),
+            TargetKey::NoPath => format!("no-path service=0x{service:02x}"),
+        }
+    }
+}
+
+/// Whether a service is handed to the Connection Manager (tshark's `cipcm`)
+/// or to the generic class-specific dissector (`cipcls`).
+fn mark_service(cx: &mut PduContext<'_>, service: ServiceCode, target: Target) {
+    if target == Target::Class(ClassId::CONNECTION_MANAGER) {
+        cx.mark("cipcm");
+    } else if service.is_class_specific() && target != Target::None {
+        cx.mark("cipcls");
+    }
+}
+
+fn path_classes(path: enip::Epath<'_>) -> impl Iterator<Item = u32> + '_ {
+    path.segments().map_while(Result::ok).filter_map(|s| match s {
+        Segment::Logical { kind: LogicalType::CLASS_ID, value } => Some(value),
+        _ => None,
+    })
+}
+
+fn is_request(cx: &PduContext<'_>) -> Option<bool> {
+    let (s, d) = (cx.src.port, cx.dst.port);
+    if d == enip::PORT && s != enip::PORT {
+        Some(true)
+    } else if s == enip::PORT && d != enip::PORT {
+        Some(false)
+    } else {
+        None
+    }
+}
+
+impl EnipSummary {
+    fn count_frame(&mut self, cx: &PduContext<'_>) {
+        if self.last_frame != Some(cx.frame_number) {
+            self.last_frame = Some(cx.frame_number);
+            self.frames = self.frames.saturating_add(1);
+        }
+    }
+
+    fn on_message(&mut self, cx: &mut PduContext<'_>, msg: &EnipMessage<'_>) {
+        self.seen = true;
+        cx.mark("enip");
+        self.count_frame(cx);
+        let cmd = msg.header.command.0;
+        match cx.transport {
+            Transport::Tcp => self.commands_tcp.add(cmd),
+            Transport::Udp => self.commands_udp.add(cmd),
+        }
+        if msg.header.status.0 != 0 {
+            self.nonzero_status.add(msg.header.status.0);
+        }
+        if cx.transport == Transport::Tcp {
+            match is_request(cx) {
+                Some(true) => {
+                    insert_bounded(&mut self.servers, cx.dst.addr.to_string(), MAX_ENDPOINTS);
+                    insert_bounded(&mut self.clients, cx.src.addr.to_string(), MAX_ENDPOINTS);
+                }
+                Some(false) => {
+                    insert_bounded(&mut self.servers, cx.src.addr.to_string(), MAX_ENDPOINTS);
+                    insert_bounded(&mut self.clients, cx.dst.addr.to_string(), MAX_ENDPOINTS);
+                }
+                None => {}
+            }
+        }
+        for item in msg.identities() {
+            let id = &item.identity;
+            let revision = u16::from_be_bytes([id.revision_major, id.revision_minor]);
+            self.add_identity(IdentityRecord {
+                src: cx.src.addr.to_string(),
+                source: "ListIdentity",
+                vendor_id: id.vendor_id,
+                device_type: id.device_type,
+                product_code: id.product_code,
+                revision: revision.to_string(),
+                serial: format!("0x{:08x}", id.serial_number),
+                product_name: String::from_utf8_lossy(id.product_name).into_owned(),
+            });
+        }
+        let mut any_request = false;
+        for payload in msg.cip() {
+            cx.mark("cip");
+            let Some(m) = &payload.message else { continue };
+            if m.is_response() {
+                let info = self.match_response(cx.flow_id, msg);
+                self.count_response(cx, m, info.as_ref(), true);
+            } else {
+                any_request = true;
+                self.count_request(cx, m, true);
+            }
+        }
+        if any_request {
+            self.track_request(cx.flow_id, msg);
+        }
+    }
+
+    fn track_request(&mut self, flow: u64, msg: &EnipMessage<'_>) {
+        if !self.tx.contains_key(&flow) && self.tx.len() >= MAX_TRACKED_FLOWS {
+            return;
+        }
+        self.tx.entry(flow).or_default().request(msg);
+    }
+
+    fn match_response(&mut self, flow: u64, msg: &EnipMessage<'_>) -> Option<RequestInfo> {
+        self.tx.get_mut(&flow)?.response(msg)
+    }
+
+    fn add_identity(&mut self, rec: IdentityRecord) {
+        insert_bounded(&mut self.identities, rec, MAX_IDENTITIES);
+    }
+
+    fn count_request(&mut self, cx: &mut PduContext<'_>, m: &CipMessage<'_>, top: bool) {
+        let sc = m.service.0;
+        self.svc_req.add(sc);
+        if top {
+            self.top_req.add(sc);
+        }
+        let target = m.target();
+        self.target_req.add((TargetKey::of(target), sc));
+        mark_service(cx, m.service, target);
+        if let Some(path) = m.path() {
+            for c in path_classes(path) {
+                self.classes.add(c);
+            }
+        }
+        match &m.body {
+            ServiceBody::ForwardOpen(fo) => {
+                for c in path_classes(fo.connection_path) {
+                    self.classes.add(c);
+                }
+            }
+            ServiceBody::ForwardClose(fc) => {
+                for c in path_classes(fc.connection_path) {
+                    self.classes.add(c);
+                }
+            }
+            _ => {}
+        }
+        // The request routed by an Unconnected Send is a request of its own;
+        // the services of a Multiple Service Packet are not.
+        let routed = matches!(m.body, ServiceBody::UnconnectedSend(_));
+        for e in m.embedded() {
+            self.count_request(cx, e, routed);
+        }
+    }
+
+    fn count_response(&mut self, cx: &mut PduContext<'_>, m: &CipMessage<'_>, info: Option<&RequestInfo>, top: bool) {
+        let sc = m.service.0;
+        self.svc_resp.add(sc);
+        if top {
+            self.top_resp.add(sc);
+        }
+        if let Some(g) = m.general_status() {
+            self.general_status.add(g.0);
+        }
+        let target = info.map_or(Target::None, |i| i.target);
+        self.target_resp.add((TargetKey::of(target), sc));
+        // A routed reply answers the embedded request.
+        let answered = info.map(|i| i.answered_by(m));
+        if let Some(i) = info {
+            mark_service(cx, i.service, i.target);
+            if let Some(c) = i.target.class() {
+                self.classes.add(c.0);
+            }
+        }
+        if let (Some(i), Some(a)) = (info, answered)
+            && !std::ptr::eq(i, a)
+        {
+            mark_service(cx, a.service, a.target);
+            if let Some(c) = a.target.class() {
+                self.classes.add(c.0);
+            }
+        }
+        if let Some(a) = answered
+            && a.service == ServiceCode::GET_ATTRIBUTES_ALL
+            && a.target == Target::Class(ClassId::IDENTITY)
+            && m.general_status().is_some_and(|g| g.is_success())
+            && let Some(id) = enip::parse_identity(m.data)
+        {
+            self.add_identity(IdentityRecord {
+                src: cx.src.addr.to_string(),
+                source: "CIP Identity object",
+                vendor_id: id.vendor_id,
+                device_type: id.device_type,
+                product_code: id.product_code,
+                revision: format!("{}.{}", id.revision_major, id.revision_minor),
+                serial: format!("0x{:08x}", id.serial_number),
+                product_name: String::from_utf8_lossy(id.product_name).into_owned(),
+            });
+        }
+        for (idx, e) in m.embedded().iter().enumerate() {
+            let inner = answered.and_then(|a| a.embedded.get(idx));
+            self.count_response(cx, e, inner, false);
+        }
+    }
+
+    fn on_io(&mut self, cx: &mut PduContext<'_>, payload: &[u8]) -> bool {
+        if enip::parse_io(payload).is_err() {
+            return false;
+        }
+        self.seen = true;
+        cx.mark("cipio");
+        self.io_frames = self.io_frames.saturating_add(1);
+        true
+    }
+}
+
+fn hex2(k: &u8) -> String {
+    format!("0x{k:02x}")
+}
 
 impl ProtocolHandler for EnipSummary {
     fn name(&self) -> &'static str {
         "enip"
+    }
+
+    fn active(&self) -> bool {
+        true
+    }
+
+    fn frame_tags(&self) -> &'static [&'static str] {
+        &["enip", "cip", "cipcm", "cipcls", "cipio"]
+    }
+
+    fn tcp_ports(&self) -> &'static [u16] {
+        &[enip::PORT]
+    }
+
+    fn udp_ports(&self) -> &'static [u16] {
+        &[enip::PORT, enip::IO_PORT]
+    }
+
+    fn probe_tcp(&self, payload: &[u8]) -> bool {
+        enip::probe(payload)
+    }
+
+    fn probe_udp(&self, payload: &[u8]) -> bool {
+        enip::probe(payload) || enip::probe_io(payload)
+    }
+
+    fn pdu_len(&self, buf: &[u8]) -> Result<usize, DecodeError> {
+        enip::pdu_len(buf)
+    }
+
+    fn on_pdu(&mut self, cx: &mut PduContext<'_>, pdu: &[u8]) {
+        if let Ok((_, msg)) = enip::parse(pdu, cx.direction) {
+            self.on_message(cx, &msg);
+        }
+    }
+
+    fn on_datagram(&mut self, cx: &mut PduContext<'_>, payload: &[u8]) {
+        let io_port = cx.src.port == enip::IO_PORT || cx.dst.port == enip::IO_PORT;
+        let encap_port = cx.src.port == enip::PORT || cx.dst.port == enip::PORT;
+        if io_port && !encap_port {
+            self.on_io(cx, payload);
+            return;
+        }
+        let dir = match is_request(cx) {
+            Some(false) => Direction::ToClient,
+            _ => Direction::ToServer,
+        };
+        // A datagram holds one encapsulation message.
+        match enip::parse(payload, dir) {
+            Ok((_, msg)) => self.on_message(cx, &msg),
+            Err(_) => {
+                if !encap_port {
+                    self.on_io(cx, payload);
+                }
+            }
+        }
+    }
+
+    fn on_flow_end(&mut self, flow_id: u64) {
+        self.tx.remove(&flow_id);
+    }
+
+    fn summary(&self) -> Option<Value> {
+        if !self.seen {
+            return None;
+        }
+        let mut ids: Vec<&IdentityRecord> = self.identities.iter().collect();
+        ids.sort_by_cached_key(|r| r.sort_key());
+        let target = |k: &(TargetKey, u8)| k.0.text(k.1);
+        Some(json!({
+            "frames": self.frames,
+            "commands_tcp": self.commands_tcp.json(|k| format!("0x{k:04x}")),
+            "commands_udp": self.commands_udp.json(|k| format!("0x{k:04x}")),
+            "nonzero_status": self.nonzero_status.json(|k| format!("0x{k:08x}")),
+            "cip_service_requests": self.svc_req.json(hex2),
+            "cip_service_responses": self.svc_resp.json(hex2),
+            "cip_service_requests_top_level": self.top_req.json(hex2),
+            "cip_service_responses_top_level": self.top_resp.json(hex2),
+            "cip_requests_by_target": self.target_req.json(target),
+            "cip_responses_by_target": self.target_resp.json(target),
+            "cip_general_status": self.general_status.json(hex2),
+            "cip_classes": self.classes.json(|k| format!("0x{k:02x}")),
+            "cip_io_frames": self.io_frames,
+            "identities": ids.iter().map(|r| r.json()).collect::<Vec<_>>(),
+            "servers": self.servers.iter().collect::<Vec<_>>(),
+            "clients": self.clients.iter().collect::<Vec<_>>(),
+        }))
     }
 }

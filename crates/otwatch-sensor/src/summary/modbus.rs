@@ -65,7 +65,7 @@ fn insert_bounded<T: Ord>(set: &mut BTreeSet<T>, value: T, max: usize) {
 }
 
 fn counts<K: ToString>(map: &BTreeMap<K, u64>) -> Value {
-    // Keys are decimal strings; sort numerically like the truth files.
+    // Keys are decimal strings, as in the truth files.
     Value::Object(map.iter().map(|(k, v)| (k.to_string(), json!(v))).collect())
 }
 
