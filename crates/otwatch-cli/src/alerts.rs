@@ -132,7 +132,7 @@ pub struct ListArgs {
     #[command(flatten)]
     pub filter: FilterArgs,
     /// Sort: a column, `-column` for descending, or `column:asc|desc`. Default: -last_detection.
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub sort: Option<String>,
     /// Count alerts per value of a column instead of listing them (engine, name, sensor, severity, site, zone, status, category, protocol, type…).
     #[arg(long, value_name = "COLUMN")]
@@ -252,7 +252,7 @@ pub struct ExportArgs {
     #[command(flatten)]
     pub filter: FilterArgs,
     /// Sort, as for list.
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub sort: Option<String>,
     /// Columns (comma-separated keys). Default: every column.
     #[arg(long, value_delimiter = ',')]

@@ -42,7 +42,7 @@ impl GlobalOpts {
             let (k, v) = s.split_once('=').with_context(|| {
                 format!("--set {s}: expected KEY=VALUE, e.g. --set server.listen=0.0.0.0:8080")
             })?;
-            flags.push((k.trim().to_string(), v.to_string(), format!("--set {s}")));
+            flags.push((k.trim().to_string(), v.to_string(), format!("--set {}", k.trim())));
         }
         if let Some(d) = &self.data_dir {
             flags.push(("store.data_dir".into(), d.display().to_string(), "--data-dir".into()));

@@ -724,7 +724,12 @@ mod tests {
             "{all}"
         );
         assert!(all.contains("environment OTWATCH_HUNT_ROW_LIMIT: hunt.row_limit"), "{all}");
-        assert!(all.contains("flag --set server.lisen=1: unknown setting server.lisen; did you mean server.listen?"), "{all}");
+        assert!(
+            all.contains(
+                "flag --set server.lisen: unknown setting server.lisen; did you mean server.listen?"
+            ),
+            "{all}"
+        );
         assert_eq!(errs.0.len(), 7, "{all}");
     }
 
