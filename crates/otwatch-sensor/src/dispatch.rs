@@ -15,7 +15,9 @@ use otwatch_dissect::{DecodeError, Direction};
 use otwatch_flow::{Endpoint, Flow, FlowDirection, Framing, SkipReason, StreamSink, TCP, UDP};
 use otwatch_wire::{MacAddr, Tcp};
 
-use crate::summary::handler::{FrameMarks, LinkContext, LinkPayload, PduContext, ProtocolHandler, Transport};
+use crate::summary::handler::{
+    FrameMarks, LinkContext, LinkPayload, PduContext, ProtocolHandler, Transport,
+};
 
 /// TCP payload segments a flow on no well-known port is probed on before it is given up.
 pub const MAX_PROBE_SEGMENTS: u8 = 4;
@@ -175,7 +177,8 @@ impl Dispatcher {
                 flow.state.handler = Some(h);
                 flow.state.decided = true;
             } else if !seg.payload.is_empty() {
-                let found = self.handlers.iter().position(|h| h.active() && h.probe_tcp(seg.payload));
+                let found =
+                    self.handlers.iter().position(|h| h.active() && h.probe_tcp(seg.payload));
                 flow.state.probes = flow.state.probes.saturating_add(1);
                 if found.is_some() {
                     self.stats.probed_flows = self.stats.probed_flows.saturating_add(1);
@@ -187,7 +190,8 @@ impl Dispatcher {
         let Some(hi) = flow.state.handler else { return };
         let Some(handler) = self.handlers.get_mut(hi) else { return };
         let (client, server, flow_id) = (flow.client, flow.server, flow.id);
-        let (here, there) = if dir == FlowDirection::ToServer { (client, server) } else { (server, client) };
+        let (here, there) =
+            if dir == FlowDirection::ToServer { (client, server) } else { (server, client) };
         let Flow { streams: [s_ts, s_tc], state, .. } = flow;
         let [g_ts, g_tc] = &mut state.after_gap;
         let (stream, peer, gap_here, gap_there) = match dir {
@@ -198,7 +202,16 @@ impl Dispatcher {
             // The acknowledgement concerns the other direction's bytes.
             let mut sink = Sink {
                 handler: handler.as_mut(),
-                meta: Meta { frame, transport: Transport::Tcp, dir: opposite(dir), src: there, dst: here, client, server, flow_id },
+                meta: Meta {
+                    frame,
+                    transport: Transport::Tcp,
+                    dir: opposite(dir),
+                    src: there,
+                    dst: here,
+                    client,
+                    server,
+                    flow_id,
+                },
                 marks: &mut *marks,
                 after_gap: gap_there,
                 stats: &mut self.stats,
@@ -207,7 +220,16 @@ impl Dispatcher {
         }
         let mut sink = Sink {
             handler: handler.as_mut(),
-            meta: Meta { frame, transport: Transport::Tcp, dir, src: here, dst: there, client, server, flow_id },
+            meta: Meta {
+                frame,
+                transport: Transport::Tcp,
+                dir,
+                src: here,
+                dst: there,
+                client,
+                server,
+                flow_id,
+            },
             marks,
             after_gap: gap_here,
             stats: &mut self.stats,
@@ -239,8 +261,11 @@ impl Dispatcher {
         }
         let Some(hi) = flow.state.handler else { return };
         let Some(handler) = self.handlers.get_mut(hi) else { return };
-        let (here, there) =
-            if dir == FlowDirection::ToServer { (flow.client, flow.server) } else { (flow.server, flow.client) };
+        let (here, there) = if dir == FlowDirection::ToServer {
+            (flow.client, flow.server)
+        } else {
+            (flow.server, flow.client)
+        };
         let mut cx = PduContext {
             frame_number: frame.number,
             ts_ns: frame.ts_ns,
@@ -276,19 +301,38 @@ impl Dispatcher {
 
     /// A flow left the flow table: deliver what its streams still hold and
     /// tell its handler.
-    pub fn flow_gone(&mut self, mut flow: Flow<AppState>, frame: &FrameInfo, marks: &mut FrameMarks) {
+    pub fn flow_gone(
+        &mut self,
+        mut flow: Flow<AppState>,
+        frame: &FrameInfo,
+        marks: &mut FrameMarks,
+    ) {
         let Some(hi) = flow.state.handler else { return };
         let Some(handler) = self.handlers.get_mut(hi) else { return };
         if flow.protocol == TCP {
             for dir in [FlowDirection::ToServer, FlowDirection::ToClient] {
                 let (client, server, flow_id) = (flow.client, flow.server, flow.id);
-                let (here, there) = if dir == FlowDirection::ToServer { (client, server) } else { (server, client) };
+                let (here, there) = if dir == FlowDirection::ToServer {
+                    (client, server)
+                } else {
+                    (server, client)
+                };
                 let Flow { streams: [s_ts, s_tc], state, .. } = &mut flow;
                 let [g_ts, g_tc] = &mut state.after_gap;
-                let (stream, gap) = if dir == FlowDirection::ToServer { (s_ts, g_ts) } else { (s_tc, g_tc) };
+                let (stream, gap) =
+                    if dir == FlowDirection::ToServer { (s_ts, g_ts) } else { (s_tc, g_tc) };
                 let mut sink = Sink {
                     handler: handler.as_mut(),
-                    meta: Meta { frame, transport: Transport::Tcp, dir, src: here, dst: there, client, server, flow_id },
+                    meta: Meta {
+                        frame,
+                        transport: Transport::Tcp,
+                        dir,
+                        src: here,
+                        dst: there,
+                        client,
+                        server,
+                        flow_id,
+                    },
                     marks: &mut *marks,
                     after_gap: gap,
                     stats: &mut self.stats,
@@ -368,8 +412,12 @@ impl StreamSink for Sink<'_> {
     fn skipped(&mut self, bytes: usize, why: SkipReason) {
         let n = u64::try_from(bytes).unwrap_or(u64::MAX);
         match why {
-            SkipReason::Invalid => self.stats.invalid_bytes = self.stats.invalid_bytes.saturating_add(n),
-            SkipReason::Overflow => self.stats.overflow_bytes = self.stats.overflow_bytes.saturating_add(n),
+            SkipReason::Invalid => {
+                self.stats.invalid_bytes = self.stats.invalid_bytes.saturating_add(n)
+            }
+            SkipReason::Overflow => {
+                self.stats.overflow_bytes = self.stats.overflow_bytes.saturating_add(n)
+            }
             SkipReason::Gap | SkipReason::Truncated => {}
         }
         *self.after_gap = true;

@@ -58,7 +58,9 @@ pub enum IntakeError {
         reason: String,
     },
     /// The file ends in the middle of a record; the packets before it were read.
-    #[error("{path}: truncated capture: record at byte offset {offset} is incomplete ({available} bytes left in the file)")]
+    #[error(
+        "{path}: truncated capture: record at byte offset {offset} is incomplete ({available} bytes left in the file)"
+    )]
     Truncated {
         /// The file.
         path: PathBuf,
@@ -84,8 +86,12 @@ impl CaptureFormat {
     /// Recognises the format from the first four bytes of a file.
     pub fn from_magic(magic: &[u8]) -> Option<CaptureFormat> {
         match magic {
-            [0xd4, 0xc3, 0xb2, 0xa1, ..] | [0xa1, 0xb2, 0xc3, 0xd4, ..] => Some(CaptureFormat::PcapMicro),
-            [0x4d, 0x3c, 0xb2, 0xa1, ..] | [0xa1, 0xb2, 0x3c, 0x4d, ..] => Some(CaptureFormat::PcapNano),
+            [0xd4, 0xc3, 0xb2, 0xa1, ..] | [0xa1, 0xb2, 0xc3, 0xd4, ..] => {
+                Some(CaptureFormat::PcapMicro)
+            }
+            [0x4d, 0x3c, 0xb2, 0xa1, ..] | [0xa1, 0xb2, 0x3c, 0x4d, ..] => {
+                Some(CaptureFormat::PcapNano)
+            }
             [0x0a, 0x0d, 0x0d, 0x0a, ..] => Some(CaptureFormat::PcapNg),
             _ => None,
         }
@@ -135,7 +141,9 @@ impl Interface {
         } else {
             t.checked_div(10u128.saturating_pow(u32::from(self.resol - 9))).unwrap_or(0)
         };
-        u64::try_from(ns).unwrap_or(u64::MAX).saturating_add(self.offset_s.saturating_mul(1_000_000_000))
+        u64::try_from(ns)
+            .unwrap_or(u64::MAX)
+            .saturating_add(self.offset_s.saturating_mul(1_000_000_000))
     }
 }
 
@@ -174,7 +182,10 @@ pub struct CaptureFile {
 
 impl std::fmt::Debug for CaptureFile {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CaptureFile").field("path", &self.path).field("format", &self.format).finish()
+        f.debug_struct("CaptureFile")
+            .field("path", &self.path)
+            .field("format", &self.format)
+            .finish()
     }
 }
 
@@ -196,12 +207,19 @@ impl CaptureFile {
             PcapError::IncompleteBuffer => {
                 IntakeError::Truncated { path: path.to_path_buf(), offset: 0, available: len }
             }
-            other => IntakeError::Corrupt { path: path.to_path_buf(), offset: 0, reason: other.to_string() },
+            other => IntakeError::Corrupt {
+                path: path.to_path_buf(),
+                offset: 0,
+                reason: other.to_string(),
+            },
         };
         let (kind, used) = match format {
             CaptureFormat::PcapNg => {
                 let (rest, parser) = PcapNgParser::new(head).map_err(corrupt)?;
-                (Kind::PcapNg { parser, interfaces: Vec::new() }, head.len().saturating_sub(rest.len()))
+                (
+                    Kind::PcapNg { parser, interfaces: Vec::new() },
+                    head.len().saturating_sub(rest.len()),
+                )
             }
             _ => {
                 let (rest, parser) = PcapParser::new(head).map_err(corrupt)?;
@@ -269,7 +287,13 @@ impl CaptureFile {
             return Ok(None);
         };
         let data = self.buf.get(c.start..c.end).unwrap_or(&[]);
-        Ok(Some(Packet { ts_ns: c.ts_ns, link_type: c.link_type, orig_len: c.orig_len, data, file: self.index }))
+        Ok(Some(Packet {
+            ts_ns: c.ts_ns,
+            link_type: c.link_type,
+            orig_len: c.orig_len,
+            data,
+            file: self.index,
+        }))
     }
 
     fn read_next(&mut self) -> Result<Option<Current>, IntakeError> {
@@ -283,23 +307,28 @@ impl CaptureFile {
             // Where a borrowed data slice lies inside the window.
             let locate = |d: &[u8]| {
                 let off = (d.as_ptr() as usize).wrapping_sub(base_ptr);
-                (off.checked_add(d.len()).is_some_and(|e| e <= window.len())).then_some((off, d.len()))
+                (off.checked_add(d.len()).is_some_and(|e| e <= window.len()))
+                    .then_some((off, d.len()))
             };
             let parsed = match &mut self.kind {
-                Kind::Pcap { parser, link_type, nano } => parser.next_raw_packet(window).map(|(rest, raw)| {
-                    let used = window.len().saturating_sub(rest.len());
-                    let sub = if *nano { 1 } else { 1_000 };
-                    let ts_ns = u64::from(raw.ts_sec)
-                        .saturating_mul(1_000_000_000)
-                        .saturating_add(u64::from(raw.ts_frac).saturating_mul(sub));
-                    (used, Some((ts_ns, *link_type, raw.orig_len, locate(&raw.data))))
-                }),
-                Kind::PcapNg { parser, interfaces } => parser.next_block(window).and_then(|(rest, block)| {
-                    let used = window.len().saturating_sub(rest.len());
-                    let data = ng_data(&block);
-                    let meta = ng_block(&block, interfaces)?;
-                    Ok((used, meta.map(|(t, lt, o)| (t, lt, o, data.and_then(locate)))))
-                }),
+                Kind::Pcap { parser, link_type, nano } => {
+                    parser.next_raw_packet(window).map(|(rest, raw)| {
+                        let used = window.len().saturating_sub(rest.len());
+                        let sub = if *nano { 1 } else { 1_000 };
+                        let ts_ns = u64::from(raw.ts_sec)
+                            .saturating_mul(1_000_000_000)
+                            .saturating_add(u64::from(raw.ts_frac).saturating_mul(sub));
+                        (used, Some((ts_ns, *link_type, raw.orig_len, locate(&raw.data))))
+                    })
+                }
+                Kind::PcapNg { parser, interfaces } => {
+                    parser.next_block(window).and_then(|(rest, block)| {
+                        let used = window.len().saturating_sub(rest.len());
+                        let data = ng_data(&block);
+                        let meta = ng_block(&block, interfaces)?;
+                        Ok((used, meta.map(|(t, lt, o)| (t, lt, o, data.and_then(locate)))))
+                    })
+                }
             };
             match parsed {
                 Ok((used, meta)) => {
@@ -308,7 +337,13 @@ impl CaptureFile {
                     if let Some((ts_ns, link_type, orig_len, place)) = meta {
                         let (off, n) = place.unwrap_or((0, 0));
                         let start = rec_start.saturating_add(off);
-                        return Ok(Some(Current { ts_ns, link_type, orig_len, start, end: start.saturating_add(n) }));
+                        return Ok(Some(Current {
+                            ts_ns,
+                            link_type,
+                            orig_len,
+                            start,
+                            end: start.saturating_add(n),
+                        }));
                     }
                 }
                 Err(PcapError::IncompleteBuffer) => {
@@ -322,7 +357,11 @@ impl CaptureFile {
                     self.refill(offset)?;
                 }
                 Err(e) => {
-                    return Err(IntakeError::Corrupt { path: self.path.clone(), offset, reason: e.to_string() });
+                    return Err(IntakeError::Corrupt {
+                        path: self.path.clone(),
+                        offset,
+                        reason: e.to_string(),
+                    });
                 }
             }
         }
@@ -378,8 +417,12 @@ fn ng_block(block: &Block<'_>, interfaces: &mut Vec<Interface>) -> Result<NgPack
             Ok(None)
         }
         Block::InterfaceDescription(idb) => {
-            let mut i =
-                Interface { link_type: LinkType(u32::from(idb.linktype)), resol: 6, binary: false, offset_s: 0 };
+            let mut i = Interface {
+                link_type: LinkType(u32::from(idb.linktype)),
+                resol: 6,
+                binary: false,
+                offset_s: 0,
+            };
             for o in &idb.options {
                 match o {
                     InterfaceDescriptionOption::IfTsResol(r) => {
@@ -439,7 +482,11 @@ pub struct MergedCaptures {
 impl MergedCaptures {
     /// Opens every file. Fails on the first that cannot be opened or recognised.
     pub fn open(paths: &[PathBuf]) -> Result<MergedCaptures, IntakeError> {
-        let files = paths.iter().enumerate().map(|(i, p)| CaptureFile::open(p, i)).collect::<Result<_, _>>()?;
+        let files = paths
+            .iter()
+            .enumerate()
+            .map(|(i, p)| CaptureFile::open(p, i))
+            .collect::<Result<_, _>>()?;
         Ok(MergedCaptures { files, errors: Vec::new() })
     }
 

@@ -38,7 +38,10 @@ pub struct LiveCapture {
 
 impl std::fmt::Debug for LiveCapture {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LiveCapture").field("interface", &self.interface).field("link_type", &self.link_type).finish()
+        f.debug_struct("LiveCapture")
+            .field("interface", &self.interface)
+            .field("link_type", &self.link_type)
+            .finish()
     }
 }
 
@@ -68,7 +71,11 @@ impl LiveCapture {
 
     /// Calls `each` for every packet until `stop` is set (checked at least
     /// every [`READ_TIMEOUT_MS`]) or the capture ends. Returns the packets seen.
-    pub fn run(&mut self, stop: &Arc<AtomicBool>, mut each: impl FnMut(&Packet<'_>)) -> Result<u64, LiveError> {
+    pub fn run(
+        &mut self,
+        stop: &Arc<AtomicBool>,
+        mut each: impl FnMut(&Packet<'_>),
+    ) -> Result<u64, LiveError> {
         let mut n = 0u64;
         while !stop.load(Ordering::Relaxed) {
             match self.cap.next_packet() {
@@ -76,7 +83,9 @@ impl LiveCapture {
                     let sec = u64::try_from(p.header.ts.tv_sec).unwrap_or(0);
                     let usec = u64::try_from(p.header.ts.tv_usec).unwrap_or(0);
                     let pkt = Packet {
-                        ts_ns: sec.saturating_mul(1_000_000_000).saturating_add(usec.saturating_mul(1_000)),
+                        ts_ns: sec
+                            .saturating_mul(1_000_000_000)
+                            .saturating_add(usec.saturating_mul(1_000)),
                         link_type: self.link_type,
                         orig_len: p.header.len,
                         data: p.data,

@@ -71,13 +71,19 @@ impl Pipeline {
         self.frame_number = self.frame_number.saturating_add(1);
         let mut marks = FrameMarks::default();
         let frame = self.decoder.decode(pkt.link_type, pkt.data, pkt.ts_ns);
-        let info =
-            FrameInfo { number: self.frame_number, ts_ns: pkt.ts_ns, src_mac: frame.src_mac(), dst_mac: frame.dst_mac() };
+        let info = FrameInfo {
+            number: self.frame_number,
+            ts_ns: pkt.ts_ns,
+            src_mac: frame.src_mac(),
+            dst_mac: frame.dst_mac(),
+        };
         self.last_frame = info;
         match &frame.payload {
             Payload::Ip(ip) => {
                 let (protocol, src_port, dst_port, syn, ack) = match &ip.transport {
-                    WireTransport::Tcp(t) => (TCP, t.src_port, t.dst_port, t.flags.syn(), t.flags.ack()),
+                    WireTransport::Tcp(t) => {
+                        (TCP, t.src_port, t.dst_port, t.flags.syn(), t.flags.ack())
+                    }
                     WireTransport::Udp(u) => (UDP, u.src_port, u.dst_port, false, false),
                     _ => (0, 0, 0, false, false),
                 };
@@ -93,17 +99,29 @@ impl Pipeline {
                     };
                     let ports = &self.ports;
                     let gone = &mut self.gone;
-                    let (flow, dir) =
-                        self.flows.track(&meta, |p, port| ports.is_server_port(p, port), |f| gone.push(f));
+                    let (flow, dir) = self.flows.track(
+                        &meta,
+                        |p, port| ports.is_server_port(p, port),
+                        |f| gone.push(f),
+                    );
                     match &ip.transport {
-                        WireTransport::Tcp(t) => self.dispatch.on_tcp(flow, dir, t, &info, &mut marks),
-                        WireTransport::Udp(u) => self.dispatch.on_udp(flow, dir, u.payload, &info, &mut marks),
+                        WireTransport::Tcp(t) => {
+                            self.dispatch.on_tcp(flow, dir, t, &info, &mut marks)
+                        }
+                        WireTransport::Udp(u) => {
+                            self.dispatch.on_udp(flow, dir, u.payload, &info, &mut marks)
+                        }
                         _ => {}
                     }
                 }
             }
             Payload::Llc(l) => {
-                let p = LinkPayload::Llc { dsap: l.dsap, ssap: l.ssap, control: l.control, payload: l.payload };
+                let p = LinkPayload::Llc {
+                    dsap: l.dsap,
+                    ssap: l.ssap,
+                    control: l.control,
+                    payload: l.payload,
+                };
                 self.dispatch.on_link(&info, p, &mut marks);
             }
             Payload::MsTp(m) => self.dispatch.on_link(&info, LinkPayload::MsTp(m), &mut marks),

@@ -35,7 +35,9 @@ struct MbapFramer {
 }
 
 fn mbap_len(buf: &[u8]) -> Result<usize, DecodeError> {
-    let Some(h) = buf.get(..MBAP_LEN) else { return Err(DecodeError::incomplete(MBAP_LEN - buf.len())) };
+    let Some(h) = buf.get(..MBAP_LEN) else {
+        return Err(DecodeError::incomplete(MBAP_LEN - buf.len()));
+    };
     let protocol = u16::from_be_bytes([h[2], h[3]]);
     let length = usize::from(u16::from_be_bytes([h[4], h[5]]));
     if protocol != 0 || !(2..=MAX_MBAP_LENGTH).contains(&length) {
@@ -80,7 +82,11 @@ impl ProtocolHandler for MbapFramer {
             c.frames += 1;
             c.last_frame = cx.frame_number;
         }
-        let d = if cx.direction == otwatch_dissect::Direction::ToServer { "to_server" } else { "to_client" };
+        let d = if cx.direction == otwatch_dissect::Direction::ToServer {
+            "to_server"
+        } else {
+            "to_client"
+        };
         *c.by_direction.entry(d).or_default() += 1;
         *c.ports.entry(cx.server.port).or_default() += 1;
     }
@@ -131,9 +137,18 @@ fn modbus_frames_and_pdus_match_tshark_after_reassembly() {
         let t = truth(&p);
         let (v, counts) = run(&p);
         let c = counts.lock().unwrap();
-        assert_eq!(c.pdus, t["modbus"]["pdus"].as_u64().unwrap(), "{name}: PDUs by server port {:?}", c.ports);
+        assert_eq!(
+            c.pdus,
+            t["modbus"]["pdus"].as_u64().unwrap(),
+            "{name}: PDUs by server port {:?}",
+            c.ports
+        );
         assert_eq!(c.frames, t["modbus"]["frames"].as_u64().unwrap(), "{name}: frames");
-        assert_eq!(v["protocols"]["ot_protocol_frames"]["mbtcp"], t["protocols"]["ot_protocol_frames"]["mbtcp"], "{name}");
+        assert_eq!(
+            v["protocols"]["ot_protocol_frames"]["mbtcp"],
+            t["protocols"]["ot_protocol_frames"]["mbtcp"],
+            "{name}"
+        );
         let req = c.by_direction.get("to_server").copied().unwrap_or(0);
         assert_eq!(req, t["modbus"]["requests"].as_u64().unwrap(), "{name}: requests");
     }
@@ -179,6 +194,9 @@ fn modbus_on_a_non_standard_port_is_found_by_content() {
     assert_eq!(c.pdus, t["modbus"]["pdus"].as_u64().unwrap());
     // Found by content, and oriented by the handshake: the server is on 5020.
     assert_eq!(c.ports.keys().copied().collect::<Vec<_>>(), vec![5020]);
-    assert_eq!(c.by_direction.get("to_server").copied().unwrap_or(0), t["modbus"]["requests"].as_u64().unwrap());
+    assert_eq!(
+        c.by_direction.get("to_server").copied().unwrap_or(0),
+        t["modbus"]["requests"].as_u64().unwrap()
+    );
     std::fs::remove_file(&dst).unwrap();
 }

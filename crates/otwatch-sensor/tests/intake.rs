@@ -48,7 +48,7 @@ fn pcap(big_endian: bool, nano: bool, linktype: u32, packets: &[(u32, u32, Vec<u
 /// A little-endian pcapng block: type, total length, body (padded to 32 bits), total length.
 fn block(kind: u32, body: &[u8]) -> Vec<u8> {
     let mut b = body.to_vec();
-    while b.len() % 4 != 0 {
+    while !b.len().is_multiple_of(4) {
         b.push(0);
     }
     let len = (b.len() + 12) as u32;
@@ -108,7 +108,10 @@ fn tmpdir(tag: &str) -> PathBuf {
     d
 }
 
-fn read_all(path: &Path) -> (Vec<(u64, u32, u32, usize)>, Option<IntakeError>) {
+/// (time ns, link type, original length, captured length) per packet.
+type Seen = Vec<(u64, u32, u32, usize)>;
+
+fn read_all(path: &Path) -> (Seen, Option<IntakeError>) {
     let mut f = CaptureFile::open(path, 0).unwrap();
     let mut out = Vec::new();
     loop {
@@ -125,15 +128,25 @@ fn pcap_in_both_byte_orders_and_resolutions() {
     let d = tmpdir("orders");
     for (be, nano) in [(false, false), (true, false), (false, true), (true, true)] {
         let frac = if nano { 123_456_789 } else { 123_456 };
-        let bytes = pcap(be, nano, 1, &[(1_400_000_000, frac, frame(1)), (1_400_000_001, 0, frame(3))]);
+        let bytes =
+            pcap(be, nano, 1, &[(1_400_000_000, frac, frame(1)), (1_400_000_001, 0, frame(3))]);
         // The name says pcapng; the magic says pcap, and the magic wins.
         let p = write(&d, &format!("be{be}-nano{nano}.pcapng"), &bytes);
         let f = CaptureFile::open(&p, 0).unwrap();
-        assert_eq!(f.format(), if nano { CaptureFormat::PcapNano } else { CaptureFormat::PcapMicro });
+        assert_eq!(
+            f.format(),
+            if nano { CaptureFormat::PcapNano } else { CaptureFormat::PcapMicro }
+        );
         let (pkts, err) = read_all(&p);
         assert!(err.is_none(), "{err:?}");
         let ns = if nano { 123_456_789 } else { 123_456_000 };
-        assert_eq!(pkts, vec![(1_400_000_000_000_000_000 + ns, 1, 46, 42), (1_400_000_001_000_000_000, 1, 46, 42)]);
+        assert_eq!(
+            pkts,
+            vec![
+                (1_400_000_000_000_000_000 + ns, 1, 46, 42),
+                (1_400_000_001_000_000_000, 1, 46, 42)
+            ]
+        );
     }
 }
 
@@ -202,9 +215,13 @@ fn truncated_and_corrupt_files_stop_at_the_damage_with_the_offset() {
 #[test]
 fn several_files_merge_in_time_order_and_damage_is_reported() {
     let d = tmpdir("merge");
-    let a = write(&d, "a.pcap", &pcap(false, false, 1, &[(10, 0, frame(1)), (30, 0, frame(1)), (50, 0, frame(1))]));
+    let a = write(
+        &d,
+        "a.pcap",
+        &pcap(false, false, 1, &[(10, 0, frame(1)), (30, 0, frame(1)), (50, 0, frame(1))]),
+    );
     let b = write(&d, "b.pcap", &pcap(true, true, 1, &[(20, 0, frame(3)), (40, 0, frame(3))]));
-    let mut m = MergedCaptures::open(&[a.clone(), b.clone()]).unwrap();
+    let mut m = MergedCaptures::open(&[a, b.clone()]).unwrap();
     let mut order = Vec::new();
     while let Some(p) = m.next_packet() {
         order.push((p.ts_ns / 1_000_000_000, p.file));
@@ -229,7 +246,11 @@ fn records_larger_than_the_read_chunk_are_read() {
     let d = tmpdir("big");
     let mut big = frame(1);
     big.resize(3 << 20, 0xab); // 3 MiB, bigger than one read chunk
-    let p = write(&d, "big.pcap", &pcap(false, false, 1, &[(1, 0, frame(1)), (2, 0, big), (3, 0, frame(1))]));
+    let p = write(
+        &d,
+        "big.pcap",
+        &pcap(false, false, 1, &[(1, 0, frame(1)), (2, 0, big), (3, 0, frame(1))]),
+    );
     let (pkts, err) = read_all(&p);
     assert!(err.is_none(), "{err:?}");
     assert_eq!(pkts.iter().map(|p| p.3).collect::<Vec<_>>(), vec![42, 3 << 20, 42]);

@@ -45,9 +45,27 @@ const PROTOCOL_KEYS: [(&str, &[&str]); 6] = [
     ),
     (
         "dnp3",
-        &["frames", "app_function_codes", "link_primary_function_codes", "master_addresses", "outstation_addresses", "objects"],
+        &[
+            "frames",
+            "app_function_codes",
+            "link_primary_function_codes",
+            "master_addresses",
+            "outstation_addresses",
+            "objects",
+        ],
     ),
-    ("s7comm", &["pdus", "rosctr", "job_functions", "ack_data_functions", "plc_stop_requests", "servers", "clients"]),
+    (
+        "s7comm",
+        &[
+            "pdus",
+            "rosctr",
+            "job_functions",
+            "ack_data_functions",
+            "plc_stop_requests",
+            "servers",
+            "clients",
+        ],
+    ),
     (
         "iec104",
         &[
@@ -61,8 +79,27 @@ const PROTOCOL_KEYS: [(&str, &[&str]); 6] = [
             "clients",
         ],
     ),
-    ("bacnet", &["frames", "bvlc_functions", "apdu_types", "confirmed_services", "unconfirmed_services", "i_am_devices"]),
-    ("enip", &["frames", "commands_tcp", "commands_udp", "cip_service_requests_top_level", "cip_service_responses_top_level"]),
+    (
+        "bacnet",
+        &[
+            "frames",
+            "bvlc_functions",
+            "apdu_types",
+            "confirmed_services",
+            "unconfirmed_services",
+            "i_am_devices",
+        ],
+    ),
+    (
+        "enip",
+        &[
+            "frames",
+            "commands_tcp",
+            "commands_udp",
+            "cip_service_requests_top_level",
+            "cip_service_responses_top_level",
+        ],
+    ),
 ];
 
 fn pcaps_dir() -> PathBuf {
@@ -120,8 +157,18 @@ fn known_differences() -> BTreeMap<(String, String), String> {
     let k: Known = toml::from_str(&text).unwrap();
     let mut m = BTreeMap::new();
     for d in k.difference {
-        assert!(d.reason.trim().len() > 10, "known difference {}/{} needs a real reason", d.file, d.key);
-        assert!(m.insert((d.file.clone(), d.key.clone()), d.reason).is_none(), "duplicate {}/{}", d.file, d.key);
+        assert!(
+            d.reason.trim().len() > 10,
+            "known difference {}/{} needs a real reason",
+            d.file,
+            d.key
+        );
+        assert!(
+            m.insert((d.file.clone(), d.key.clone()), d.reason).is_none(),
+            "duplicate {}/{}",
+            d.file,
+            d.key
+        );
     }
     m
 }
@@ -152,7 +199,12 @@ fn conversation_lines(v: Option<&Value>) -> Vec<String> {
 fn describe(ours: Option<&Value>, truth: Option<&Value>) -> String {
     if let (Some(Value::Array(a)), Some(Value::Array(b))) = (ours, truth) {
         let only = |x: &Vec<Value>, y: &Vec<Value>| {
-            x.iter().filter(|v| !y.contains(v)).take(8).map(Value::to_string).collect::<Vec<_>>().join(", ")
+            x.iter()
+                .filter(|v| !y.contains(v))
+                .take(8)
+                .map(Value::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
         };
         return format!("only ours [{}] / only truth [{}]", only(a, b), only(b, a));
     }
@@ -172,9 +224,15 @@ struct FileResult {
     notes: Vec<String>,
 }
 
-fn compare_file(path: &Path, root: &Path, known: &BTreeMap<(String, String), String>, seen: &mut Vec<(String, String)>) -> FileResult {
+fn compare_file(
+    path: &Path,
+    root: &Path,
+    known: &BTreeMap<(String, String), String>,
+    seen: &mut Vec<(String, String)>,
+) -> FileResult {
     let name = path.strip_prefix(root).unwrap().to_string_lossy().replace('\\', "/");
-    let truth: Value = serde_json::from_str(&std::fs::read_to_string(truth_path(path)).unwrap()).unwrap();
+    let truth: Value =
+        serde_json::from_str(&std::fs::read_to_string(truth_path(path)).unwrap()).unwrap();
     let ours = match summary::summarize(&[path.to_path_buf()], &SummaryOptions::default()) {
         Ok(v) => v,
         Err(SummaryError::Damaged { error, partial, .. }) => {
@@ -183,7 +241,14 @@ fn compare_file(path: &Path, root: &Path, known: &BTreeMap<(String, String), Str
         }
         Err(e) => panic!("{name}: {e}"),
     };
-    let mut r = FileResult { name: name.clone(), agree: 0, compared: 0, known: 0, failures: Vec::new(), notes: Vec::new() };
+    let mut r = FileResult {
+        name: name.clone(),
+        agree: 0,
+        compared: 0,
+        known: 0,
+        failures: Vec::new(),
+        notes: Vec::new(),
+    };
     let mut check = |key: String, equal: bool, detail: String| {
         r.compared += 1;
         let k = (name.clone(), key.clone());
@@ -206,7 +271,10 @@ fn compare_file(path: &Path, root: &Path, known: &BTreeMap<(String, String), Str
         let (a, b) = (get(&ours, key), get(&truth, key));
         check(key.to_owned(), a == b, describe(a, b));
     }
-    let (a, b) = (conversation_lines(ours.get("conversations")), conversation_lines(truth.get("conversations")));
+    let (a, b) = (
+        conversation_lines(ours.get("conversations")),
+        conversation_lines(truth.get("conversations")),
+    );
     let mut detail = String::new();
     for l in a.iter().filter(|l| !b.contains(l)).take(5) {
         let _ = write!(detail, "\n      only ours:  {l}");
@@ -257,11 +325,21 @@ fn summaries_agree_with_the_tshark_truth() {
     assert!(!files.is_empty(), "no captures with truth files under {}", root.display());
     let known = known_differences();
     let mut seen = Vec::new();
-    let mut table = String::from("\nfile                                                  agree  known  differ\n");
+    let mut table = String::from(
+        "\nfile                                                  agree  known  differ\n",
+    );
     let mut failures = Vec::new();
     for f in &files {
         let r = compare_file(f, &root, &known, &mut seen);
-        let _ = writeln!(table, "{:<52} {:>3}/{:<3} {:>5} {:>7}", r.name, r.agree, r.compared, r.known, r.failures.len());
+        let _ = writeln!(
+            table,
+            "{:<52} {:>3}/{:<3} {:>5} {:>7}",
+            r.name,
+            r.agree,
+            r.compared,
+            r.known,
+            r.failures.len()
+        );
         for n in &r.notes {
             let _ = writeln!(table, "    note: {n}");
         }
@@ -271,9 +349,17 @@ fn summaries_agree_with_the_tshark_truth() {
     }
     let unused: Vec<_> = known.keys().filter(|k| !seen.contains(k)).collect();
     for (file, key) in &unused {
-        let _ = writeln!(table, "note: known difference {file} / {key} was not compared (handler not active?)");
+        let _ = writeln!(
+            table,
+            "note: known difference {file} / {key} was not compared (handler not active?)"
+        );
     }
     println!("{table}");
     eprintln!("{table}");
-    assert!(failures.is_empty(), "{} unexplained differences:\n  {}", failures.len(), failures.join("\n  "));
+    assert!(
+        failures.is_empty(),
+        "{} unexplained differences:\n  {}",
+        failures.len(),
+        failures.join("\n  ")
+    );
 }

@@ -143,7 +143,8 @@ impl GenericCollector {
         capture.insert("malformed_frames".into(), json!(self.malformed));
         out.insert("capture".into(), Value::Object(capture));
 
-        let vlans: Map<String, Value> = self.vlan_ids.iter().map(|(k, v)| (k.to_string(), json!(v))).collect();
+        let vlans: Map<String, Value> =
+            self.vlan_ids.iter().map(|(k, v)| (k.to_string(), json!(v))).collect();
         out.insert(
             "addresses".into(),
             json!({
@@ -188,7 +189,8 @@ impl GenericCollector {
                 ot.insert((*tag).to_owned(), json!(n));
             }
         }
-        let covered: Vec<&str> = OT_FRAME_TAGS.iter().copied().filter(|t| covered.contains(t)).collect();
+        let covered: Vec<&str> =
+            OT_FRAME_TAGS.iter().copied().filter(|t| covered.contains(t)).collect();
         out.insert(
             "protocols".into(),
             json!({

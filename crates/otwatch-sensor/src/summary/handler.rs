@@ -66,7 +66,11 @@ impl FrameMarks {
 
     /// The marked tags, in [`OT_FRAME_TAGS`] order.
     pub fn tags(self) -> impl Iterator<Item = &'static str> {
-        OT_FRAME_TAGS.into_iter().enumerate().filter(move |(i, _)| self.0 & (1 << i) != 0).map(|(_, t)| t)
+        OT_FRAME_TAGS
+            .into_iter()
+            .enumerate()
+            .filter(move |(i, _)| self.0 & (1 << i) != 0)
+            .map(|(_, t)| t)
     }
 }
 

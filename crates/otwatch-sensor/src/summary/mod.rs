@@ -45,7 +45,8 @@ pub const PIPELINE_FRAME_TAGS: [&str; 1] = ["pn_dcp"];
 /// The protocol handlers, in dispatch priority order (a flow that several
 /// probes accept goes to the first).
 pub fn registry() -> Vec<Box<dyn ProtocolHandler>> {
-    #[allow(unused_mut)]
+    // One push per enabled feature, so the list cannot be a literal.
+    #[allow(unused_mut, clippy::vec_init_then_push)]
     let mut v: Vec<Box<dyn ProtocolHandler>> = Vec::new();
     #[cfg(feature = "modbus")]
     v.push(Box::new(modbus::ModbusSummary::default()));
@@ -110,10 +111,9 @@ pub fn summarize_with(
     let formats: Vec<&str> = input.files().iter().map(|f| f.format().name()).collect();
     let bar = progress_bar(opts.progress, input.total_size());
     let mut pipeline = Pipeline::new(handlers, opts.flow);
-    loop {
-        let Some(pkt) = input.next_packet() else { break };
+    while let Some(pkt) = input.next_packet() {
         pipeline.process(&pkt);
-        if pipeline.frames() % PROGRESS_EVERY == 0
+        if pipeline.frames().is_multiple_of(PROGRESS_EVERY)
             && let Some(b) = &bar
         {
             b.set_position(input.position());
@@ -129,7 +129,10 @@ pub fn summarize_with(
         covered.extend_from_slice(h.frame_tags());
     }
     let mut out = Map::new();
-    out.insert("file".into(), serde_json::json!({ "format": formats.first().copied(), "formats": formats }));
+    out.insert(
+        "file".into(),
+        serde_json::json!({ "format": formats.first().copied(), "formats": formats }),
+    );
     generic.write(&covered, &mut out);
     for h in &handlers {
         if let Some(section) = h.summary() {
@@ -151,10 +154,15 @@ fn progress_bar(enabled: bool, total: u64) -> Option<ProgressBar> {
     if !enabled || total < PROGRESS_MIN_BYTES {
         return None;
     }
-    let target =
-        if std::io::stderr().is_terminal() { ProgressDrawTarget::stderr() } else { ProgressDrawTarget::hidden() };
+    let target = if std::io::stderr().is_terminal() {
+        ProgressDrawTarget::stderr()
+    } else {
+        ProgressDrawTarget::hidden()
+    };
     let bar = ProgressBar::with_draw_target(Some(total), target);
-    if let Ok(style) = ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}") {
+    if let Ok(style) =
+        ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}")
+    {
         bar.set_style(style);
     }
     Some(bar)
