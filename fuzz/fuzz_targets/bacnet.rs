@@ -24,6 +24,11 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
         let _ = bacnet::decode_complex_ack(ConfirmedService(*first), rest, &mut an);
         let _ = bacnet::decode_unconfirmed_request(UnconfirmedService(*first), rest, &mut an);
     }
+    let mut decoded = Vec::new();
+    if bacnet::decode_cobs_data(data, &mut decoded).is_ok() {
+        assert!(decoded.len() <= bacnet::mstp::MSTP_COBS_MAX_DATA_LEN);
+        let _ = bacnet::parse_npdu(&decoded);
+    }
     if let Ok(f) = bacnet::parse_mstp(data) {
         // A frame that parses and whose header checks frames to what it consumed.
         if f.header_crc_ok {

@@ -71,7 +71,8 @@ anomalies! {
     MSTP_BAD_HEADER_CRC = 19 => "bacnet.mstp_bad_header_crc",
     /// The MS/TP data CRC does not match.
     MSTP_BAD_DATA_CRC = 20 => "bacnet.mstp_bad_data_crc",
-    /// The MS/TP data length exceeds the maximum for the frame type.
+    /// The MS/TP data length is outside the range of the frame type (above 501
+    /// octets for a plain frame, outside 5–2043 for a COBS-encoded one).
     MSTP_LENGTH_EXCEEDS_MAX = 21 => "bacnet.mstp_length_exceeds_max",
     /// The MS/TP frame type is reserved (11–127).
     MSTP_UNKNOWN_FRAME_TYPE = 22 => "bacnet.mstp_unknown_frame_type",

@@ -6,7 +6,8 @@
 //!   function-specific bodies (J.2), B/IP addresses (J.1.2), the broadcast
 //!   distribution and foreign device tables (J.4, J.5).
 //! - Clause 7, ISO 8802-2 (LLC) data link: DSAP/SSAP 0x82, UI control.
-//! - Clause 9.3 and Annex G, MS/TP frames and their header/data CRCs.
+//! - Clause 9.3, 9.10 and Annex G, MS/TP frames, COBS-encoded extended frames
+//!   and their header/data CRCs (CRC-8, CRC-16, CRC-32K).
 //! - Clause 6.2, the NPDU: version, control octet, DNET/DLEN/DADR, SNET/SLEN/SADR,
 //!   hop count, network layer message type and vendor id; clause 6.4, the
 //!   network layer messages.
@@ -32,8 +33,9 @@
 //! [`decode_confirmed_request`] or [`decode_complex_ack`].
 //!
 //! Not decoded here: BACnet/IPv6 (BVLC type 0x82), BACnet Secure Connect, the
-//! network security wrapper, COBS-encoded MS/TP extended frames, and the values
-//! of most properties (kept as raw tagged octets with a first-value helper).
+//! network security wrapper, and the values of most properties (kept as raw
+//! tagged octets with a first-value helper). MS/TP extended (COBS-encoded)
+//! frames are framed and CRC-checked; [`decode_cobs_data`] decodes their data.
 
 // Defined before the submodules so they can all use it.
 macro_rules! wire_enum {
@@ -105,7 +107,7 @@ pub mod types;
 mod tests;
 
 pub use anomaly::Anomalies;
-pub use mstp::{data_crc, header_crc, mstp_frame_len, parse_mstp};
+pub use mstp::{crc32k, data_crc, decode_cobs_data, header_crc, mstp_frame_len, parse_mstp};
 pub use parser::{
     BACNET_IP_PORT, MAX_LIST_ITEMS, decode_complex_ack, decode_confirmed_request,
     decode_unconfirmed_request, parse, parse_apdu, parse_llc, parse_npdu, probe,

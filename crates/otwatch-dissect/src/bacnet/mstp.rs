@@ -6,8 +6,12 @@
 //! BACnet data frames (types 5 and 6) carry an NPDU. The pcap link type 165
 //! (LINKTYPE_BACNET_MS_TP) stores one frame per record, from the preamble on.
 //!
-//! Extended (COBS-encoded) frames, types 8–10, are framed but their data is not
-//! decoded and their CRC-32K is not checked.
+//! Extended frames (types 32–127, clause 9.10) carry their data COBS-encoded,
+//! every octet XORed with 0x55 so no preamble octet appears inside, followed by
+//! a 5-octet encoded CRC-32K computed over the encoded data; their length field
+//! is the encoded length minus two, so every frame takes `8 + length + 2`
+//! octets. [`parse_mstp`] checks the CRC-32K in place; [`decode_cobs_data`]
+//! decodes the data (an NPDU for types 32 and 33) into a caller's buffer.
 
 use super::anomaly::Anomalies;
 use super::parser::parse_npdu;
@@ -25,6 +29,18 @@ pub const MSTP_MAX_DATA_LEN: usize = 501;
 pub const MSTP_DATA_CRC_LEN: usize = 2;
 /// The MS/TP broadcast address.
 pub const MSTP_BROADCAST: u8 = 255;
+/// Length of the Encoded CRC-32K field that ends a COBS-encoded data field.
+pub const MSTP_COBS_CRC_LEN: usize = 5;
+/// Smallest length field of a COBS-encoded frame (1 data octet, 1 code octet,
+/// the encoded CRC, minus two).
+pub const MSTP_COBS_MIN_LENGTH: usize = 5;
+/// Largest length field of a COBS-encoded frame (2032 data octets, 8 code
+/// octets, the encoded CRC, minus two).
+pub const MSTP_COBS_MAX_LENGTH: usize = 2043;
+/// Largest decoded data of a COBS-encoded frame.
+pub const MSTP_COBS_MAX_DATA_LEN: usize = 2032;
+/// The mask XORed into every COBS-encoded octet.
+const COBS_MASK: u8 = 0x55;
 
 /// The header CRC to transmit for the five header octets after the preamble
 /// (frame type, destination, source, length): CRC-8 with polynomial
@@ -52,6 +68,87 @@ pub fn data_crc(data: &[u8]) -> u16 {
         }
     }
     !crc
+}
+
+/// The CRC-32K to transmit for the Encoded Data field of a COBS-encoded frame:
+/// the Koopman polynomial 0x741B8CD7, least significant bit first (0xEB31D82E
+/// reflected), initial value 0xFFFFFFFF, ones complement sent least significant
+/// octet first and then COBS-encoded (Annex G.3).
+pub fn crc32k(data: &[u8]) -> u32 {
+    let mut crc: u32 = 0xffff_ffff;
+    for b in data {
+        crc ^= u32::from(*b);
+        for _ in 0..8 {
+            crc = if crc & 1 != 0 { (crc >> 1) ^ 0xeb31_d82e } else { crc >> 1 };
+        }
+    }
+    !crc
+}
+
+/// COBS-decodes `encoded` (octets XORed with 0x55), handing each decoded octet
+/// to `emit`.
+fn cobs_decode(
+    encoded: &[u8],
+    mut emit: impl FnMut(u8) -> Result<(), DecodeError>,
+) -> Result<(), DecodeError> {
+    let mut r = Reader::new(encoded);
+    while r.any_left() {
+        let code = r.u8()? ^ COBS_MASK;
+        let run = usize::from(code)
+            .checked_sub(1)
+            .ok_or(DecodeError::Malformed("bacnet: COBS code octet 0"))?;
+        let block =
+            r.take(run).map_err(|_| DecodeError::Malformed("bacnet: COBS block overruns data"))?;
+        for b in block {
+            emit(b ^ COBS_MASK)?;
+        }
+        // Every block but a full one (254 octets) and the last ends in a zero.
+        if code != 0xff && r.any_left() {
+            emit(0)?;
+        }
+    }
+    Ok(())
+}
+
+/// Whether the Encoded CRC-32K at the end of a COBS-encoded data field matches
+/// the encoded data before it.
+fn cobs_crc_ok(field: &[u8]) -> bool {
+    let Some(split) = field.len().checked_sub(MSTP_COBS_CRC_LEN) else { return false };
+    let mut r = Reader::new(field);
+    let (Ok(data), Ok(crc_field)) = (r.take(split), r.take(MSTP_COBS_CRC_LEN)) else {
+        return false;
+    };
+    let mut crc = [0u8; 4];
+    let mut n = 0usize;
+    let decoded = cobs_decode(crc_field, |b| {
+        let slot = crc.get_mut(n).ok_or(DecodeError::Malformed("bacnet: COBS CRC too long"))?;
+        *slot = b;
+        n = n.saturating_add(1);
+        Ok(())
+    });
+    decoded.is_ok() && n == 4 && u32::from_le_bytes(crc) == crc32k(data)
+}
+
+/// Decodes the data of a COBS-encoded frame (its [`MstpFrame::data`]: Encoded
+/// Data then Encoded CRC-32K) into `out`, which is cleared first; returns whether
+/// the CRC-32K checks. Fails when the encoding is broken or the decoded data
+/// would exceed [`MSTP_COBS_MAX_DATA_LEN`].
+pub fn decode_cobs_data(field: &[u8], out: &mut Vec<u8>) -> Result<bool, DecodeError> {
+    out.clear();
+    let split = field
+        .len()
+        .checked_sub(MSTP_COBS_CRC_LEN)
+        .ok_or(DecodeError::Malformed("bacnet: COBS field shorter than its CRC"))?;
+    let mut r = Reader::new(field);
+    let data = r.take(split)?;
+    cobs_decode(data, |b| {
+        if out.len() >= MSTP_COBS_MAX_DATA_LEN {
+            return Err(DecodeError::Malformed("bacnet: COBS data too long"));
+        }
+        out.push(b);
+        Ok(())
+    })?;
+    Ok(cobs_crc_ok(field))
 }
 
 /// How many octets the MS/TP frame at the start of `input` takes (for a serial
@@ -100,14 +197,22 @@ pub fn parse_mstp(input: &[u8]) -> Result<MstpFrame<'_>, DecodeError> {
     if !header_crc_ok {
         an |= Anomalies::MSTP_BAD_HEADER_CRC;
     }
+    let len = usize::from(length);
     let (data, data_crc_ok) = if length == 0 {
         (&[][..], true)
+    } else if frame_type.is_cobs() {
+        let field = r.take(len.saturating_add(MSTP_DATA_CRC_LEN))?;
+        if !(MSTP_COBS_MIN_LENGTH..=MSTP_COBS_MAX_LENGTH).contains(&len) {
+            an |= Anomalies::MSTP_LENGTH_EXCEEDS_MAX;
+        }
+        (field, cobs_crc_ok(field))
     } else {
-        let data = r.take(usize::from(length))?;
+        let data = r.take(len)?;
         let sent = r.take_array::<2>()?;
-        let extended = matches!(frame_type.0, 8..=10);
-        // Extended frames carry a COBS-encoded CRC-32K instead; not checked here.
-        (data, extended || data_crc(data) == u16::from_le_bytes(sent))
+        if len > MSTP_MAX_DATA_LEN && frame_type.0 < 32 {
+            an |= Anomalies::MSTP_LENGTH_EXCEEDS_MAX;
+        }
+        (data, data_crc(data) == u16::from_le_bytes(sent))
     };
     if !data_crc_ok {
         an |= Anomalies::MSTP_BAD_DATA_CRC;
@@ -117,9 +222,6 @@ pub fn parse_mstp(input: &[u8]) -> Result<MstpFrame<'_>, DecodeError> {
     }
     if !data.is_empty() && frame_type.is_known() && !frame_type.may_carry_data() {
         an |= Anomalies::MSTP_UNEXPECTED_DATA;
-    }
-    if data.len() > MSTP_MAX_DATA_LEN && matches!(frame_type.0, 3..=6) {
-        an |= Anomalies::MSTP_LENGTH_EXCEEDS_MAX;
     }
     if source == MSTP_BROADCAST {
         an |= Anomalies::MSTP_INVALID_SOURCE;

@@ -1311,7 +1311,7 @@ fn mstp_data_frame_carries_the_npdu() {
       0xaa, 0xbb, 0x90, 0x56], // data and its CRC 0x5690
     Anomalies::MSTP_UNEXPECTED_DATA)]
 #[case::reserved_frame_type(
-    &[0x55, 0xff, 0x20, 0x10, 0x05, 0x00, 0x00, 0x7c], // frame type 32
+    &[0x55, 0xff, 0x10, 0x10, 0x05, 0x00, 0x00, 0xf4], // frame type 16 (reserved)
     Anomalies::MSTP_UNKNOWN_FRAME_TYPE)]
 #[case::broadcast_source(
     &[0x55, 0xff, 0x00, 0x10, 0xff, 0x00, 0x00, 0x63], // source 255
@@ -1379,6 +1379,96 @@ fn header_crc_vectors(#[case] header: &[u8], #[case] crc: u8) {
 #[case::one_octet(&[0x01], 0xe1f1)]
 fn data_crc_vectors(#[case] data: &[u8], #[case] crc: u16) {
     assert_eq!(data_crc(data), crc);
+}
+
+/// A COBS-encoded BACnet Extended Data Not Expecting Reply frame carrying the
+/// who-Is NPDU 01 00 10 08 (clause 9.10).
+const COBS_WHO_IS: [u8; 18] = [
+    0x55, 0xff, // preamble
+    0x21, // frame type 33: BACnet Extended Data Not Expecting Reply
+    0x05, 0x03, // to 5 from 3
+    0x00, 0x08, // length: 5 encoded data + 5 encoded CRC - 2
+    0x75, // header CRC
+    0x57, 0x54, // COBS block "02 01" ^ 0x55: one octet (01), then a zero
+    0x56, 0x45, 0x5d, // COBS block "03 10 08" ^ 0x55: two octets, end of data
+    0x50, 0x8d, 0xd8, 0x9e, 0xab, // encoded CRC-32K 0xfecb8dd8 ("05 d8 8d cb fe" ^ 0x55)
+];
+
+#[test]
+fn mstp_cobs_frames_are_framed_checked_and_decoded() {
+    let f = parse_mstp(&COBS_WHO_IS).unwrap();
+    assert!(f.anomalies.is_empty(), "{}", f.anomalies);
+    assert_eq!(f.frame_type, MstpFrameType::EXTENDED_DATA_NOT_EXPECTING_REPLY);
+    assert!(f.frame_type.is_cobs() && f.frame_type.carries_cobs_npdu());
+    assert!(f.data_crc_ok);
+    assert_eq!(f.data, &COBS_WHO_IS[8..]);
+    assert_eq!(f.npdu, None);
+    assert_eq!(mstp_frame_len(&COBS_WHO_IS), Ok(18));
+    let mut out = Vec::new();
+    assert_eq!(decode_cobs_data(f.data, &mut out), Ok(true));
+    assert_eq!(out, [0x01, 0x00, 0x10, 0x08]);
+    let n = parse_npdu(&out).unwrap();
+    assert_eq!(n.apdu().and_then(Apdu::unconfirmed_service), Some(UnconfirmedService::WHO_IS));
+    assert_eq!(crc32k(&COBS_WHO_IS[8..13]), 0xfecb_8dd8);
+}
+
+#[test]
+fn mstp_cobs_crc_mismatch_is_flagged() {
+    let mut frame = COBS_WHO_IS;
+    frame[17] ^= 0x01; // damage the encoded CRC
+    let f = parse_mstp(&frame).unwrap();
+    assert!(f.anomalies.contains(Anomalies::MSTP_BAD_DATA_CRC));
+    let mut out = Vec::new();
+    assert_eq!(decode_cobs_data(f.data, &mut out), Ok(false));
+    assert_eq!(out, [0x01, 0x00, 0x10, 0x08]);
+}
+
+#[test]
+fn cobs_full_blocks_carry_no_implicit_zero() {
+    // 254 octets of 0x01: one full block (code 0xff) and an empty last block.
+    let mut field = vec![0xff ^ 0x55];
+    field.extend(std::iter::repeat_n(0x01 ^ 0x55, 254));
+    field.push(0x01 ^ 0x55);
+    field.extend_from_slice(&[0x55; 5]); // a CRC field that does not decode
+    let mut out = Vec::new();
+    assert_eq!(decode_cobs_data(&field, &mut out), Ok(false));
+    assert_eq!(out, vec![0x01; 254]);
+}
+
+#[rstest]
+#[case::code_zero(&[0x55, 0x50, 0x8d, 0xd8, 0x9e, 0xab], "bacnet: COBS code octet 0")]
+#[case::block_overrun(&[0x05 ^ 0x55, 0x01, 0x50, 0x8d, 0xd8, 0x9e, 0xab], "bacnet: COBS block overruns data")]
+#[case::shorter_than_crc(&[0x50, 0x8d], "bacnet: COBS field shorter than its CRC")]
+fn broken_cobs_is_malformed(#[case] field: &[u8], #[case] why: &'static str) {
+    let mut out = Vec::new();
+    assert_eq!(decode_cobs_data(field, &mut out), Err(DecodeError::Malformed(why)));
+}
+
+#[test]
+fn cobs_decoding_is_bounded() {
+    // 9 full blocks decode to 2286 octets, more than the 2032 allowed.
+    let mut field = Vec::new();
+    for _ in 0..9 {
+        field.push(0xff ^ 0x55);
+        field.extend(std::iter::repeat_n(0x01 ^ 0x55, 254));
+    }
+    field.extend_from_slice(&[0x55; 5]);
+    let mut out = Vec::new();
+    assert_eq!(
+        decode_cobs_data(&field, &mut out),
+        Err(DecodeError::Malformed("bacnet: COBS data too long"))
+    );
+    assert!(out.len() <= mstp::MSTP_COBS_MAX_DATA_LEN);
+}
+
+#[test]
+fn mstp_cobs_length_below_minimum_is_flagged() {
+    let mut frame = vec![0x55, 0xff, 0x21, 0x05, 0x03, 0x00, 0x02];
+    frame.push(header_crc(&frame[2..7]));
+    frame.extend_from_slice(&[0x56, 0x54, 0x55, 0x55]); // 4-octet field: no room for a CRC
+    let f = parse_mstp(&frame).unwrap();
+    assert!(f.anomalies.contains(Anomalies::MSTP_LENGTH_EXCEEDS_MAX));
+    assert!(f.anomalies.contains(Anomalies::MSTP_BAD_DATA_CRC));
 }
 
 // ------------------------------------------------------------------ reassembly

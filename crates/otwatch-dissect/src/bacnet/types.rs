@@ -1414,7 +1414,8 @@ pub struct DeviceIdentity<'a> {
 // ---------------------------------------------------------------- MS/TP (clause 9)
 
 wire_enum! {
-    /// MS/TP frame type (9.3); 128–255 are proprietary.
+    /// MS/TP frame type (9.3): 0–7 plain frames, 8–31 reserved, 32–127 COBS-encoded
+    /// (extended) frames, 128–255 proprietary.
     MstpFrameType(u8);
     fallback |v| if v >= 128 { "Proprietary" } else { "Reserved" };
     TOKEN = 0 => "Token",
@@ -1425,18 +1426,33 @@ wire_enum! {
     DATA_EXPECTING_REPLY = 5 => "BACnet Data Expecting Reply",
     DATA_NOT_EXPECTING_REPLY = 6 => "BACnet Data Not Expecting Reply",
     REPLY_POSTPONED = 7 => "Reply Postponed",
-    EXTENDED_DATA_EXPECTING_REPLY = 8 => "BACnet Extended Data Expecting Reply",
-    EXTENDED_DATA_NOT_EXPECTING_REPLY = 9 => "BACnet Extended Data Not Expecting Reply",
-    IPV6_ENCAPSULATION = 10 => "IPv6 over MS/TP (LoBAC) Encapsulation",
+    EXTENDED_DATA_EXPECTING_REPLY = 32 => "BACnet Extended Data Expecting Reply",
+    EXTENDED_DATA_NOT_EXPECTING_REPLY = 33 => "BACnet Extended Data Not Expecting Reply",
+    IPV6_ENCAPSULATION = 34 => "IPv6 over MS/TP (LoBAC) Encapsulation",
 }
 
 impl MstpFrameType {
-    /// Whether frames of this type carry an NPDU in plain (not COBS-encoded) form.
+    /// Whether frames of this type carry an NPDU in plain form (types 5 and 6).
     pub fn carries_npdu(self) -> bool {
         matches!(
             self,
             MstpFrameType::DATA_EXPECTING_REPLY | MstpFrameType::DATA_NOT_EXPECTING_REPLY
         )
+    }
+
+    /// Whether frames of this type carry a COBS-encoded NPDU (types 32 and 33);
+    /// decode it with [`super::mstp::decode_cobs_data`].
+    pub fn carries_cobs_npdu(self) -> bool {
+        matches!(
+            self,
+            MstpFrameType::EXTENDED_DATA_EXPECTING_REPLY
+                | MstpFrameType::EXTENDED_DATA_NOT_EXPECTING_REPLY
+        )
+    }
+
+    /// Whether the data field of this type is COBS-encoded (types 32–127).
+    pub fn is_cobs(self) -> bool {
+        (32..=127).contains(&self.0)
     }
 
     /// Whether frames of this type may carry data at all.
@@ -1464,12 +1480,14 @@ pub struct MstpFrame<'a> {
     pub length: u16,
     /// Whether the header CRC checks.
     pub header_crc_ok: bool,
-    /// The data field (COBS-encoded for extended frame types 8–10).
+    /// The data field. For COBS-encoded types (32–127) this is the whole encoded
+    /// field (`length + 2` octets: Encoded Data then Encoded CRC-32K).
     pub data: &'a [u8],
-    /// Whether the data CRC checks (true when there is no data, and for extended
-    /// frames, whose CRC-32K is not checked).
+    /// Whether the data CRC (CRC-16, or CRC-32K for COBS-encoded frames) checks;
+    /// true when there is no data.
     pub data_crc_ok: bool,
-    /// The NPDU, for BACnet data frames (types 5 and 6) whose data decodes.
+    /// The NPDU, for plain BACnet data frames (types 5 and 6) whose data decodes.
+    /// Extended data frames (32, 33) need their data COBS-decoded first.
     pub npdu: Option<Npdu<'a>>,
     /// Anomalies of the frame and of the NPDU it carries.
     pub anomalies: Anomalies,
