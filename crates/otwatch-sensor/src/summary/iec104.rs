@@ -114,7 +114,9 @@ impl ProtocolHandler for Iec104Summary {
 
     fn on_pdu(&mut self, cx: &mut PduContext<'_>, pdu: &[u8]) {
         let start = pdu.iter().position(|b| *b == START).unwrap_or(0);
-        let Ok((_, apdu)) = iec104::parse(pdu.get(start..).unwrap_or(&[]), cx.direction) else { return };
+        let Ok((_, apdu)) = iec104::parse(pdu.get(start..).unwrap_or(&[]), cx.direction) else {
+            return;
+        };
         cx.mark("iec60870_104");
         if self.last_frame != Some(cx.frame_number) {
             self.last_frame = Some(cx.frame_number);
@@ -175,7 +177,9 @@ impl ProtocolHandler for Iec104Summary {
         let u_names: Map<String, Value> = self
             .u_functions
             .keys()
-            .filter_map(|k| iec104::UFunction(*k).name().map(|n| (format!("0x{k:02x}"), Value::from(n))))
+            .filter_map(|k| {
+                iec104::UFunction(*k).name().map(|n| (format!("0x{k:02x}"), Value::from(n)))
+            })
             .collect();
         names.insert("asdu_type_ids".into(), type_names.into());
         names.insert("u_functions".into(), u_names.into());

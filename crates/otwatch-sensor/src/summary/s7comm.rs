@@ -81,7 +81,12 @@ impl Counts {
     }
 
     /// Counts one complete TSDU (the user data of a DT with EOT, reassembled).
-    fn count_tsdu(&mut self, cx: &mut PduContext<'_>, tsdu: &[u8], fragments: Option<&mut UserdataFragments>) {
+    fn count_tsdu(
+        &mut self,
+        cx: &mut PduContext<'_>,
+        tsdu: &[u8],
+        fragments: Option<&mut UserdataFragments>,
+    ) {
         match s7comm::parse_payload(tsdu) {
             Payload::S7(pdu) => {
                 cx.mark("s7comm");
@@ -99,7 +104,12 @@ impl Counts {
         }
     }
 
-    fn count_s7(&mut self, cx: &PduContext<'_>, pdu: &s7comm::Pdu<'_>, fragments: Option<&mut UserdataFragments>) {
+    fn count_s7(
+        &mut self,
+        cx: &PduContext<'_>,
+        pdu: &s7comm::Pdu<'_>,
+        fragments: Option<&mut UserdataFragments>,
+    ) {
         if self.last_frame != Some(cx.frame_number) {
             self.last_frame = Some(cx.frame_number);
             self.frames += 1;
@@ -142,8 +152,11 @@ impl Counts {
                 } else {
                     ud.subfunction.to_string()
                 };
-                bump(&mut self.userdata, format!("group={} subfunc={} type={}", ud.group.0, sub, ud.kind.0));
-                let first_unit = fragments.map_or(true, |f| f.observe(ud));
+                bump(
+                    &mut self.userdata,
+                    format!("group={} subfunc={} type={}", ud.group.0, sub, ud.kind.0),
+                );
+                let first_unit = fragments.is_none_or(|f| f.observe(ud));
                 if let Some(szl) = ud.szl()
                     && first_unit
                 {
@@ -201,7 +214,10 @@ impl Counts {
             .map(|((c, e), v)| (format!("class=0x{c:02x} code=0x{e:02x}"), Value::from(*v)))
             .collect();
         out.insert("header_errors".into(), errors.into());
-        out.insert("plc_stop_requests".into(), self.job.get(&s7comm::Function::PLC_STOP.0).copied().unwrap_or(0).into());
+        out.insert(
+            "plc_stop_requests".into(),
+            self.job.get(&s7comm::Function::PLC_STOP.0).copied().unwrap_or(0).into(),
+        );
         out.insert("servers".into(), list(&self.servers));
         out.insert("clients".into(), list(&self.clients));
         let rosctr_names: Map<String, Value> = self
@@ -213,7 +229,9 @@ impl Counts {
             .job
             .keys()
             .chain(self.ack_data.keys())
-            .filter_map(|k| s7comm::Function(*k).name().map(|n| (format!("0x{k:02x}"), Value::from(n))))
+            .filter_map(|k| {
+                s7comm::Function(*k).name().map(|n| (format!("0x{k:02x}"), Value::from(n)))
+            })
             .collect();
         let mut names = Map::new();
         names.insert("rosctr".into(), rosctr_names.into());
@@ -221,8 +239,11 @@ impl Counts {
         out.insert("names".into(), names.into());
         if self.plus_pdus > 0 {
             out.insert("plus_pdus".into(), self.plus_pdus.into());
-            let f: Map<String, Value> =
-                self.plus_functions.iter().map(|(k, v)| (format!("0x{k:04x}"), Value::from(*v))).collect();
+            let f: Map<String, Value> = self
+                .plus_functions
+                .iter()
+                .map(|(k, v)| (format!("0x{k:04x}"), Value::from(*v)))
+                .collect();
             out.insert("plus_functions".into(), f.into());
         }
         if !self.anomalies.is_empty() {
@@ -283,8 +304,12 @@ impl ProtocolHandler for S7commSummary {
         let Self { counts, flows } = self;
         match flows.get_mut(&key) {
             Some(state) => match state.cotp.push(eot, tpdu.cotp.user_data) {
-                Reassembly::Complete(tsdu) => counts.count_tsdu(cx, tsdu, Some(&mut state.userdata)),
-                Reassembly::Dropped => counts.count_anomalies(s7comm::Anomalies::REASSEMBLY_OVERFLOW),
+                Reassembly::Complete(tsdu) => {
+                    counts.count_tsdu(cx, tsdu, Some(&mut state.userdata))
+                }
+                Reassembly::Dropped => {
+                    counts.count_anomalies(s7comm::Anomalies::REASSEMBLY_OVERFLOW)
+                }
                 Reassembly::Pending => {}
             },
             // Too many flows to keep state for: decode what needs no reassembly.
