@@ -192,3 +192,73 @@ impl ProtocolHandler for Iec104Summary {
         Some(Value::Object(out))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::net::{IpAddr, Ipv4Addr};
+
+    use otwatch_dissect::Direction;
+
+    use super::*;
+    use crate::summary::handler::{Endpoint, FrameMarks, Transport};
+
+    fn feed(h: &mut Iec104Summary, frame: u64, from_client: bool, pdu: &[u8]) -> FrameMarks {
+        let client = Endpoint { addr: IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)), port: 1500 };
+        let server = Endpoint { addr: IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2)), port: 2404 };
+        let (src, dst) = if from_client { (client, server) } else { (server, client) };
+        let mut marks = FrameMarks::default();
+        let mut cx = PduContext {
+            frame_number: frame,
+            ts_ns: 0,
+            transport: Transport::Tcp,
+            direction: if from_client { Direction::ToServer } else { Direction::ToClient },
+            src,
+            dst,
+            client,
+            server,
+            src_mac: None,
+            dst_mac: None,
+            flow_id: 1,
+            after_gap: false,
+            marks: &mut marks,
+        };
+        h.on_pdu(&mut cx, pdu);
+        marks
+    }
+
+    #[test]
+    fn framing_skips_junk_before_a_start_octet() {
+        let h = Iec104Summary::default();
+        // Two junk bytes, then a TESTFR act APDU (start, length 4, control 0x43 0 0 0).
+        let buf = [0x02, 0x02, 0x68, 0x04, 0x43, 0x00, 0x00, 0x00];
+        assert_eq!(h.pdu_len(&buf), Ok(8));
+        assert_eq!(h.pdu_len(&[0x00]), Err(DecodeError::Malformed("no start octet 0x68")));
+        assert_eq!(h.pdu_len(&[0x68]), Err(DecodeError::incomplete(1)));
+    }
+
+    #[test]
+    fn counts_apdus_asdus_and_endpoints() {
+        let mut h = Iec104Summary::default();
+        // C_IC_NA_1 act from the client: start, length 14, I format N(S)=0 N(R)=0,
+        // type 100, one object, cause 6, originator 0, CA 1, IOA 0, QOI 20.
+        let interrogation = [
+            0x68, 0x0e, 0x00, 0x00, 0x00, 0x00, 0x64, 0x01, 0x06, 0x00, 0x01, 0x00, 0x00, 0x00,
+            0x00, 0x14,
+        ];
+        let marks = feed(&mut h, 1, true, &interrogation);
+        assert!(marks.contains("iec60870_104") && marks.contains("iec60870_asdu"));
+        // An S frame and a short APDU (length 1) from the server in one frame.
+        feed(&mut h, 2, false, &[0x68, 0x04, 0x01, 0x00, 0x02, 0x00]);
+        let marks = feed(&mut h, 2, false, &[0x68, 0x01, 0x00]);
+        assert!(!marks.contains("iec60870_asdu"));
+        let s = h.summary().unwrap();
+        assert_eq!(s["frames"], 2);
+        assert_eq!(s["apdus"], 3);
+        assert_eq!(s["apci_types"], serde_json::json!({"I": 1, "S": 1, "None": 1}));
+        assert_eq!(s["asdu_type_ids"], serde_json::json!({"100": 1}));
+        assert_eq!(s["causes_of_transmission"], serde_json::json!({"6": 1}));
+        assert_eq!(s["common_addresses"], serde_json::json!({"1": 1}));
+        assert_eq!(s["servers"], serde_json::json!(["10.0.0.2"]));
+        assert_eq!(s["clients"], serde_json::json!(["10.0.0.1"]));
+    }
+}

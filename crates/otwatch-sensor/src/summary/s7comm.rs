@@ -88,11 +88,14 @@ impl Counts {
         fragments: Option<&mut UserdataFragments>,
     ) {
         match s7comm::parse_payload(tsdu) {
-            Payload::S7(pdu) => {
+            // tshark takes COTP data for S7comm only with a ROSCTR of 1 to 7; anything
+            // else stays undissected data there, so it is not counted as a PDU here either.
+            Payload::S7(pdu) if matches!(pdu.header.rosctr.0, 1..=7) => {
                 cx.mark("s7comm");
                 self.count_anomalies(pdu.anomalies);
                 self.count_s7(cx, &pdu, fragments);
             }
+            Payload::S7(pdu) => self.count_anomalies(pdu.anomalies),
             Payload::S7Plus(plus) => {
                 self.count_anomalies(plus.anomalies);
                 self.plus_pdus += 1;
@@ -334,5 +337,110 @@ impl ProtocolHandler for S7commSummary {
 
     fn summary(&self) -> Option<Value> {
         (self.counts.frames > 0 || self.counts.plus_pdus > 0).then(|| self.counts.to_json())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::{IpAddr, Ipv4Addr};
+
+    use otwatch_dissect::Direction;
+
+    use super::*;
+    use crate::summary::handler::{Endpoint, FrameMarks, Transport};
+
+    fn endpoint(last: u8, port: u16) -> Endpoint {
+        Endpoint { addr: IpAddr::V4(Ipv4Addr::new(10, 0, 0, last)), port }
+    }
+
+    /// Feeds one TPKT packet from the client (10.0.0.1:1100) to the PLC (10.0.0.2:102).
+    fn feed(h: &mut S7commSummary, frame: u64, packet: &[u8]) -> FrameMarks {
+        let mut marks = FrameMarks::default();
+        let mut cx = PduContext {
+            frame_number: frame,
+            ts_ns: 0,
+            transport: Transport::Tcp,
+            direction: Direction::ToServer,
+            src: endpoint(1, 1100),
+            dst: endpoint(2, 102),
+            client: endpoint(1, 1100),
+            server: endpoint(2, 102),
+            src_mac: None,
+            dst_mac: None,
+            flow_id: 7,
+            after_gap: false,
+            marks: &mut marks,
+        };
+        h.on_pdu(&mut cx, packet);
+        marks
+    }
+
+    /// TPKT + COTP DT header (EOT as given) around `user` data.
+    fn dt(eot: bool, user: &[u8]) -> Vec<u8> {
+        let len = u16::try_from(user.len() + 7).unwrap();
+        let mut v = vec![0x03, 0x00];
+        v.extend_from_slice(&len.to_be_bytes());
+        v.extend_from_slice(&[0x02, 0xf0, if eot { 0x80 } else { 0x00 }]);
+        v.extend_from_slice(user);
+        v
+    }
+
+    /// A PLC Stop job: header (Job, ref 1, param 16, data 0), function 0x29, 5 unknown bytes, "P_PROGRAM".
+    const PLC_STOP: &[u8] = &[
+        0x32, 0x01, 0x00, 0x00, 0x00, 0x01, 0x00, 0x10, 0x00, 0x00, // header
+        0x29, 0x00, 0x00, 0x00, 0x00, 0x00, 0x09, // PLC Stop, unknown, name length
+        b'P', b'_', b'P', b'R', b'O', b'G', b'R', b'A', b'M',
+    ];
+
+    #[test]
+    fn segmented_pdu_counts_once_in_the_completing_frame() {
+        let mut h = S7commSummary::default();
+        let (a, b) = PLC_STOP.split_at(12);
+        let first = feed(&mut h, 1, &dt(false, a));
+        assert!(first.contains("tpkt") && first.contains("cotp") && !first.contains("s7comm"));
+        let last = feed(&mut h, 2, &dt(true, b));
+        assert!(last.contains("s7comm"));
+        let s = h.summary().unwrap();
+        assert_eq!(s["pdus"], 1);
+        assert_eq!(s["frames"], 1);
+        assert_eq!(s["plc_stop_requests"], 1);
+        assert_eq!(s["job_functions"]["0x29"], 1);
+        assert_eq!(s["pi_services"]["P_PROGRAM"], 1);
+        assert_eq!(s["servers"][0], "10.0.0.2");
+        assert_eq!(s["clients"][0], "10.0.0.1");
+        h.on_flow_end(7);
+        assert!(h.flows.is_empty());
+    }
+
+    #[test]
+    fn gap_drops_a_partial_pdu_and_plus_is_counted_apart() {
+        let mut h = S7commSummary::default();
+        let (a, _) = PLC_STOP.split_at(12);
+        feed(&mut h, 1, &dt(false, a));
+        let mut marks = FrameMarks::default();
+        let mut cx = PduContext {
+            frame_number: 2,
+            ts_ns: 0,
+            transport: Transport::Tcp,
+            direction: Direction::ToServer,
+            src: endpoint(1, 1100),
+            dst: endpoint(2, 102),
+            client: endpoint(1, 1100),
+            server: endpoint(2, 102),
+            src_mac: None,
+            dst_mac: None,
+            flow_id: 7,
+            after_gap: true,
+            marks: &mut marks,
+        };
+        h.on_gap(&mut cx, 100);
+        // S7comm-plus V1 request (opcode, reserved, Explore, reserved, sequence).
+        let plus = [0x72, 0x01, 0x00, 0x09, 0x31, 0x00, 0x00, 0x04, 0xbb, 0x00, 0x00, 0x00, 0x01];
+        let marks = feed(&mut h, 3, &dt(true, &plus));
+        assert!(!marks.contains("s7comm"));
+        let s = h.summary().unwrap();
+        assert_eq!(s["pdus"], 0);
+        assert_eq!(s["plus_pdus"], 1);
+        assert_eq!(s["plus_functions"]["0x04bb"], 1);
     }
 }
