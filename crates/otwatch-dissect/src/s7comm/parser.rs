@@ -508,7 +508,9 @@ fn parse_block_control<'a>(
             return if is_job { Err(DecodeError::incomplete(1)) } else { Ok(()) };
         }
         b.function_status = Some(p.u8()?);
-        if !is_job && !matches!(function, Function::START_UPLOAD) {
+        // Acks carry only the status, except a successful Start upload ack
+        // (an error reply stops after the status too).
+        if !is_job && (function != Function::START_UPLOAD || !p.any_left()) {
             return Ok(());
         }
         let _unknown_or_error = p.u16_be()?;

@@ -833,3 +833,27 @@ fn names_are_stable() {
     assert!(Anomalies::all_names().all(|n| n.starts_with("s7comm.")));
     assert_eq!(Anomalies::all_names().count(), 23);
 }
+
+#[test]
+fn szl_list_with_zero_record_length_yields_no_records() {
+    let list = SzlList { record_len: 0, record_count: 3, records: &[1, 2, 3] };
+    assert_eq!(list.records().count(), 0);
+    let list = SzlList { record_len: 2, record_count: 2, records: &[1, 2, 3] };
+    assert_eq!(list.records().collect::<Vec<_>>(), vec![&[1u8, 2][..]]);
+    assert_eq!(ModuleIdentification::from_record(&[0; 27]), None);
+    assert_eq!(ComponentIdentification::from_record(&[0]), None);
+}
+
+#[test]
+fn ack_data_of_failed_job_has_header_error_and_function() {
+    let pdu = cat(&[
+        &ack_data_header(0x0a00, 2, 0, 0xd2, 0x41), // error class 0xd2 (not standard), code 0x41
+        &[0x1d, 0x00],                              // Start upload, function status
+    ]);
+    let input = dt(&pdu);
+    let p = s7(&input);
+    assert_eq!((p.header.error_class, p.header.error_code), (Some(ErrorClass(0xd2)), Some(0x41)));
+    assert!(p.header.is_error());
+    assert_eq!(p.function(), Some(Function::START_UPLOAD));
+    assert_eq!(p.anomalies, Anomalies::NONE);
+}
