@@ -112,11 +112,11 @@ impl GenericCollector {
             e.0 = e.0.saturating_add(1);
             e.1 = e.1.saturating_add(u64::from(wire_len));
         }
-        for (i, tag) in OT_FRAME_TAGS.iter().enumerate() {
-            if marks.contains(tag)
-                && let Some(c) = self.ot_frames.get_mut(i)
-            {
-                *c = c.saturating_add(1);
+        if !marks.is_empty() {
+            for i in marks.indices() {
+                if let Some(c) = self.ot_frames.get_mut(i) {
+                    *c = c.saturating_add(1);
+                }
             }
         }
     }

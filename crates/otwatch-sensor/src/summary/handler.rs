@@ -64,6 +64,16 @@ impl FrameMarks {
         OT_FRAME_TAGS.iter().position(|t| *t == tag).is_some_and(|i| self.0 & (1 << i) != 0)
     }
 
+    /// Whether no tag is marked.
+    pub fn is_empty(&self) -> bool {
+        self.0 == 0
+    }
+
+    /// Indices into [`OT_FRAME_TAGS`] of the marked tags.
+    pub fn indices(self) -> impl Iterator<Item = usize> {
+        (0..OT_FRAME_TAGS.len()).filter(move |i| self.0 & (1 << i) != 0)
+    }
+
     /// The marked tags, in [`OT_FRAME_TAGS`] order.
     pub fn tags(self) -> impl Iterator<Item = &'static str> {
         OT_FRAME_TAGS
