@@ -35,7 +35,7 @@ mod tests;
 
 pub use anomaly::Anomalies;
 pub use parser::{HEADER_LEN, parse_cip, parse_forward_open_reply, parse_identity, parse_io};
-pub use transaction::{MAX_PENDING, RequestInfo, Transactions, TxKey};
+pub use transaction::{MAX_PATH_CLASSES, MAX_PENDING, RequestInfo, Transactions, TxKey};
 pub use types::*;
 
 use crate::{DecodeError, Direction};

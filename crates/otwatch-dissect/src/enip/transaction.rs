@@ -13,11 +13,15 @@
 use std::collections::VecDeque;
 
 use super::types::{
-    CipMessage, CommandData, CpfItem, EnipMessage, ServiceBody, ServiceCode, Target,
+    CipMessage, ClassId, CommandData, CpfItem, EnipMessage, LogicalType, Segment, ServiceBody,
+    ServiceCode, Target,
 };
 
 /// Most requests awaiting a response per tracker.
 pub const MAX_PENDING: usize = 256;
+
+/// Most class ids remembered per request.
+pub const MAX_PATH_CLASSES: usize = 8;
 
 /// What is remembered of a request.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -28,6 +32,10 @@ pub struct RequestInfo {
     pub target: Target,
     /// Instance addressed, if any.
     pub instance: Option<u32>,
+    /// Every class id of the request path, in order (at most
+    /// [`MAX_PATH_CLASSES`]), then those of a Forward Open/Close
+    /// connection path.
+    pub classes: Vec<ClassId>,
     /// The services of a Multiple Service Packet, or the one request routed
     /// by an Unconnected Send.
     pub embedded: Vec<RequestInfo>,
@@ -42,10 +50,26 @@ impl RequestInfo {
             }
             _ => Vec::new(),
         };
+        let mut classes = Vec::new();
+        let connection_path = match &m.body {
+            ServiceBody::ForwardOpen(fo) => Some(fo.connection_path),
+            ServiceBody::ForwardClose(fc) => Some(fc.connection_path),
+            _ => None,
+        };
+        for path in m.path().into_iter().chain(connection_path) {
+            for s in path.segments().map_while(Result::ok) {
+                if let Segment::Logical { kind: LogicalType::CLASS_ID, value } = s
+                    && classes.len() < MAX_PATH_CLASSES
+                {
+                    classes.push(ClassId(value));
+                }
+            }
+        }
         RequestInfo {
             service: m.service,
             target: m.target(),
             instance: m.path().and_then(|p| p.instance()),
+            classes,
             embedded,
         }
     }

@@ -20,8 +20,8 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use otwatch_dissect::enip::{
-    self, CipMessage, ClassId, EnipMessage, LogicalType, RequestInfo, Segment, ServiceBody, ServiceCode,
-    Target, Transactions,
+    self, CipMessage, ClassId, EnipMessage, LogicalType, RequestInfo, Segment, ServiceBody,
+    ServiceCode, Target, Transactions,
 };
 use otwatch_dissect::{DecodeError, Direction};
 use serde_json::{Map, Value, json};
@@ -36,6 +36,12 @@ pub const MAX_DISTINCT_KEYS: usize = 4096;
 pub const MAX_IDENTITIES: usize = 1024;
 /// Distinct server and client addresses kept.
 pub const MAX_ENDPOINTS: usize = 4096;
+/// Connections opened by a Forward Open and remembered until their Forward Close.
+pub const MAX_CONNECTIONS: usize = 1024;
+
+/// A connection as Forward Open and Forward Close name it: connection
+/// serial number, originator vendor id, originator serial number.
+type ConnectionTriad = (u16, u16, u32);
 
 /// A count per key, bounded by [`MAX_DISTINCT_KEYS`].
 #[derive(Debug)]
@@ -130,6 +136,8 @@ pub struct EnipSummary {
     servers: BTreeSet<String>,
     clients: BTreeSet<String>,
     tx: HashMap<u64, Transactions>,
+    /// Classes of each open connection's connection path.
+    connections: BTreeMap<ConnectionTriad, Vec<u32>>,
 }
 
 /// The target of a service as the truth keys name it.
@@ -281,13 +289,27 @@ impl EnipSummary {
         }
         match &m.body {
             ServiceBody::ForwardOpen(fo) => {
-                for c in path_classes(fo.connection_path) {
-                    self.classes.add(c);
+                let classes: Vec<u32> = path_classes(fo.connection_path).collect();
+                for c in &classes {
+                    self.classes.add(*c);
+                }
+                let triad = (fo.connection_serial, fo.originator_vendor_id, fo.originator_serial);
+                if self.connections.len() < MAX_CONNECTIONS || self.connections.contains_key(&triad)
+                {
+                    self.connections.insert(triad, classes);
                 }
             }
             ServiceBody::ForwardClose(fc) => {
                 for c in path_classes(fc.connection_path) {
                     self.classes.add(c);
+                }
+                // The truth shows the closed connection's Forward Open path
+                // beside the Forward Close request.
+                let triad = (fc.connection_serial, fc.originator_vendor_id, fc.originator_serial);
+                if let Some(opened) = self.connections.remove(&triad) {
+                    for c in opened {
+                        self.classes.add(c);
+                    }
                 }
             }
             _ => {}
@@ -300,7 +322,13 @@ impl EnipSummary {
         }
     }
 
-    fn count_response(&mut self, cx: &mut PduContext<'_>, m: &CipMessage<'_>, info: Option<&RequestInfo>, top: bool) {
+    fn count_response(
+        &mut self,
+        cx: &mut PduContext<'_>,
+        m: &CipMessage<'_>,
+        info: Option<&RequestInfo>,
+        top: bool,
+    ) {
         let sc = m.service.0;
         self.svc_resp.add(sc);
         if top {
@@ -313,9 +341,16 @@ impl EnipSummary {
         self.target_resp.add((TargetKey::of(target), sc));
         // A routed reply answers the embedded request.
         let answered = info.map(|i| i.answered_by(m));
+        if info.is_none() && m.service.is_class_specific() {
+            // Without its request the class is unknown: a class-specific
+            // reply goes to the generic class dissector.
+            cx.mark("cipcls");
+        }
+        // The request path (and connection path) of the request is shown
+        // with the response, and for a routed reply the embedded one too.
         if let Some(i) = info {
             mark_service(cx, i.service, i.target);
-            if let Some(c) = i.target.class() {
+            for c in &i.classes {
                 self.classes.add(c.0);
             }
         }
@@ -323,7 +358,7 @@ impl EnipSummary {
             && !std::ptr::eq(i, a)
         {
             mark_service(cx, a.service, a.target);
-            if let Some(c) = a.target.class() {
+            for c in &a.classes {
                 self.classes.add(c.0);
             }
         }
