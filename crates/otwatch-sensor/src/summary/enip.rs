@@ -243,6 +243,9 @@ impl EnipSummary {
         }
         let mut any_request = false;
         for payload in msg.cip() {
+            if payload.raw.is_empty() {
+                continue;
+            }
             cx.mark("cip");
             let Some(m) = &payload.message else { continue };
             if m.is_response() {
@@ -490,5 +493,193 @@ impl ProtocolHandler for EnipSummary {
             "servers": self.servers.iter().collect::<Vec<_>>(),
             "clients": self.clients.iter().collect::<Vec<_>>(),
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The counting rules on hand-built messages (CIP Vol. 1 and Vol. 2
+    //! layouts, commented field by field).
+
+    use std::net::{IpAddr, Ipv4Addr};
+
+    use super::*;
+    use crate::summary::handler::{Endpoint, FrameMarks};
+
+    const CLIENT: Endpoint = Endpoint { addr: IpAddr::V4(Ipv4Addr::new(10, 0, 0, 5)), port: 50000 };
+    const SERVER: Endpoint = Endpoint { addr: IpAddr::V4(Ipv4Addr::new(10, 0, 0, 9)), port: 44818 };
+
+    /// An encapsulation message: header (command, length, session 0x10,
+    /// status 0, context [7; 8], options 0), then `data`.
+    fn encap(command: u16, data: &[u8]) -> Vec<u8> {
+        let mut v = Vec::new();
+        v.extend_from_slice(&command.to_le_bytes());
+        v.extend_from_slice(&(data.len() as u16).to_le_bytes());
+        v.extend_from_slice(&0x10u32.to_le_bytes());
+        v.extend_from_slice(&0u32.to_le_bytes());
+        v.extend_from_slice(&[7; 8]);
+        v.extend_from_slice(&0u32.to_le_bytes());
+        v.extend_from_slice(data);
+        v
+    }
+
+    /// SendRRData data around a CIP message: interface 0, timeout 0, null
+    /// address item, unconnected data item.
+    fn rr(cip: &[u8]) -> Vec<u8> {
+        let mut v = vec![0, 0, 0, 0, 0, 0, 0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0xB2, 0x00];
+        v.extend_from_slice(&(cip.len() as u16).to_le_bytes());
+        v.extend_from_slice(cip);
+        encap(0x006F, &v)
+    }
+
+    /// Feeds one PDU in frame `n`; returns the frame's marks.
+    fn feed(h: &mut EnipSummary, n: u64, to_server: bool, pdu: &[u8]) -> FrameMarks {
+        let mut marks = FrameMarks::default();
+        let (src, dst) = if to_server { (CLIENT, SERVER) } else { (SERVER, CLIENT) };
+        let mut cx = PduContext {
+            frame_number: n,
+            ts_ns: 0,
+            transport: Transport::Tcp,
+            direction: if to_server { Direction::ToServer } else { Direction::ToClient },
+            src,
+            dst,
+            client: CLIENT,
+            server: SERVER,
+            src_mac: None,
+            dst_mac: None,
+            flow_id: 1,
+            after_gap: false,
+            marks: &mut marks,
+        };
+        h.on_pdu(&mut cx, pdu);
+        marks
+    }
+
+    #[test]
+    fn routed_requests_are_top_level_and_replies_take_the_request_path() {
+        let mut h = EnipSummary::default();
+        let ucs = [
+            0x52, 0x02, 0x20, 0x06, 0x24, 0x01, // Unconnected_Send to class 0x06 instance 1
+            0x07, 0xE9, 0x06, 0x00, // priority/tick, timeout ticks, embedded size 6
+            0x01, 0x02, 0x20, 0x01, 0x24, 0x01, // Get_Attributes_All on Identity instance 1
+            0x01, 0x00, 0x01, 0x00, // route path 1 word, reserved, port 1 slot 0
+        ];
+        let marks = feed(&mut h, 1, true, &rr(&ucs));
+        assert!(marks.contains("enip") && marks.contains("cip") && marks.contains("cipcm"));
+        assert!(!marks.contains("cipcls"));
+        let reply = [
+            0x81, 0x00, 0x00, 0x00, // Get_Attributes_All reply, success
+            0x01, 0x00, 0x0E, 0x00, 0x37, 0x00, // vendor 1, device type 14, product code 55
+            0x14, 0x0B, 0x60, 0x30, // revision 20.11, status
+            0x78, 0x56, 0x34, 0x12, // serial 0x12345678
+            0x04, b'P', b'L', b'C', b'1', // product name
+        ];
+        let marks = feed(&mut h, 2, false, &rr(&reply));
+        assert!(marks.contains("cipcm"));
+        let s = h.summary().unwrap();
+        assert_eq!(s["frames"], 2);
+        assert_eq!(s["commands_tcp"], json!({"0x006f": 2}));
+        assert_eq!(s["cip_service_requests"], json!({"0x01": 1, "0x52": 1}));
+        assert_eq!(s["cip_service_requests_top_level"], json!({"0x01": 1, "0x52": 1}));
+        assert_eq!(s["cip_service_responses_top_level"], json!({"0x01": 1}));
+        assert_eq!(
+            s["cip_requests_by_target"],
+            json!({"class=0x01 service=0x01": 1, "class=0x06 service=0x52": 1})
+        );
+        assert_eq!(s["cip_responses_by_target"], json!({"class=0x06 service=0x01": 1}));
+        assert_eq!(s["cip_classes"], json!({"0x01": 2, "0x06": 2}));
+        assert_eq!(s["cip_general_status"], json!({"0x00": 1}));
+        assert_eq!(s["servers"], json!(["10.0.0.9"]));
+        assert_eq!(s["clients"], json!(["10.0.0.5"]));
+        assert_eq!(
+            s["identities"],
+            json!([{
+                "src": "10.0.0.9", "source": "CIP Identity object", "vendor_id": 1, "device_type": 14,
+                "product_code": 55, "revision": "20.11", "serial": "0x12345678", "product_name": "PLC1"
+            }])
+        );
+    }
+
+    #[test]
+    fn services_inside_a_multiple_service_packet_are_not_top_level() {
+        let mut h = EnipSummary::default();
+        let msp = [
+            0x0A, 0x02, 0x20, 0x02, 0x24, 0x01, // MSP to Message Router instance 1
+            0x02, 0x00, 0x06, 0x00, 0x0C, 0x00, // 2 services at offsets 6 and 12
+            0x4C, 0x02, 0x20, 0x72, 0x24, 0x00, // class-specific 0x4C on class 0x72
+            0x4E, 0x03, 0x91, 0x02, b'T', b'1', 0x28, 0x00, // 0x4E on tag "T1" element 0
+        ];
+        let marks = feed(&mut h, 1, true, &rr(&msp));
+        assert!(marks.contains("cipcls") && !marks.contains("cipcm"));
+        let reply = [
+            0x8A, 0x00, 0x1E, 0x00, // MSP reply, embedded service error
+            0x02, 0x00, 0x06, 0x00, 0x0A, 0x00, // 2 replies at offsets 6 and 10
+            0xCC, 0x00, 0x00, 0x00, // 0x4C reply, success
+            0xCE, 0x00, 0x08, 0x00, // 0x4E reply, service not supported
+        ];
+        feed(&mut h, 2, false, &rr(&reply));
+        let s = h.summary().unwrap();
+        assert_eq!(s["cip_service_requests"], json!({"0x0a": 1, "0x4c": 1, "0x4e": 1}));
+        assert_eq!(s["cip_service_requests_top_level"], json!({"0x0a": 1}));
+        assert_eq!(s["cip_service_responses_top_level"], json!({"0x0a": 1}));
+        assert_eq!(
+            s["cip_responses_by_target"],
+            json!({"class=0x02 service=0x0a": 1, "class=0x72 service=0x4c": 1, "symbolic service=0x4e": 1})
+        );
+        assert_eq!(s["cip_general_status"], json!({"0x00": 1, "0x08": 1, "0x1e": 1}));
+    }
+
+    #[test]
+    fn list_identity_io_and_unmatched_replies() {
+        let mut h = EnipSummary::default();
+        let li = [
+            0x01, 0x00, 0x0C, 0x00, 0x22, 0x00, // 1 item: CIP Identity, 34 bytes
+            0x01, 0x00, // protocol version
+            0x00, 0x02, 0xAF, 0x12, 10, 0, 0, 9, 0, 0, 0, 0, 0, 0, 0, 0, // sockaddr
+            0x01, 0x00, 0x0C, 0x00, 0x3A, 0x00, // vendor 1, device type 12, product 58
+            0x04, 0x03, 0x30, 0x00, // revision 4.3, status
+            0x8E, 0x4D, 0x52, 0x00, // serial
+            0x01, b'X', // product name
+        ];
+        feed(&mut h, 1, false, &encap(0x0063, &li));
+        // A class-specific reply nobody asked for still counts.
+        let marks = feed(&mut h, 2, false, &rr(&[0xCC, 0x00, 0x00, 0x00]));
+        assert!(marks.contains("cipcls"));
+        let mut marks = FrameMarks::default();
+        let io_port = Endpoint { port: 2222, ..CLIENT };
+        let mut cx = PduContext {
+            frame_number: 3,
+            ts_ns: 0,
+            transport: Transport::Udp,
+            direction: Direction::ToServer,
+            src: io_port,
+            dst: Endpoint { port: 2222, ..SERVER },
+            client: io_port,
+            server: Endpoint { port: 2222, ..SERVER },
+            src_mac: None,
+            dst_mac: None,
+            flow_id: 2,
+            after_gap: false,
+            marks: &mut marks,
+        };
+        let io = [
+            0x02, 0x00, 0x02, 0x80, 0x08, 0x00, // 2 items: sequenced address, 8 bytes
+            0x01, 0x00, 0x00, 0x00, 0x05, 0x00, 0x00, 0x00, // connection id 1, sequence 5
+            0xB1, 0x00, 0x02, 0x00, 0xAA, 0xBB, // connected data, 2 bytes
+        ];
+        h.on_datagram(&mut cx, &io);
+        assert!(marks.contains("cipio") && !marks.contains("enip"));
+        let s = h.summary().unwrap();
+        assert_eq!(s["frames"], 2);
+        assert_eq!(s["cip_io_frames"], 1);
+        assert_eq!(s["cip_responses_by_target"], json!({"no-path service=0x4c": 1}));
+        assert_eq!(s["identities"][0]["revision"], "1027");
+        assert_eq!(s["identities"][0]["source"], "ListIdentity");
+        assert_eq!(s["identities"][0]["serial"], "0x00524d8e");
+    }
+
+    #[test]
+    fn nothing_seen_gives_no_section() {
+        assert_eq!(EnipSummary::default().summary(), None);
     }
 }
