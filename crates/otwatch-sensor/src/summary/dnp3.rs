@@ -8,11 +8,15 @@
 //! object headers are counted once per reassembled application fragment.
 //! Transport reassembly runs per flow and direction with named limits.
 //!
-//! A link frame whose header CRC fails is not trusted for its length: the
-//! stream resynchronises at the next segment (IEEE 1815-2012 9.2.4.1.4:
-//! such a frame is discarded), so it is not counted. Everything else is what
-//! the dissector decodes; where tshark decodes differently, the difference
-//! is recorded in `tests/known-differences.toml` rather than imitated here.
+//! Identification follows the link layer's own check: a TCP segment (or
+//! UDP datagram) is taken for DNP3 only if the first link header in it has
+//! a good CRC; a segment whose first header fails is dropped whole, as a
+//! receiver hunting for a frame would. After a good first header, frames
+//! follow by their length field even if a later header CRC fails (the frame
+//! is counted, flagged, and its user data is not used). Everything else is
+//! what the dissector decodes; where tshark decodes differently, the
+//! difference is recorded in `tests/known-differences.toml` rather than
+//! imitated here.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -49,8 +53,20 @@ pub struct Dnp3Summary {
     outstations: BTreeSet<u16>,
     objects: BTreeMap<(u8, u8), u64>,
     iin_device_restart: u64,
-    /// Transport reassembly per (flow, direction).
-    reassembly: BTreeMap<(u64, bool), Reassembler>,
+    /// Per (flow, direction) state.
+    directions: BTreeMap<(u64, bool), DirectionState>,
+}
+
+/// What is kept per flow and direction.
+#[derive(Debug, Default)]
+struct DirectionState {
+    /// Transport reassembly.
+    reassembler: Reassembler,
+    /// The captured frame the last link frame completed in.
+    last_frame: Option<u64>,
+    /// A captured frame whose first link header failed its CRC: the rest of
+    /// that segment is not DNP3.
+    rejected_frame: Option<u64>,
 }
 
 fn bump<K: Ord>(map: &mut BTreeMap<K, u64>, key: K, max: usize) {
@@ -92,13 +108,8 @@ impl Dnp3Summary {
             LinkFunction::Secondary(f) => bump(&mut self.link_secondary, f.0, usize::MAX),
         }
 
-        let key = (cx.flow_id, cx.direction == Direction::ToServer);
-        if !self.reassembly.contains_key(&key) && self.reassembly.len() >= MAX_REASSEMBLY_FLOWS {
-            // Flow ids grow over a run, so the first key is the oldest flow.
-            self.reassembly.pop_first();
-        }
-        let reassembler = self.reassembly.entry(key).or_default();
-        let Some(segment) = reassembler.push(frame) else { return };
+        let Some(state) = self.directions.get_mut(&direction_key(cx)) else { return };
+        let Some(segment) = state.reassembler.push(frame) else { return };
         let Some(fragment) = segment.fragment else { return };
         let Ok(app) = dnp3::parse_application(fragment) else { return };
         bump(&mut self.app_function_codes, app.function.0, usize::MAX);
@@ -114,11 +125,19 @@ impl Dnp3Summary {
     }
 }
 
-/// Whether `buf` starts with a complete link header whose CRC fails.
-fn bad_header_crc(buf: &[u8]) -> bool {
-    match buf.get(..dnp3::LINK_HEADER_LEN) {
-        Some(header) => !dnp3::probe(header),
-        None => false,
+fn direction_key(cx: &PduContext<'_>) -> (u64, bool) {
+    (cx.flow_id, cx.direction == Direction::ToServer)
+}
+
+impl Dnp3Summary {
+    /// The state of this flow and direction, created (within the limit) if new.
+    fn direction(&mut self, cx: &PduContext<'_>) -> &mut DirectionState {
+        let key = direction_key(cx);
+        if !self.directions.contains_key(&key) && self.directions.len() >= MAX_REASSEMBLY_FLOWS {
+            // Flow ids grow over a run, so the first key is the oldest flow.
+            self.directions.pop_first();
+        }
+        self.directions.entry(key).or_default()
     }
 }
 
@@ -152,43 +171,52 @@ impl ProtocolHandler for Dnp3Summary {
     }
 
     fn pdu_len(&self, buf: &[u8]) -> Result<usize, DecodeError> {
-        let n = dnp3::pdu_len(buf)?;
-        if bad_header_crc(buf) {
-            return Err(DecodeError::Malformed("dnp3: link header CRC fails"));
-        }
-        Ok(n)
+        dnp3::pdu_len(buf)
     }
 
     fn on_pdu(&mut self, cx: &mut PduContext<'_>, pdu: &[u8]) {
-        if cx.after_gap {
-            self.reassembly.remove(&(cx.flow_id, cx.direction == Direction::ToServer));
-        }
         let Ok((_, frame)) = dnp3::parse(pdu) else { return };
-        if !frame.header_crc_ok() {
+        let frame_number = cx.frame_number;
+        let after_gap = cx.after_gap;
+        let state = self.direction(cx);
+        if after_gap {
+            state.reassembler = Reassembler::new();
+        }
+        if state.rejected_frame == Some(frame_number) {
+            return;
+        }
+        let first_in_segment = state.last_frame != Some(frame_number);
+        state.last_frame = Some(frame_number);
+        if first_in_segment && !frame.header_crc_ok() {
+            state.rejected_frame = Some(frame_number);
             return;
         }
         self.on_link_frame(cx, &frame);
     }
 
     fn on_datagram(&mut self, cx: &mut PduContext<'_>, payload: &[u8]) {
+        self.direction(cx);
         let mut rest = payload;
-        for _ in 0..MAX_FRAMES_PER_DATAGRAM {
-            if rest.is_empty() || bad_header_crc(rest) {
+        for i in 0..MAX_FRAMES_PER_DATAGRAM {
+            let Ok((after, frame)) = dnp3::parse(rest) else { break };
+            if i == 0 && !frame.header_crc_ok() {
                 break;
             }
-            let Ok((after, frame)) = dnp3::parse(rest) else { break };
             self.on_link_frame(cx, &frame);
             rest = after;
+            if rest.is_empty() {
+                break;
+            }
         }
     }
 
     fn on_gap(&mut self, cx: &mut PduContext<'_>, _missing: u64) {
-        self.reassembly.remove(&(cx.flow_id, cx.direction == Direction::ToServer));
+        self.direction(cx).reassembler = Reassembler::new();
     }
 
     fn on_flow_end(&mut self, flow_id: u64) {
-        self.reassembly.remove(&(flow_id, true));
-        self.reassembly.remove(&(flow_id, false));
+        self.directions.remove(&(flow_id, true));
+        self.directions.remove(&(flow_id, false));
     }
 
     fn summary(&self) -> Option<Value> {
