@@ -9,7 +9,8 @@
 #![no_main]
 
 use otwatch_dissect::dnp3::{
-    self, AnalogOutput, Crob, DeviceAttribute, FileCommand, ObjectGroup, Reassembler,
+    self, AnalogOutput, AuthChallenge, AuthError, AuthReply, Crob, DeviceAttribute, FileCommand,
+    ObjectGroup, Reassembler,
 };
 
 fn walk_fragment(fragment: &[u8]) {
@@ -34,6 +35,11 @@ fn walk_fragment(fragment: &[u8]) {
                 }
                 ObjectGroup::FILE_CONTROL => {
                     let _ = FileCommand::parse(point.data);
+                }
+                ObjectGroup::AUTHENTICATION => {
+                    let _ = AuthChallenge::parse(point.data);
+                    let _ = AuthReply::parse(point.data);
+                    let _ = AuthError::parse(point.data);
                 }
                 _ => {}
             }

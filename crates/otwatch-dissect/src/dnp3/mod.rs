@@ -11,7 +11,8 @@
 //!   4.2.2.4), function codes (table 4-1), internal indications (4.2.2.6),
 //!   object headers with qualifier, prefix and range codes (4.2.2.7).
 //! - Annex A, object library: object sizes, CROB (group 12), analog output
-//!   blocks (group 41), device attributes (group 0), file commands (group 70).
+//!   blocks (group 41), device attributes (group 0), file commands (group 70),
+//!   Secure Authentication objects (group 120, A.45).
 //! - IEEE 1815-2012 annex on IP networking: TCP and UDP port 20000, one or
 //!   more whole link frames per UDP datagram or TCP stream.
 //!
@@ -20,7 +21,8 @@
 //! [`Reassembler`] (transport function, per address pair, bounded),
 //! [`parse_application`] (one fragment, with [`Objects`] walking its object
 //! headers lazily) and decoders for the objects detection cares about
-//! ([`Crob`], [`AnalogOutput`], [`DeviceAttribute`], [`FileCommand`]).
+//! ([`Crob`], [`AnalogOutput`], [`DeviceAttribute`], [`FileCommand`], and
+//! the Secure Authentication [`AuthChallenge`], [`AuthReply`], [`AuthError`]).
 //! Nothing here allocates except the reassembler's bounded buffers.
 
 mod anomaly;
@@ -39,11 +41,11 @@ pub use parser::{Objects, encode_link, frame_len, parse, parse_application, pdu_
 pub use reassembly::{Reassembler, Segment};
 pub use types::{
     AnalogOutput, AnalogValue, AppControl, AppFragment, AttributeDataType, AttributeVariation,
-    CommandStatus, ControlCode, Crob, DataChunk, DataChunks, DeviceAttribute, FileCommand,
-    FileMode, FunctionCode, Iin, Layout, LinkControl, LinkFrame, LinkFunction, LinkHeader,
-    ObjectGroup, ObjectHeader, ObjectStatus, OpType, Operation, Point, Points, PrefixCode,
-    PrimaryFunction, Qualifier, Range, RangeCode, SecondaryFunction, TransportHeader,
-    TripCloseCode,
+    AuthChallenge, AuthError, AuthErrorCode, AuthReply, CommandStatus, ControlCode, Crob,
+    DataChunk, DataChunks, DeviceAttribute, FileCommand, FileMode, FunctionCode, Iin, Layout,
+    LinkControl, LinkFrame, LinkFunction, LinkHeader, ObjectGroup, ObjectHeader, ObjectStatus,
+    OpType, Operation, Point, Points, PrefixCode, PrimaryFunction, Qualifier, Range, RangeCode,
+    SecondaryFunction, TransportHeader, TripCloseCode,
 };
 
 /// The registered DNP3 port, TCP and UDP.

@@ -777,3 +777,62 @@ fn never_panics_on_prefixes_of_valid_input() {
         }
     }
 }
+
+#[test]
+fn secure_authentication_objects_decode() {
+    let bytes = [
+        0xC7, 0x83, 0x00, 0x00, // Authentication Response, IIN clear
+        0x78, 0x01, 0x5B, 0x01, 0x0C, 0x00, // g120v1 challenge, count 1, size 12
+        0x05, 0x00, 0x00, 0x00, // CSQ 5
+        0x01, 0x00, // user 1
+        0x04, // MAC algorithm 4 (HMAC-SHA-256 truncated)
+        0x01, // reason: critical function
+        0xDE, 0xAD, 0xBE, 0xEF, // challenge data
+        0x78, 0x07, 0x5B, 0x01, 0x11, 0x00, // g120v7 error, count 1, size 17
+        0x05, 0x00, 0x00, 0x00, // CSQ 5
+        0x02, 0x00, // user 2
+        0x01, 0x00, // association 1
+        0x0B, // error: unknown user
+        0x00, 0x00, 0x00, 0x00, 0x00, 0x00, // time of error
+        b'n', b'o', // error text
+    ];
+    let (app, gvs) = check_app(&bytes);
+    assert_eq!(gvs, ["g120v1", "g120v7"]);
+    assert!(app.anomalies.is_empty(), "{}", app.anomalies);
+    assert_eq!(app.function.operation(), Operation::Authentication);
+    let mut headers = app.objects();
+    let challenge = headers.next().unwrap();
+    let c = AuthChallenge::parse(challenge.points().next().unwrap().data).unwrap();
+    assert_eq!((c.csq, c.user, c.mac_algorithm, c.reason), (5, 1, 4, 1));
+    assert_eq!(c.challenge, &[0xDE, 0xAD, 0xBE, 0xEF]);
+    let error = headers.next().unwrap();
+    let e = AuthError::parse(error.points().next().unwrap().data).unwrap();
+    assert_eq!(e.code, AuthErrorCode::UNKNOWN_USER);
+    assert_eq!((e.csq, e.user, e.association), (5, 2, 1));
+    assert_eq!(e.text, b"no");
+    let reply = AuthReply::parse(&[0x05, 0, 0, 0, 0x01, 0x00, 0xAA]).unwrap();
+    assert_eq!((reply.csq, reply.user, reply.mac), (5, 1, [0xAA].as_slice()));
+    assert_eq!(AuthError::parse(&[0x05, 0, 0, 0]), None);
+}
+
+#[rstest]
+// From master 1 to outstation 1024 (DIR set).
+#[case::from_master(0xC4, 1024, 1, 1, 1024, false)]
+// From outstation 1024 to master 1 (DIR clear).
+#[case::from_outstation(0x44, 1, 1024, 1, 1024, false)]
+// Broadcast from master 3.
+#[case::broadcast(0xC4, 0xFFFF, 3, 3, 0xFFFF, true)]
+fn master_and_outstation_addresses(
+    #[case] control: u8,
+    #[case] dst: u16,
+    #[case] src: u16,
+    #[case] master: u16,
+    #[case] outstation: u16,
+    #[case] broadcast: bool,
+) {
+    let bytes = link(control, dst, src, &[0xC0, 0xC0, 0x01]);
+    let frame = check_link(&bytes);
+    assert_eq!(frame.header.master_address(), master);
+    assert_eq!(frame.header.outstation_address(), outstation);
+    assert_eq!(frame.header.is_broadcast(), broadcast);
+}

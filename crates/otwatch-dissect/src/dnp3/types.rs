@@ -197,6 +197,21 @@ impl LinkHeader {
     pub fn user_data_len(&self) -> usize {
         usize::from(self.length.saturating_sub(MIN_LINK_LENGTH))
     }
+
+    /// The master's address: the source of a frame with DIR set, else the destination.
+    pub fn master_address(&self) -> u16 {
+        if self.control.dir() { self.source } else { self.destination }
+    }
+
+    /// The outstation's address: the destination of a frame with DIR set, else the source.
+    pub fn outstation_address(&self) -> u16 {
+        if self.control.dir() { self.destination } else { self.source }
+    }
+
+    /// Whether the destination is a broadcast address (0xFFFD-0xFFFF).
+    pub fn is_broadcast(&self) -> bool {
+        self.destination >= 0xFFFD
+    }
 }
 
 /// One DNP3 link-layer frame: header plus user-data blocks, as on the wire.
@@ -1314,6 +1329,115 @@ impl<'a> FileCommand<'a> {
             request_id,
             file_name,
         })
+    }
+}
+
+wire_enum! {
+    /// Secure Authentication error code of an Error object, group 120
+    /// variation 7 (IEEE 1815-2012 A.45.7).
+    AuthErrorCode(u8) {
+        /// The MAC or key did not verify.
+        AUTHENTICATION_FAILED = 1 => "Authentication Failed",
+        /// Obsolete: unexpected response.
+        UNEXPECTED_RESPONSE = 2 => "Unexpected Response",
+        /// No response to a challenge.
+        NO_RESPONSE = 3 => "No Response",
+        /// Aggressive mode is not supported.
+        AGGRESSIVE_MODE_NOT_SUPPORTED = 4 => "Aggressive Mode Not Supported",
+        /// The MAC algorithm is not supported.
+        MAC_NOT_SUPPORTED = 5 => "MAC Algorithm Not Supported",
+        /// The key-wrap algorithm is not supported.
+        KEY_WRAP_NOT_SUPPORTED = 6 => "Key Wrap Algorithm Not Supported",
+        /// The user is not authorised for the function.
+        AUTHORIZATION_FAILED = 7 => "Authorization Failed",
+        /// The update key change method is not permitted.
+        UPDATE_KEY_METHOD_NOT_PERMITTED = 8 => "Update Key Change Method Not Permitted",
+        /// A digital signature did not verify.
+        INVALID_SIGNATURE = 9 => "Invalid Signature",
+        /// Certification data did not verify.
+        INVALID_CERTIFICATION = 10 => "Invalid Certification Data",
+        /// The user is unknown.
+        UNKNOWN_USER = 11 => "Unknown User",
+        /// Too many session key status requests.
+        MAX_SESSION_KEY_STATUS_REQUESTS = 12 => "Max Session Key Status Requests Exceeded",
+    }
+}
+
+/// Secure Authentication challenge, group 120 variation 1 (IEEE 1815-2012 A.45.1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AuthChallenge<'a> {
+    /// Challenge sequence number.
+    pub csq: u32,
+    /// User number.
+    pub user: u16,
+    /// MAC algorithm.
+    pub mac_algorithm: u8,
+    /// Reason for the challenge (1 = critical function).
+    pub reason: u8,
+    /// Pseudo-random challenge data.
+    pub challenge: &'a [u8],
+}
+
+impl<'a> AuthChallenge<'a> {
+    /// Decodes a challenge object (the octets after its size prefix).
+    pub fn parse(data: &'a [u8]) -> Option<AuthChallenge<'a>> {
+        let mut r = Reader::new(data);
+        let csq = r.u32_le().ok()?;
+        let user = r.u16_le().ok()?;
+        let mac_algorithm = r.u8().ok()?;
+        let reason = r.u8().ok()?;
+        Some(AuthChallenge { csq, user, mac_algorithm, reason, challenge: r.take_rest() })
+    }
+}
+
+/// Secure Authentication reply, group 120 variation 2 (IEEE 1815-2012 A.45.2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AuthReply<'a> {
+    /// Challenge sequence number being answered.
+    pub csq: u32,
+    /// User number.
+    pub user: u16,
+    /// The MAC value.
+    pub mac: &'a [u8],
+}
+
+impl<'a> AuthReply<'a> {
+    /// Decodes a reply object (the octets after its size prefix).
+    pub fn parse(data: &'a [u8]) -> Option<AuthReply<'a>> {
+        let mut r = Reader::new(data);
+        let csq = r.u32_le().ok()?;
+        let user = r.u16_le().ok()?;
+        Some(AuthReply { csq, user, mac: r.take_rest() })
+    }
+}
+
+/// Secure Authentication error, group 120 variation 7 (IEEE 1815-2012 A.45.7).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AuthError<'a> {
+    /// Challenge sequence number.
+    pub csq: u32,
+    /// User number.
+    pub user: u16,
+    /// Association id.
+    pub association: u16,
+    /// What went wrong.
+    pub code: AuthErrorCode,
+    /// DNP3 time of the error (ms since 1970).
+    pub time_ms: u64,
+    /// Optional error text.
+    pub text: &'a [u8],
+}
+
+impl<'a> AuthError<'a> {
+    /// Decodes an error object (the octets after its size prefix).
+    pub fn parse(data: &'a [u8]) -> Option<AuthError<'a>> {
+        let mut r = Reader::new(data);
+        let csq = r.u32_le().ok()?;
+        let user = r.u16_le().ok()?;
+        let association = r.u16_le().ok()?;
+        let code = AuthErrorCode(r.u8().ok()?);
+        let time_ms = read_u48(&mut r)?;
+        Some(AuthError { csq, user, association, code, time_ms, text: r.take_rest() })
     }
 }
 
