@@ -117,6 +117,11 @@ impl Detection {
     /// The idempotency key: a 63-bit hash of the producer's id (with the
     /// sensor), or of the whole content when there is no id.
     pub fn idempotency_key(&self) -> i64 {
+        self.idempotency_key_for(&self.fingerprint())
+    }
+
+    /// [`Detection::idempotency_key`] with the fingerprint already computed.
+    pub fn idempotency_key_for(&self, fingerprint: &str) -> i64 {
         let mut h = Sha256::new();
         match &self.id {
             Some(id) => {
@@ -127,7 +132,7 @@ impl Detection {
             }
             None => {
                 h.update(b"content\0");
-                h.update(self.fingerprint().as_bytes());
+                h.update(fingerprint.as_bytes());
                 h.update(self.time.0.to_le_bytes());
                 h.update(self.count.to_le_bytes());
                 h.update(self.sensor.as_deref().unwrap_or("").as_bytes());

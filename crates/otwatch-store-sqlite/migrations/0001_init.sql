@@ -41,7 +41,6 @@ CREATE INDEX alerts_fingerprint ON alerts (fingerprint, id);
 CREATE INDEX alerts_last_detection ON alerts (last_detection, id);
 CREATE INDEX alerts_status ON alerts (status, last_detection);
 CREATE INDEX alerts_severity ON alerts (severity, last_detection);
-CREATE INDEX alerts_engine ON alerts (engine, last_detection);
 CREATE INDEX alerts_site ON alerts (site, last_detection);
 CREATE INDEX alerts_type ON alerts (alert_type, last_detection);
 

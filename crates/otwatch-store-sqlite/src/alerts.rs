@@ -19,12 +19,51 @@ use crate::sql::{alert_where, column, order_by};
 use crate::{SqliteStore, auth, backend_err, inventory, rules};
 
 /// The state of one fingerprint while a batch is applied.
-struct FpState {
+#[derive(Clone)]
+pub(crate) struct FpState {
     learned_alert: Option<Option<i64>>,
     muted_alert: Option<i64>,
     open: Option<OpenAlert>,
 }
 
+/// Most fingerprints remembered between batches before the cache starts over.
+const MAX_FP_CACHE: usize = 262_144;
+
+/// Fingerprint states remembered between ingest batches (see `SqliteStore::write_ingest`).
+#[derive(Default)]
+pub(crate) struct FpCache {
+    data_version: Option<i64>,
+    map: HashMap<String, FpState>,
+}
+
+impl FpCache {
+    /// Drops everything.
+    pub(crate) fn clear(&mut self) {
+        self.map.clear();
+        self.data_version = None;
+    }
+
+    /// Keeps the cache only if no other connection wrote since it was filled.
+    pub(crate) fn validate(&mut self, data_version: i64) {
+        if self.data_version != Some(data_version) {
+            self.map.clear();
+            self.data_version = Some(data_version);
+        }
+    }
+
+    fn take(&mut self, fp: &str) -> Option<FpState> {
+        self.map.remove(fp)
+    }
+
+    fn put(&mut self, fp: String, st: FpState) {
+        if self.map.len() >= MAX_FP_CACHE {
+            self.map.clear();
+        }
+        self.map.insert(fp, st);
+    }
+}
+
+#[derive(Clone)]
 struct OpenAlert {
     id: i64,
     status: Status,
@@ -39,11 +78,12 @@ pub(crate) fn ingest(
     detections: &[Detection],
     opts: &IngestOptions<'_>,
 ) -> Result<IngestReport> {
-    store.write(|tx| ingest_tx(tx, detections, opts))
+    store.write_ingest(|tx, cache| ingest_tx(tx, cache, detections, opts))
 }
 
 fn ingest_tx(
     tx: &Transaction<'_>,
+    cache: &mut FpCache,
     detections: &[Detection],
     opts: &IngestOptions<'_>,
 ) -> Result<IngestReport> {
@@ -71,7 +111,8 @@ fn ingest_tx(
                 report.rejected.push((i, "count must be at least 1".into()));
                 continue;
             }
-            if seen.execute([d.idempotency_key()]).map_err(backend_err)? == 0 {
+            let fp = d.fingerprint();
+            if seen.execute([d.idempotency_key_for(&fp)]).map_err(backend_err)? == 0 {
                 report.duplicates += 1;
                 continue;
             }
@@ -82,7 +123,6 @@ fn ingest_tx(
                 report.excluded += 1;
                 continue;
             }
-            let fp = d.fingerprint();
             match groups.get_mut(&fp) {
                 Some(v) => v.push((i, ty)),
                 None => {
@@ -104,7 +144,10 @@ fn ingest_tx(
     for fp in order {
         let Some(mut items) = groups.remove(&fp) else { continue };
         items.sort_by_key(|(i, _)| detections.get(*i).map(|d| d.time).unwrap_or_default());
-        let mut st = load_fp(tx, &fp)?;
+        let mut st = match cache.take(&fp) {
+            Some(s) => s,
+            None => load_fp(tx, &fp)?,
+        };
         for (i, ty) in items {
             let Some(d) = detections.get(i) else { continue };
             let tracked = if st.learned_alert.is_some() {
@@ -176,9 +219,12 @@ fn ingest_tx(
                 }
             }
         }
-        if let Some(o) = &st.open {
+        if let Some(o) = st.open.as_mut() {
             flush_open(tx, o, opts.now)?;
+            o.added = 0;
+            o.dirty = false;
         }
+        cache.put(fp, st);
     }
     Ok(report)
 }

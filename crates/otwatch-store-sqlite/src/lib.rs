@@ -44,6 +44,10 @@ const READERS: usize = 4;
 pub struct SqliteStore {
     path: PathBuf,
     writer: Mutex<Connection>,
+    /// Per-fingerprint alert state kept between ingest batches; valid only
+    /// while no other connection has written (checked with `PRAGMA
+    /// data_version`) and cleared by every other write through this store.
+    fp_cache: Mutex<alerts::FpCache>,
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
 }
@@ -114,6 +118,7 @@ impl SqliteStore {
         Ok(SqliteStore {
             path: path.to_path_buf(),
             writer: Mutex::new(writer),
+            fp_cache: Mutex::new(alerts::FpCache::default()),
             readers,
             next_reader: AtomicUsize::new(0),
         })
@@ -146,16 +151,46 @@ impl SqliteStore {
         self.writer.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Runs `f` inside one immediate write transaction.
+    /// Runs `f` inside one immediate write transaction. Any write other than
+    /// ingest may change alert states, so the ingest cache is dropped.
     pub(crate) fn write<T>(
         &self,
         f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T>,
     ) -> Result<T> {
         let mut conn = self.lock_writer();
+        self.fp_cache.lock().unwrap_or_else(|p| p.into_inner()).clear();
         let tx =
             conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(backend_err)?;
         let out = f(&tx)?;
         tx.commit().map_err(backend_err)?;
+        Ok(out)
+    }
+
+    /// Runs an ingest transaction with the fingerprint cache. The cache is
+    /// emptied when another connection has committed since our last write,
+    /// and when the transaction fails.
+    pub(crate) fn write_ingest<T>(
+        &self,
+        f: impl FnOnce(&rusqlite::Transaction<'_>, &mut alerts::FpCache) -> Result<T>,
+    ) -> Result<T> {
+        let mut conn = self.lock_writer();
+        let mut cache = self.fp_cache.lock().unwrap_or_else(|p| p.into_inner());
+        let tx =
+            conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(backend_err)?;
+        let version: i64 =
+            tx.query_row("PRAGMA data_version", [], |r| r.get(0)).map_err(backend_err)?;
+        cache.validate(version);
+        let out = match f(&tx, &mut cache) {
+            Ok(o) => o,
+            Err(e) => {
+                cache.clear();
+                return Err(e);
+            }
+        };
+        if let Err(e) = tx.commit() {
+            cache.clear();
+            return Err(backend_err(e));
+        }
         Ok(out)
     }
 

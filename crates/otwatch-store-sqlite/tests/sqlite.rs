@@ -131,3 +131,35 @@ fn a_sensor_and_a_console_share_one_data_directory() {
     assert_eq!(audit.len() as u64, closed, "one audit record per triage change");
     assert!(console.integrity_check().unwrap().is_empty());
 }
+
+/// The ingest side remembers fingerprint states between batches; a change made
+/// by another connection (another process) must be seen at the next batch.
+#[test]
+fn triage_by_another_process_is_seen_by_the_next_ingest() {
+    let dir = tempfile::tempdir().unwrap();
+    let sensor = SqliteStore::open_dir(dir.path()).unwrap();
+    let console = SqliteStore::open_dir(dir.path()).unwrap();
+    let cat = catalog();
+    let opts = IngestOptions { catalog: &cat, now: Timestamp(1), auto_close_after: i64::MAX };
+    let mut d = det(2);
+    sensor.ingest(std::slice::from_ref(&d), &opts).unwrap();
+    d.time = Timestamp(d.time.0 + 1_000_000);
+    assert_eq!(sensor.ingest(std::slice::from_ref(&d), &opts).unwrap().updated, 1);
+    let id = console.list_alerts(&AlertQuery::default()).unwrap().items[0].id;
+    console
+        .apply(&[id], &Action::SetStatus(Status::Closed), &Actor::cli("t"), Timestamp(2))
+        .unwrap();
+    d.time = Timestamp(d.time.0 + 1_000_000);
+    let r = sensor.ingest(std::slice::from_ref(&d), &opts).unwrap();
+    assert_eq!((r.opened, r.updated), (1, 0), "the closed alert must not be updated");
+    assert_eq!(console.alert(id).unwrap().occurrence_count, 2);
+    // Learning through the other connection suppresses at once too.
+    let newest = console.list_alerts(&AlertQuery::default()).unwrap().items[0].id;
+    console.apply(&[newest], &Action::Learn, &Actor::cli("t"), Timestamp(3)).unwrap();
+    d.time = Timestamp(d.time.0 + 1_000_000);
+    assert_eq!(sensor.ingest(std::slice::from_ref(&d), &opts).unwrap().suppressed_learned, 1);
+    // And through the same store (same connection, no data_version change).
+    sensor.apply(&[newest], &Action::Unlearn, &Actor::cli("t"), Timestamp(4)).unwrap();
+    d.time = Timestamp(d.time.0 + 1_000_000);
+    assert_eq!(sensor.ingest(std::slice::from_ref(&d), &opts).unwrap().opened, 1);
+}
