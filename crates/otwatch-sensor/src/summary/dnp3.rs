@@ -256,3 +256,197 @@ impl ProtocolHandler for Dnp3Summary {
         }))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The counting rules on hand-built link frames (IEEE 1815-2012 layouts,
+    //! commented field by field).
+
+    use std::net::{IpAddr, Ipv4Addr};
+
+    use otwatch_dissect::dnp3::LinkControl;
+
+    use super::*;
+    use crate::summary::handler::{Endpoint, FrameMarks, Transport};
+
+    const MASTER: Endpoint = Endpoint { addr: IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)), port: 40000 };
+    const OUTSTATION: Endpoint =
+        Endpoint { addr: IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2)), port: 20000 };
+
+    /// Read class 1 (g60v2, qualifier 0x06), application control FIR FIN seq 1.
+    const READ_CLASS1: [u8; 5] = [0xC1, 0x01, 0x3C, 0x02, 0x06];
+    /// Null response: FIR FIN seq 1, Response, IIN1.7 (device restart).
+    const RESPONSE_RESTART: [u8; 4] = [0xC1, 0x81, 0x80, 0x00];
+
+    /// A link frame from master 1 to outstation 10 (DIR=1, PRM=1,
+    /// Unconfirmed User Data) or back (DIR=0), with the transport octet.
+    fn frame(from_master: bool, transport: u8, app: &[u8]) -> Vec<u8> {
+        let mut user = vec![transport];
+        user.extend_from_slice(app);
+        let (control, dst, src) = if from_master { (0xC4, 10, 1) } else { (0x44, 1, 10) };
+        let mut out = Vec::new();
+        dnp3::encode_link(LinkControl(control), dst, src, &user, &mut out).unwrap();
+        out
+    }
+
+    fn corrupt_header(mut bytes: Vec<u8>) -> Vec<u8> {
+        bytes[8] ^= 0xFF; // header CRC
+        bytes
+    }
+
+    fn cx<'m>(marks: &'m mut FrameMarks, n: u64, to_server: bool, gap: bool) -> PduContext<'m> {
+        let (src, dst) = if to_server { (MASTER, OUTSTATION) } else { (OUTSTATION, MASTER) };
+        PduContext {
+            frame_number: n,
+            ts_ns: 0,
+            transport: Transport::Tcp,
+            direction: if to_server { Direction::ToServer } else { Direction::ToClient },
+            src,
+            dst,
+            client: MASTER,
+            server: OUTSTATION,
+            src_mac: None,
+            dst_mac: None,
+            flow_id: 7,
+            after_gap: gap,
+            marks,
+        }
+    }
+
+    /// Feeds the PDUs of one captured frame, as the pipeline would after
+    /// framing them with `pdu_len`; returns the frame's marks.
+    fn feed(h: &mut Dnp3Summary, n: u64, to_server: bool, stream: &[u8], gap: bool) -> FrameMarks {
+        let mut marks = FrameMarks::default();
+        let mut rest = stream;
+        let mut first = true;
+        while !rest.is_empty() {
+            let len = h.pdu_len(rest).unwrap();
+            let (pdu, after) = rest.split_at(len);
+            h.on_pdu(&mut cx(&mut marks, n, to_server, gap && first), pdu);
+            first = false;
+            rest = after;
+        }
+        marks
+    }
+
+    fn section(h: &Dnp3Summary) -> Value {
+        h.summary().unwrap()
+    }
+
+    #[test]
+    fn nothing_seen_gives_no_section() {
+        assert_eq!(Dnp3Summary::default().summary(), None);
+    }
+
+    #[test]
+    fn request_and_response_are_counted() {
+        let mut h = Dnp3Summary::default();
+        let marks = feed(&mut h, 1, true, &frame(true, 0xC0, &READ_CLASS1), false);
+        assert!(marks.contains("dnp3"));
+        feed(&mut h, 2, false, &frame(false, 0xC0, &RESPONSE_RESTART), false);
+        let s = section(&h);
+        assert_eq!(s["frames"], 2);
+        assert_eq!(s["link_frames"], 2);
+        assert_eq!(s["app_function_codes"], json!({"1": 1, "129": 1}));
+        assert_eq!(s["link_primary_function_codes"], json!({"4": 2}));
+        assert_eq!(s["master_addresses"], json!([1]));
+        assert_eq!(s["outstation_addresses"], json!([10]));
+        assert_eq!(s["address_pairs"], json!({"1->10": 1, "10->1": 1}));
+        assert_eq!(s["objects"], json!({"g60v2": 1}));
+        assert_eq!(s["iin_device_restart_responses"], 1);
+        assert_eq!(s["names"]["app_function_codes"]["129"], "Response");
+    }
+
+    #[test]
+    fn several_link_frames_in_one_captured_frame_count_once_as_a_frame() {
+        let mut h = Dnp3Summary::default();
+        let mut stream = frame(true, 0xC0, &READ_CLASS1);
+        stream.extend_from_slice(&frame(true, 0xC1, &READ_CLASS1));
+        feed(&mut h, 1, true, &stream, false);
+        let s = section(&h);
+        assert_eq!(s["frames"], 1);
+        assert_eq!(s["link_frames"], 2);
+        assert_eq!(s["app_fragments"], 2);
+    }
+
+    #[test]
+    fn a_segment_whose_first_header_fails_is_not_dnp3() {
+        let mut h = Dnp3Summary::default();
+        let mut stream = corrupt_header(frame(true, 0xC0, &READ_CLASS1));
+        stream.extend_from_slice(&frame(true, 0xC1, &READ_CLASS1));
+        let marks = feed(&mut h, 1, true, &stream, false);
+        assert!(!marks.contains("dnp3"));
+        assert_eq!(h.summary(), None);
+        // The next segment starts afresh.
+        feed(&mut h, 2, true, &frame(true, 0xC2, &READ_CLASS1), false);
+        assert_eq!(section(&h)["link_frames"], 1);
+    }
+
+    #[test]
+    fn a_later_header_crc_failure_is_counted_but_its_data_unused() {
+        let mut h = Dnp3Summary::default();
+        let mut stream = frame(true, 0xC0, &READ_CLASS1);
+        stream.extend_from_slice(&corrupt_header(frame(true, 0xC1, &READ_CLASS1)));
+        feed(&mut h, 1, true, &stream, false);
+        let s = section(&h);
+        assert_eq!(s["link_frames"], 2);
+        assert_eq!(s["app_fragments"], 1);
+    }
+
+    #[test]
+    fn fragments_are_reassembled_across_captured_frames() {
+        let mut h = Dnp3Summary::default();
+        feed(&mut h, 1, true, &frame(true, 0x45, &READ_CLASS1[..2]), false); // FIR, seq 5
+        assert_eq!(section(&h)["app_fragments"], 0);
+        feed(&mut h, 2, false, &frame(false, 0xC0, &RESPONSE_RESTART), false); // other direction
+        feed(&mut h, 3, true, &frame(true, 0x86, &READ_CLASS1[2..]), false); // FIN, seq 6
+        let s = section(&h);
+        assert_eq!(s["app_function_codes"], json!({"1": 1, "129": 1}));
+        assert_eq!(s["objects"], json!({"g60v2": 1}));
+        assert_eq!(s["frames"], 3);
+    }
+
+    #[test]
+    fn a_gap_drops_the_partial_fragment() {
+        let mut h = Dnp3Summary::default();
+        feed(&mut h, 1, true, &frame(true, 0x45, &READ_CLASS1[..2]), false);
+        feed(&mut h, 2, true, &frame(true, 0x86, &READ_CLASS1[2..]), true);
+        let s = section(&h);
+        assert_eq!(s["link_frames"], 2);
+        assert_eq!(s["app_fragments"], 0);
+        h.on_flow_end(7);
+        assert!(h.directions.is_empty());
+    }
+
+    #[test]
+    fn datagrams_hold_several_frames_and_need_a_good_first_header() {
+        let mut h = Dnp3Summary::default();
+        let mut marks = FrameMarks::default();
+        let mut two = frame(true, 0xC0, &READ_CLASS1);
+        two.extend_from_slice(&frame(true, 0xC1, &READ_CLASS1));
+        let mut c = cx(&mut marks, 1, true, false);
+        c.transport = Transport::Udp;
+        h.on_datagram(&mut c, &two);
+        let mut bad = corrupt_header(frame(true, 0xC2, &READ_CLASS1));
+        bad.extend_from_slice(&frame(true, 0xC3, &READ_CLASS1));
+        let mut marks2 = FrameMarks::default();
+        let mut c = cx(&mut marks2, 2, true, false);
+        c.transport = Transport::Udp;
+        h.on_datagram(&mut c, &bad);
+        assert!(!marks2.contains("dnp3"));
+        let s = section(&h);
+        assert_eq!(s["frames"], 1);
+        assert_eq!(s["link_frames"], 2);
+        assert_eq!(s["app_fragments"], 2);
+    }
+
+    #[test]
+    fn identification_is_strict() {
+        let h = Dnp3Summary::default();
+        assert!(h.probe_tcp(&frame(true, 0xC0, &READ_CLASS1)));
+        assert!(!h.probe_tcp(&corrupt_header(frame(true, 0xC0, &READ_CLASS1))));
+        assert!(!h.probe_udp(b"\x05\x64 not dnp3 at all"));
+        assert_eq!(h.tcp_ports(), &[20000]);
+        assert!(matches!(h.pdu_len(&[0x05, 0x65, 0x05]), Err(DecodeError::Malformed(_))));
+    }
+}
