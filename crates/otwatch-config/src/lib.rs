@@ -679,7 +679,7 @@ mod tests {
             file: Some((path, true)),
             flags: flags
                 .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string(), format!("--set {k}={v}")))
+                .map(|(k, v)| (k.to_string(), v.to_string(), format!("--set {k}")))
                 .collect(),
         };
         Config::load(&sources, &|k| env.get(k).cloned())

@@ -106,7 +106,7 @@ pub const SETTINGS: &[Setting] = &[
     Setting {
         key: "ingest.batch_size",
         kind: Kind::Int { min: 1, max: 100_000 },
-        default: "5000",
+        default: "20000",
         doc: "Detections stored per transaction by `otwatch ingest` and sensors.",
         env_alias: None,
     },
