@@ -55,9 +55,9 @@ impl Anomalies {
     /// 15 Initialize Data, 19 Save Configuration.
     pub const OBSOLETE_FUNCTION_CODE: Anomalies = Anomalies(1 << 11);
     /// Application control bits that do not fit the function: a request that
-    /// is not a single fragment (FIR and FIN), UNS on a message other than an
-    /// unsolicited response or its confirm, an unsolicited response without
-    /// UNS, or CON on a request.
+    /// is not a single fragment (FIR and FIN), UNS on a request other than a
+    /// confirm or a Secure Authentication message, UNS on a solicited
+    /// response, an unsolicited response without UNS, or CON on a request.
     pub const INVALID_APP_CONTROL: Anomalies = Anomalies(1 << 12);
     /// A response shorter than its 4-octet header (no room for the IIN).
     pub const TRUNCATED_HEADER: Anomalies = Anomalies(1 << 13);

@@ -218,10 +218,15 @@ pub fn parse_application(fragment: &[u8]) -> Result<AppFragment<'_>, DecodeError
 /// Whether the application control bits fit the function (IEEE 1815-2012 4.2.2.4).
 fn control_fits(control: AppControl, function: FunctionCode) -> bool {
     match function {
-        FunctionCode::RESPONSE | FunctionCode::AUTHENTICATE_RESP => !control.uns(),
+        FunctionCode::RESPONSE => !control.uns(),
         FunctionCode::UNSOLICITED_RESPONSE => control.uns(),
+        // Secure Authentication messages set UNS when they belong to an
+        // unsolicited exchange (IEEE 1815-2012 7.5).
+        FunctionCode::AUTHENTICATE_RESP => true,
         // A confirm carries UNS when it confirms an unsolicited response.
-        FunctionCode::CONFIRM => control.fir() && control.fin() && !control.con(),
+        FunctionCode::CONFIRM | FunctionCode::AUTHENTICATE_REQ | FunctionCode::AUTH_REQ_NO_ACK => {
+            control.fir() && control.fin() && !control.con()
+        }
         // Requests are single fragments, never ask for confirmation and are solicited.
         _ => control.fir() && control.fin() && !control.con() && !control.uns(),
     }

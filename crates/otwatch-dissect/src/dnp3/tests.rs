@@ -488,6 +488,13 @@ fn transport_header_bits() {
     &[0x80, 0x01, 0x3C, 0x01, 0x06], // FIR without FIN
     FunctionCode::READ, None, &["g60v1"], &["dnp3.invalid_app_control"])]
 #[case::cold_restart(&[0xC6, 0x0D], FunctionCode::COLD_RESTART, None, &[], &[])]
+#[case::solicited_response_with_uns(
+    &[0xD0, 0x81, 0x00, 0x00], // UNS on a solicited response
+    FunctionCode::RESPONSE, Some(0x0000), &[], &["dnp3.invalid_app_control"])]
+#[case::auth_request_in_unsolicited_exchange(
+    &[0xD0, 0x20], // FIR FIN UNS, Authentication Request
+    FunctionCode::AUTHENTICATE_REQ, None, &[], &[])]
+#[case::read_with_uns(&[0xD0, 0x01], FunctionCode::READ, None, &[], &["dnp3.invalid_app_control"])]
 #[case::cold_restart_with_objects(
     &[0xC6, 0x0D, 0x3C, 0x01, 0x06],
     FunctionCode::COLD_RESTART, None, &["g60v1"], &["dnp3.unexpected_objects"])]
