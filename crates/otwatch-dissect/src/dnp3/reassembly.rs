@@ -81,7 +81,8 @@ impl Reassembler {
             if slot.active {
                 anomalies |= Anomalies::TRANSPORT_FRAGMENT_DISCARDED;
             }
-            slot.buf.clear();
+            // Also releases a large buffer left by the previous fragment.
+            reset(slot);
             slot.active = true;
         } else if !slot.active {
             anomalies |= Anomalies::TRANSPORT_MISSING_FIR;
