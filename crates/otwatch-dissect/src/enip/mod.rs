@@ -34,7 +34,9 @@ mod types;
 mod tests;
 
 pub use anomaly::Anomalies;
-pub use parser::{HEADER_LEN, parse_cip, parse_forward_open_reply, parse_identity, parse_io};
+pub use parser::{
+    HEADER_LEN, parse_cip, parse_forward_open_reply, parse_header, parse_identity, parse_io,
+};
 pub use transaction::{MAX_PATH_CLASSES, MAX_PENDING, RequestInfo, Transactions, TxKey};
 pub use types::*;
 

@@ -42,6 +42,12 @@ pub fn header(r: &mut Reader<'_>) -> Result<EncapHeader, DecodeError> {
     })
 }
 
+/// Decodes the encapsulation header at the start of `input` alone (for a
+/// datagram whose data is cut short).
+pub fn parse_header(input: &[u8]) -> Result<EncapHeader, DecodeError> {
+    header(&mut Reader::new(input))
+}
+
 /// Length of the encapsulation message at the start of `input`.
 pub fn pdu_len(input: &[u8]) -> Result<usize, DecodeError> {
     if input.len() < HEADER_LEN {
@@ -197,7 +203,11 @@ fn cpf<'a>(r: &mut Reader<'a>, ctx: CpfContext, depth: u8, an: &mut Anomalies) -
         };
         let Ok(body) = r.take(usize::from(len)) else {
             an.insert(Anomalies::INVALID_ITEM);
-            r.take_rest();
+            let rest = r.take_rest();
+            // I/O data is opaque: keep what arrived of a truncated data item.
+            if ctx == CpfContext::Io && ItemType(type_id) == ItemType::CONNECTED_DATA {
+                items.push(CpfItem::IoData(rest));
+            }
             break;
         };
         items.push(item(ItemType(type_id), body, ctx, depth, an));
@@ -614,15 +624,17 @@ fn multiple_service<'a>(
         } else {
             data.len()
         };
+        // A service that does not fit between its offset and the next ends
+        // the decoding: the rest of the table cannot be trusted.
         if start < table_end || end < start || end > data.len() {
             an.insert(Anomalies::CIP_INVALID_OFFSET);
-            continue;
+            break;
         }
         let mut sr = Reader::new(data);
         let slice = sr.skip(start).and_then(|_| sr.take(end.saturating_sub(start)));
         let Ok(slice) = slice else {
             an.insert(Anomalies::CIP_INVALID_OFFSET);
-            continue;
+            break;
         };
         match cip_message(slice, next, an) {
             Ok(m) => {

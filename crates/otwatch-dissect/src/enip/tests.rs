@@ -931,6 +931,50 @@ fn forward_open_reply_data() {
 }
 
 #[test]
+fn a_cip_message_cut_short_keeps_its_service_byte() {
+    let cip = [
+        0x0E, // Get_Attribute_Single
+        0x05, // path size: 5 words, only 2 bytes follow
+        0x20, 0x01,
+    ];
+    let bytes = encap(0x006F, SESSION, CTX, &rr_data(&cip));
+    let m = check(&bytes, Direction::ToServer);
+    assert_eq!(m.anomalies, Anomalies::CIP_MALFORMED);
+    let p = m.cip().next().unwrap();
+    assert_eq!(p.message, None);
+    assert_eq!(p.service_byte(), Some(0x0E));
+    assert_eq!(CipPayload { raw: &[], message: None }.service_byte(), None);
+}
+
+#[test]
+fn msp_decoding_stops_at_the_first_service_that_does_not_fit() {
+    let cip = [
+        0x0A, 0x02, 0x20, 0x02, 0x24, 0x01, // MSP to Message Router instance 1
+        0x03, 0x00, // 3 services
+        0x08, 0x00, // offset 8: No_Operation below
+        0x40, 0x00, // offset 64: beyond the data
+        0x0A, 0x00, // offset 10
+        0x17, 0x00, // No_Operation, empty path
+        0x17, 0x00, // No_Operation, empty path
+    ];
+    let bytes = encap(0x006F, SESSION, CTX, &rr_data(&cip));
+    let m = check(&bytes, Direction::ToServer);
+    assert_eq!(m.anomalies, Anomalies::CIP_INVALID_OFFSET);
+    // The first service ends where the second (bad) offset says: past the data.
+    assert!(cip_of(&m).embedded().is_empty());
+}
+
+#[test]
+fn header_alone() {
+    let bytes = encap(0x0063, 0, CTX, &[0x01, 0x00]);
+    let h = parse_header(&bytes[..24]).unwrap();
+    assert_eq!(h.command, Command::LIST_IDENTITY);
+    assert_eq!(h.length, 2);
+    assert_eq!(h.sender_context, CTX);
+    assert_eq!(parse_header(&bytes[..23]), Err(DecodeError::incomplete(1)));
+}
+
+#[test]
 fn bare_cip_message() {
     let (m, an) = parse_cip(&[0x8A, 0x00, 0x00, 0x00]).unwrap();
     assert_eq!(m.service, ServiceCode::MULTIPLE_SERVICE_PACKET);

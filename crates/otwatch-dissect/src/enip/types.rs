@@ -842,6 +842,14 @@ pub struct CipPayload<'a> {
     pub message: Option<CipMessage<'a>>,
 }
 
+impl CipPayload<'_> {
+    /// The first byte (service code and response bit), even when the
+    /// message does not frame: enough to count a truncated request or reply.
+    pub fn service_byte(&self) -> Option<u8> {
+        Reader::new(self.raw).u8().ok()
+    }
+}
+
 /// A CIP explicit message: a Message Router request or response (Vol. 1, §2-4).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CipMessage<'a> {

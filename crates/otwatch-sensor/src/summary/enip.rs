@@ -121,6 +121,10 @@ pub struct EnipSummary {
     frames: u64,
     last_frame: Option<u64>,
     io_frames: u64,
+    /// I/O datagrams without I/O data: the truth counts them in `frames`,
+    /// but only in captures that also hold encapsulation messages (its
+    /// frame filter then matches their encapsulation fields).
+    io_without_data: u64,
     commands_tcp: Counts<u16>,
     commands_udp: Counts<u16>,
     nonzero_status: Counts<u32>,
@@ -166,12 +170,21 @@ impl TargetKey {
     }
 }
 
-/// Whether a service is handed to the Connection Manager (tshark's `cipcm`)
-/// or to the generic class-specific dissector (`cipcls`).
+/// Classes whose class-specific services the truth hands to a dissector
+/// of their own rather than to the generic one: CIP Safety supervisor and
+/// validator, Motion axis, Modbus object, Connection Configuration object.
+const OWN_CLASS_DISSECTORS: [u32; 5] = [0x39, 0x3A, 0x42, 0x44, 0xF3];
+
+/// Marks the frame for the dissector the truth hands a service to: the
+/// Connection Manager (`cipcm`) for anything addressed to class 0x06, the
+/// generic class dissector (`cipcls`) for services that are not common
+/// services (class-specific or reserved codes).
 fn mark_service(cx: &mut PduContext<'_>, service: ServiceCode, target: Target) {
     if target == Target::Class(ClassId::CONNECTION_MANAGER) {
         cx.mark("cipcm");
-    } else if service.is_class_specific() && target != Target::None {
+    } else if service.name().is_none()
+        && !target.class().is_some_and(|c| OWN_CLASS_DISSECTORS.contains(&c.0))
+    {
         cx.mark("cipcls");
     }
 }
@@ -247,7 +260,13 @@ impl EnipSummary {
                 continue;
             }
             cx.mark("cip");
-            let Some(m) = &payload.message else { continue };
+            let Some(m) = &payload.message else {
+                // The service byte of a message that does not frame still counts.
+                if let Some(b) = payload.service_byte() {
+                    any_request |= self.count_unframed(cx, msg, b);
+                }
+                continue;
+            };
             if m.is_response() {
                 let info = self.match_response(cx.flow_id, msg);
                 self.count_response(cx, m, info.as_ref(), true);
@@ -258,6 +277,40 @@ impl EnipSummary {
         }
         if any_request {
             self.track_request(cx.flow_id, msg);
+        }
+    }
+
+    /// Counts a CIP message cut short after its service byte; returns
+    /// whether it was a request.
+    fn count_unframed(&mut self, cx: &mut PduContext<'_>, msg: &EnipMessage<'_>, byte: u8) -> bool {
+        let service = ServiceCode(byte & 0x7F);
+        let response = byte & 0x80 != 0;
+        if response {
+            let info = self.match_response(cx.flow_id, msg);
+            let target = info.as_ref().map_or(Target::None, |i| i.target);
+            self.svc_resp.add(service.0);
+            self.top_resp.add(service.0);
+            self.target_resp.add((TargetKey::of(target), service.0));
+            mark_service(cx, service, target);
+        } else {
+            self.svc_req.add(service.0);
+            self.top_req.add(service.0);
+            self.target_req.add((TargetKey::NoPath, service.0));
+            mark_service(cx, service, Target::None);
+        }
+        !response
+    }
+
+    /// A datagram holding an encapsulation header whose data is cut short.
+    fn on_truncated(&mut self, cx: &mut PduContext<'_>, h: &enip::EncapHeader) {
+        self.seen = true;
+        self.count_frame(cx);
+        match cx.transport {
+            Transport::Tcp => self.commands_tcp.add(h.command.0),
+            Transport::Udp => self.commands_udp.add(h.command.0),
+        }
+        if h.status.0 != 0 {
+            self.nonzero_status.add(h.status.0);
         }
     }
 
@@ -344,10 +397,10 @@ impl EnipSummary {
         self.target_resp.add((TargetKey::of(target), sc));
         // A routed reply answers the embedded request.
         let answered = info.map(|i| i.answered_by(m));
-        if info.is_none() && m.service.is_class_specific() {
-            // Without its request the class is unknown: a class-specific
-            // reply goes to the generic class dissector.
-            cx.mark("cipcls");
+        if info.is_none() {
+            // Without its request the class is unknown: a reply that is not
+            // a common service goes to the generic class dissector.
+            mark_service(cx, m.service, Target::None);
         }
         // The request path (and connection path) of the request is shown
         // with the response, and for a routed reply the embedded one too.
@@ -357,11 +410,17 @@ impl EnipSummary {
                 self.classes.add(c.0);
             }
         }
-        if let (Some(i), Some(a)) = (info, answered)
-            && !std::ptr::eq(i, a)
-        {
-            mark_service(cx, a.service, a.target);
-            for c in &a.classes {
+        // A reply to an Unconnected Send is shown against the routed
+        // request too: a success answers it, an error (service 0x52 again)
+        // is reported on the routed request's class.
+        let routed = info
+            .filter(|i| i.service == ServiceCode::UNCONNECTED_SEND)
+            .and_then(|i| i.embedded.first());
+        if let Some(r) = routed {
+            let service =
+                if m.service == ServiceCode::UNCONNECTED_SEND { m.service } else { r.service };
+            mark_service(cx, service, r.target);
+            for c in &r.classes {
                 self.classes.add(c.0);
             }
         }
@@ -382,20 +441,31 @@ impl EnipSummary {
                 product_name: String::from_utf8_lossy(id.product_name).into_owned(),
             });
         }
+        // The first reply inside a routed Multiple Service Packet reply is
+        // the first service of the routed message, which counts as top level
+        // (the truth dissects the routed reply's data as a message of its own).
+        let routed_msp = routed.is_some() && m.service != ServiceCode::UNCONNECTED_SEND;
         for (idx, e) in m.embedded().iter().enumerate() {
             let inner = answered.and_then(|a| a.embedded.get(idx));
-            self.count_response(cx, e, inner, false);
+            self.count_response(cx, e, inner, routed_msp && idx == 0);
         }
     }
 
-    fn on_io(&mut self, cx: &mut PduContext<'_>, payload: &[u8]) -> bool {
-        if enip::parse_io(payload).is_err() {
-            return false;
+    /// A datagram on the I/O port. Every non-empty one is I/O
+    /// encapsulation (`cipio` tag); it counts as an I/O frame when it
+    /// carries I/O data, else (heartbeat-like or broken item lists) the
+    /// truth lists it as a bare encapsulation frame.
+    fn on_io(&mut self, cx: &mut PduContext<'_>, payload: &[u8]) {
+        if payload.is_empty() {
+            return;
         }
-        self.seen = true;
         cx.mark("cipio");
-        self.io_frames = self.io_frames.saturating_add(1);
-        true
+        let has_data = enip::parse_io(payload).is_ok_and(|f| f.data.is_some_and(|d| !d.is_empty()));
+        if has_data {
+            self.io_frames = self.io_frames.saturating_add(1);
+        } else {
+            self.io_without_data = self.io_without_data.saturating_add(1);
+        }
     }
 }
 
@@ -429,7 +499,8 @@ impl ProtocolHandler for EnipSummary {
     }
 
     fn probe_udp(&self, payload: &[u8]) -> bool {
-        enip::probe(payload) || enip::probe_io(payload)
+        // Class-1 I/O is recognised on its port only, as the truth does.
+        enip::probe(payload)
     }
 
     fn pdu_len(&self, buf: &[u8]) -> Result<usize, DecodeError> {
@@ -453,12 +524,16 @@ impl ProtocolHandler for EnipSummary {
             Some(false) => Direction::ToClient,
             _ => Direction::ToServer,
         };
-        // A datagram holds one encapsulation message.
+        // A datagram holds one encapsulation message; one cut short still
+        // counts by its header, and any bytes at all are tagged.
+        if !payload.is_empty() {
+            cx.mark("enip");
+        }
         match enip::parse(payload, dir) {
             Ok((_, msg)) => self.on_message(cx, &msg),
             Err(_) => {
-                if !encap_port {
-                    self.on_io(cx, payload);
+                if let Ok(h) = enip::parse_header(payload) {
+                    self.on_truncated(cx, &h);
                 }
             }
         }
@@ -469,14 +544,19 @@ impl ProtocolHandler for EnipSummary {
     }
 
     fn summary(&self) -> Option<Value> {
-        if !self.seen {
+        if !self.seen && self.io_frames == 0 {
             return None;
         }
+        let frames = if self.frames > 0 {
+            self.frames.saturating_add(self.io_without_data)
+        } else {
+            self.frames
+        };
         let mut ids: Vec<&IdentityRecord> = self.identities.iter().collect();
         ids.sort_by_cached_key(|r| r.sort_key());
         let target = |k: &(TargetKey, u8)| k.0.text(k.1);
         Some(json!({
-            "frames": self.frames,
+            "frames": frames,
             "commands_tcp": self.commands_tcp.json(|k| format!("0x{k:04x}")),
             "commands_udp": self.commands_udp.json(|k| format!("0x{k:04x}")),
             "nonzero_status": self.nonzero_status.json(|k| format!("0x{k:08x}")),
