@@ -37,7 +37,9 @@ pub use anomaly::Anomalies;
 pub use parser::{
     HEADER_LEN, parse_cip, parse_forward_open_reply, parse_header, parse_identity, parse_io,
 };
-pub use transaction::{MAX_PATH_CLASSES, MAX_PENDING, RequestInfo, Transactions, TxKey};
+pub use transaction::{
+    MAX_CONNECTIONS, MAX_PATH_CLASSES, MAX_PENDING, RequestInfo, Transactions, TxKey,
+};
 pub use types::*;
 
 use crate::{DecodeError, Direction};

@@ -23,6 +23,9 @@ pub const MAX_PENDING: usize = 256;
 /// Most class ids remembered per request.
 pub const MAX_PATH_CLASSES: usize = 8;
 
+/// Most connections (Forward Open replies) remembered per tracker.
+pub const MAX_CONNECTIONS: usize = 64;
+
 /// What is remembered of a request.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RequestInfo {
@@ -130,7 +133,10 @@ impl TxKey {
 /// Requests awaiting their responses on one session.
 #[derive(Clone, Debug, Default)]
 pub struct Transactions {
-    pending: VecDeque<(TxKey, RequestInfo)>,
+    /// Key, connection id the request travelled on (connected only), summary.
+    pending: VecDeque<(TxKey, Option<u32>, RequestInfo)>,
+    /// Connections learned from Forward Open replies: (O->T id, T->O id).
+    connections: VecDeque<(u32, u32)>,
     dropped: u64,
 }
 
@@ -162,20 +168,52 @@ impl Transactions {
         if m.is_response() {
             return;
         }
-        // A repeated key replaces the older request (retransmission or reuse).
-        self.pending.retain(|(k, _)| *k != key);
+        let conn = msg.connection_id();
+        // A repeated key on the same connection replaces the older request
+        // (retransmission or reuse).
+        self.pending.retain(|(k, c, _)| !(*k == key && *c == conn));
         if self.pending.len() >= MAX_PENDING {
             self.pending.pop_front();
             self.dropped = self.dropped.saturating_add(1);
         }
-        self.pending.push_back((key, RequestInfo::of(m)));
+        self.pending.push_back((key, conn, RequestInfo::of(m)));
     }
 
     /// The request answered by the CIP response carried by `msg`, removed
-    /// from the tracker.
+    /// from the tracker. A connected reply travels on the T->O connection
+    /// id; when a Forward Open reply paired it with its O->T id, only a
+    /// request sent on that O->T id matches.
     pub fn response(&mut self, msg: &EnipMessage<'_>) -> Option<RequestInfo> {
         let key = TxKey::of(msg)?;
-        let pos = self.pending.iter().position(|(k, _)| *k == key)?;
-        self.pending.remove(pos).map(|(_, r)| r)
+        let request_conn = msg
+            .connection_id()
+            .and_then(|t_o| self.connections.iter().find(|(_, t)| *t == t_o).map(|(o, _)| *o));
+        let pos = self.pending.iter().position(|(k, c, _)| {
+            *k == key && (request_conn.is_none() || c.is_none() || *c == request_conn)
+        })?;
+        let info = self.pending.remove(pos).map(|(_, _, r)| r)?;
+        self.learn_connection(&info, msg);
+        Some(info)
+    }
+
+    /// Records the connection ids of a successful Forward Open reply.
+    fn learn_connection(&mut self, info: &RequestInfo, msg: &EnipMessage<'_>) {
+        let opened = info.target == Target::Class(ClassId::CONNECTION_MANAGER)
+            && (info.service == ServiceCode::FORWARD_OPEN
+                || info.service == ServiceCode::LARGE_FORWARD_OPEN);
+        if !opened {
+            return;
+        }
+        let Some(m) = msg.cip().find_map(|p| p.message.as_ref()) else { return };
+        if !m.general_status().is_some_and(|g| g.is_success()) {
+            return;
+        }
+        let Some(reply) = super::parser::parse_forward_open_reply(m.data) else { return };
+        let pair = (reply.o_t_connection_id, reply.t_o_connection_id);
+        self.connections.retain(|p| *p != pair);
+        if self.connections.len() >= MAX_CONNECTIONS {
+            self.connections.pop_front();
+        }
+        self.connections.push_back(pair);
     }
 }
