@@ -1104,6 +1104,58 @@ fn a_routed_reply_answers_the_embedded_request() {
 }
 
 #[test]
+fn connected_replies_follow_the_connection_pair_of_the_forward_open() {
+    let mut tx = Transactions::new();
+    // Forward Open proposing T->O id 0x80000001; the reply assigns O->T 0x1001.
+    let fo = [
+        0x54, 0x02, 0x20, 0x06, 0x24, 0x01, // Forward_Open to the Connection Manager
+        0x06, 0x9B, // priority/tick, timeout ticks
+        0x00, 0x00, 0x00, 0x00, // O->T id (chosen by the target)
+        0x01, 0x00, 0x00, 0x80, // T->O id 0x80000001
+        0x01, 0x00, 0x4D, 0x00, 0x77, 0x00, 0x00,
+        0x00, // serial 1, vendor 0x4D, originator serial 0x77
+        0x02, 0x00, 0x00, 0x00, // multiplier, reserved
+        0x80, 0x84, 0x1E, 0x00, 0xF8, 0x43, // O->T RPI, parameters
+        0x80, 0x84, 0x1E, 0x00, 0xF8, 0x43, // T->O RPI, parameters
+        0xA3, 0x03, // class 3 transport, connection path 3 words
+        0x01, 0x00, 0x20, 0x02, 0x24, 0x01, // port 1 slot 0, Message Router instance 1
+    ];
+    tx.request(&check(&encap(0x006F, SESSION, CTX, &rr_data(&fo)), Direction::ToServer));
+    let reply = [
+        0xD4, 0x00, 0x00, 0x00, // Forward_Open reply, success
+        0x01, 0x10, 0x00, 0x00, // O->T id 0x1001
+        0x01, 0x00, 0x00, 0x80, // T->O id 0x80000001
+        0x01, 0x00, 0x4D, 0x00, 0x77, 0x00, 0x00, 0x00, // serial, vendor, originator serial
+        0x80, 0x84, 0x1E, 0x00, 0x80, 0x84, 0x1E, 0x00, // O->T and T->O API
+        0x00, 0x00, // no application reply
+    ];
+    let info = tx
+        .response(&check(&encap(0x006F, SESSION, CTX, &rr_data(&reply)), Direction::ToClient))
+        .unwrap();
+    assert_eq!(info.classes, vec![ClassId::CONNECTION_MANAGER, ClassId::MESSAGE_ROUTER]);
+
+    // Two requests with the same sequence count on two connections.
+    let on = |conn: u32, seq: u16, cip: &[u8]| {
+        let mut d = unit_data(seq, cip);
+        d[12..16].copy_from_slice(&conn.to_le_bytes()); // connection id of the address item
+        encap(0x0070, SESSION, [0; 8], &d)
+    };
+    let a = on(0x1001, 5, &[0x4C, 0x02, 0x20, 0x72, 0x24, 0x00]); // 0x4C on class 0x72
+    let b = on(0x2002, 5, &[0x0E, 0x02, 0x20, 0x01, 0x24, 0x01]); // Get_Attribute_Single on Identity
+    tx.request(&check(&a, Direction::ToServer));
+    tx.request(&check(&b, Direction::ToServer));
+    assert_eq!(tx.len(), 2);
+    // The reply on T->O 0x80000001 answers the request sent on O->T 0x1001.
+    let r = on(0x8000_0001, 5, &[0xCC, 0x00, 0x00, 0x00]);
+    let info = tx.response(&check(&r, Direction::ToClient)).unwrap();
+    assert_eq!(info.target, Target::Class(ClassId(0x72)));
+    // An unknown reply connection matches what is left.
+    let r = on(0x8000_0009, 5, &[0x8E, 0x00, 0x00, 0x00]);
+    let info = tx.response(&check(&r, Direction::ToClient)).unwrap();
+    assert_eq!(info.target, Target::Class(ClassId::IDENTITY));
+}
+
+#[test]
 fn pending_requests_are_bounded() {
     let mut tx = Transactions::new();
     for i in 0..(MAX_PENDING + 10) {
