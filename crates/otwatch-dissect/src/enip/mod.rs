@@ -64,8 +64,9 @@ pub const PORT: u16 = 44818;
 pub const IO_PORT: u16 = 2222;
 
 /// Whether `input` starts with a plausible encapsulation message: a known
-/// command, zero options, a known status, a length that fits the command
-/// and, when the whole message is present, items that decode cleanly.
+/// command other than NOP, zero options, a known status, a length that fits
+/// the command, a session for SendRRData/SendUnitData and, when the whole
+/// message is present, items that decode cleanly.
 pub fn probe(input: &[u8]) -> bool {
     parser::probe(input)
 }

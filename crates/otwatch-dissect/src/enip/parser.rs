@@ -26,10 +26,6 @@ enum CpfContext {
     Io,
 }
 
-fn len_error(n: usize) -> DecodeError {
-    DecodeError::incomplete(n)
-}
-
 /// Reads the encapsulation header.
 pub fn header(r: &mut Reader<'_>) -> Result<EncapHeader, DecodeError> {
     Ok(EncapHeader {
@@ -51,7 +47,7 @@ pub fn parse_header(input: &[u8]) -> Result<EncapHeader, DecodeError> {
 /// Length of the encapsulation message at the start of `input`.
 pub fn pdu_len(input: &[u8]) -> Result<usize, DecodeError> {
     if input.len() < HEADER_LEN {
-        return Err(len_error(HEADER_LEN.saturating_sub(input.len())));
+        return Err(DecodeError::incomplete(HEADER_LEN.saturating_sub(input.len())));
     }
     let mut r = Reader::new(input);
     let command = Command(r.u16_le()?);
@@ -817,7 +813,9 @@ pub fn parse_io(input: &[u8]) -> Result<IoFrame<'_>, DecodeError> {
 pub fn probe(input: &[u8]) -> bool {
     let mut r = Reader::new(input);
     let Ok(h) = header(&mut r) else { return false };
-    if h.options != 0 || h.command.name().is_none() {
+    // NOP says too little (24 bytes of zeros would pass), so it is not
+    // accepted as the first message of a flow.
+    if h.options != 0 || h.command.name().is_none() || h.command == Command::NOP {
         return false;
     }
     if h.status.name().is_none() {
@@ -828,7 +826,7 @@ pub fn probe(input: &[u8]) -> bool {
         Command::REGISTER_SESSION => len == 4 || (len == 0 && h.status != EncapStatus::SUCCESS),
         Command::UNREGISTER_SESSION => len == 0,
         Command::SEND_RR_DATA | Command::SEND_UNIT_DATA => {
-            len >= 10 || (len == 0 && h.status != EncapStatus::SUCCESS)
+            h.session_handle != 0 && (len >= 10 || (len == 0 && h.status != EncapStatus::SUCCESS))
         }
         _ => true,
     };

@@ -1031,6 +1031,8 @@ fn io_datagram_anomalies(#[case] bytes: &[u8], #[case] frames: bool, #[case] exp
 #[case::send_rr_data(encap(0x006F, SESSION, CTX, &rr_data(&[0x01, 0x02, 0x20, 0x01, 0x24, 0x01])), true)]
 #[case::send_rr_data_header_only(encap(0x006F, SESSION, CTX, &rr_data(&[0x01, 0x02, 0x20, 0x01, 0x24, 0x01]))[..24].to_vec(), true)]
 #[case::unknown_command(encap(0x0001, 0, [0; 8], &[]), false)]
+#[case::nop_of_zeros(vec![0; 40], false)]
+#[case::send_rr_data_without_session(encap(0x006F, 0, CTX, &rr_data(&[0x01, 0x02, 0x20, 0x01, 0x24, 0x01])), false)]
 #[case::register_session_wrong_length(encap(0x0065, 0, [0; 8], &[0x01, 0x00]), false)]
 #[case::send_rr_data_broken_items(encap(0x006F, SESSION, CTX, &[0, 0, 0, 0, 0, 0, 0x02, 0x00, 0x00, 0x00]), false)]
 #[case::modbus_request(vec![0x00, 0x01, 0x00, 0x00, 0x00, 0x06, 0x01, 0x03, 0x00, 0x00, 0x00, 0x0A, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], false)]
