@@ -12,11 +12,13 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     // Every entry point on the raw bytes.
     let _ = bacnet::probe(data);
     let msg = bacnet::parse(data);
+    let msg6 = bacnet::parse_ipv6(data);
     if bacnet::probe(data) {
-        assert!(msg.is_ok());
+        assert!(msg.is_ok() || msg6.is_ok());
     }
     let bare = bacnet::parse_npdu(data);
     let _ = bacnet::parse_llc(data);
+    let _ = bacnet::parse_cimetrics(data);
     let mut an = Anomalies::NONE;
     let _ = bacnet::parse_apdu(data, &mut an);
     if let Some((first, rest)) = data.split_first() {
@@ -30,8 +32,8 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
         let _ = bacnet::parse_npdu(&decoded);
     }
     if let Ok(f) = bacnet::parse_mstp(data) {
-        // A frame that parses and whose header checks frames to what it consumed.
-        if f.header_crc_ok {
+        // A complete frame whose header checks frames to what it consumed.
+        if f.header_crc_ok && !f.anomalies.contains(Anomalies::MSTP_TRUNCATED) {
             let len = bacnet::mstp_frame_len(data).expect("framing agrees with the parser");
             assert!(len <= data.len());
         }

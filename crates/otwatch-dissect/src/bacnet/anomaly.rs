@@ -87,11 +87,19 @@ anomalies! {
     SEGMENTATION_ERROR = 26 => "bacnet.segmentation_error",
     /// A character string uses a character set the standard does not define.
     UNKNOWN_CHARACTER_SET = 27 => "bacnet.unknown_character_set",
+    /// An MS/TP frame ends before its data (or data CRC) does: the capture lost
+    /// the end of the frame.
+    MSTP_TRUNCATED = 28 => "bacnet.mstp_truncated",
 }
 
 impl Anomalies {
     /// The empty set.
     pub const NONE: Anomalies = Anomalies(0);
+
+    /// Both sets together (usable in constants).
+    pub const fn union(self, other: Anomalies) -> Anomalies {
+        Anomalies(self.0 | other.0)
+    }
 
     /// Whether no flag is set.
     pub fn is_empty(self) -> bool {

@@ -2,6 +2,8 @@
 //!
 //! Specification sections this module follows (ANSI/ASHRAE 135-2020):
 //!
+//! - Annex U, BACnet/IPv6: BVLC type 0x82, virtual MAC addresses, B/IPv6
+//!   addresses.
 //! - Annex J, BACnet/IP: the BVLC header (type 0x81, function, length) and the
 //!   function-specific bodies (J.2), B/IP addresses (J.1.2), the broadcast
 //!   distribution and foreign device tables (J.4, J.5).
@@ -26,13 +28,16 @@
 //!
 //! Entry points: [`parse`] for a BACnet/IP UDP payload, [`parse_llc`] for the
 //! data of an 802.3 frame with LLC SAP 0x82, [`parse_mstp`] (and
-//! [`mstp_frame_len`] on a serial stream) for MS/TP, [`parse_npdu`] for a bare
+//! [`mstp_frame_len`] on a serial stream) for MS/TP, [`parse_cimetrics`] for
+//! MS/TP frames a Cimetrics sniffer relays in SNAP frames, [`parse_npdu`] for a bare
 //! NPDU. [`probe`] recognises BACnet/IP by content. BACnet is a datagram
 //! protocol: no stream framing is needed above MS/TP. Segmented messages are
 //! reassembled by [`Reassembly`] and their data decoded with
 //! [`decode_confirmed_request`] or [`decode_complex_ack`].
 //!
-//! Not decoded here: BACnet/IPv6 (BVLC type 0x82), BACnet Secure Connect, the
+//! BACnet/IPv6 (BVLC type 0x82, Annex U) is decoded by [`parse_ipv6`].
+//!
+//! Not decoded here: BACnet Secure Connect, the
 //! network security wrapper, and the values of most properties (kept as raw
 //! tagged octets with a first-value helper). MS/TP extended (COBS-encoded)
 //! frames are framed and CRC-checked; [`decode_cobs_data`] decodes their data.
@@ -107,10 +112,13 @@ pub mod types;
 mod tests;
 
 pub use anomaly::Anomalies;
-pub use mstp::{crc32k, data_crc, decode_cobs_data, header_crc, mstp_frame_len, parse_mstp};
+pub use mstp::{
+    crc32k, data_crc, decode_cobs_data, header_crc, mstp_frame_len, parse_cimetrics, parse_mstp,
+    parse_mstp_without_preamble,
+};
 pub use parser::{
     BACNET_IP_PORT, MAX_LIST_ITEMS, decode_complex_ack, decode_confirmed_request,
-    decode_unconfirmed_request, parse, parse_apdu, parse_llc, parse_npdu, probe,
+    decode_unconfirmed_request, parse, parse_apdu, parse_ipv6, parse_llc, parse_npdu, probe,
 };
 pub use segment::{Reassembled, Reassembly};
 pub use tag::{CharacterString, Value};

@@ -175,9 +175,10 @@ pub fn mstp_frame_len(input: &[u8]) -> Result<usize, DecodeError> {
 }
 
 /// Decodes one MS/TP frame starting at its preamble, and the NPDU of a BACnet
-/// data frame. CRC mismatches and out-of-range fields are flagged; a frame
-/// shorter than its length field says is `Incomplete`. Octets after the data
-/// CRC (a pad octet) are ignored.
+/// data frame. CRC mismatches and out-of-range fields are flagged; a frame cut
+/// short after its header (a capture that lost the end of the frame) is decoded
+/// as far as it goes and flagged `bacnet.mstp_truncated`; a header cut short is
+/// `Incomplete`. Octets after the data CRC (a pad octet) are ignored.
 pub fn parse_mstp(input: &[u8]) -> Result<MstpFrame<'_>, DecodeError> {
     let mut r = Reader::new(input);
     for want in MSTP_PREAMBLE {
@@ -185,6 +186,35 @@ pub fn parse_mstp(input: &[u8]) -> Result<MstpFrame<'_>, DecodeError> {
             return Err(DecodeError::Malformed("bacnet: no MS/TP preamble"));
         }
     }
+    parse_mstp_without_preamble(r.rest())
+}
+
+/// The OUI under which Cimetrics MS/TP sniffers send MS/TP frames in 802.2 SNAP
+/// frames on Ethernet.
+pub const CIMETRICS_OUI: [u8; 3] = [0x00, 0x10, 0x90];
+/// The SNAP protocol id of those frames.
+pub const CIMETRICS_PID_MSTP: u16 = 0x0001;
+
+/// Decodes an MS/TP frame captured by a Cimetrics sniffer and relayed in an 802.2
+/// SNAP frame: `input` starts at the SNAP OUI (00-10-90) and PID (0x0001), then
+/// carries a 2-octet delta time, one octet of sniffer status and the MS/TP frame
+/// without its preamble. Fails with `Malformed` for any other OUI or PID.
+pub fn parse_cimetrics(input: &[u8]) -> Result<MstpFrame<'_>, DecodeError> {
+    let mut r = Reader::new(input);
+    let oui = r.take_array::<3>()?;
+    let pid = r.u16_be()?;
+    if oui != CIMETRICS_OUI || pid != CIMETRICS_PID_MSTP {
+        return Err(DecodeError::Malformed("bacnet: not a Cimetrics MS/TP SNAP frame"));
+    }
+    let _delta_time = r.u16_le()?;
+    let _status = r.u8()?;
+    parse_mstp_without_preamble(r.rest())
+}
+
+/// Decodes an MS/TP frame whose preamble has been stripped: `input` starts at
+/// the frame type. Otherwise as [`parse_mstp`].
+pub fn parse_mstp_without_preamble(input: &[u8]) -> Result<MstpFrame<'_>, DecodeError> {
+    let mut r = Reader::new(input);
     let header = r.take(5)?;
     let crc = r.u8()?;
     let mut h = Reader::new(header);
@@ -198,21 +228,27 @@ pub fn parse_mstp(input: &[u8]) -> Result<MstpFrame<'_>, DecodeError> {
         an |= Anomalies::MSTP_BAD_HEADER_CRC;
     }
     let len = usize::from(length);
+    // The data field (and its CRC) as far as the capture has them.
+    let field_len = if length == 0 { 0 } else { len.saturating_add(MSTP_DATA_CRC_LEN) };
+    if r.left() < field_len {
+        an |= Anomalies::MSTP_TRUNCATED;
+    }
     let (data, data_crc_ok) = if length == 0 {
         (&[][..], true)
     } else if frame_type.is_cobs() {
-        let field = r.take(len.saturating_add(MSTP_DATA_CRC_LEN))?;
+        let field = r.take(field_len.min(r.left()))?;
         if !(MSTP_COBS_MIN_LENGTH..=MSTP_COBS_MAX_LENGTH).contains(&len) {
             an |= Anomalies::MSTP_LENGTH_EXCEEDS_MAX;
         }
         (field, cobs_crc_ok(field))
     } else {
-        let data = r.take(len)?;
-        let sent = r.take_array::<2>()?;
+        let data = r.take(len.min(r.left()))?;
         if len > MSTP_MAX_DATA_LEN && frame_type.0 < 32 {
             an |= Anomalies::MSTP_LENGTH_EXCEEDS_MAX;
         }
-        (data, data_crc(data) == u16::from_le_bytes(sent))
+        let crc_ok =
+            r.take_array::<2>().is_ok_and(|sent| data_crc(data) == u16::from_le_bytes(sent));
+        (data, crc_ok)
     };
     if !data_crc_ok {
         an |= Anomalies::MSTP_BAD_DATA_CRC;

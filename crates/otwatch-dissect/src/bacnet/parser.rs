@@ -14,6 +14,8 @@ use crate::reader::Reader;
 
 /// The BVLC type octet of BACnet/IP (Annex J.2).
 pub const BVLC_TYPE_BIP: u8 = 0x81;
+/// The BVLC type octet of BACnet/IPv6 (Annex U.2).
+pub const BVLC_TYPE_BIP6: u8 = 0x82;
 /// Length of the BVLC header: type, function, 2-octet length.
 pub const BVLC_HEADER_LEN: usize = 4;
 /// The UDP port BACnet/IP uses by default (0xBAC0).
@@ -27,22 +29,16 @@ pub const MAX_PASSWORD_LEN: usize = 20;
 /// Highest valid object instance number (2^22 - 1).
 pub const MAX_INSTANCE: u32 = ObjectId::WILDCARD_INSTANCE;
 
-/// Whether `input` looks like a BACnet/IP datagram: BVLC type 0x81, a defined
-/// function, a length equal to the datagram length, and a well-formed body
-/// (an NPDU of version 1 with no reserved bits, where the function carries one).
+/// Whether `input` looks like a BACnet/IP datagram: BVLC type 0x81 (or 0x82,
+/// BACnet/IPv6), a defined function, a length equal to the datagram length, and
+/// a well-formed body (an NPDU of version 1 with no reserved bits, where the
+/// function carries one).
 pub fn probe(input: &[u8]) -> bool {
+    if input.first() == Some(&BVLC_TYPE_BIP6) {
+        return probe_ipv6(input);
+    }
     let Ok(msg) = parse(input) else { return false };
-    let fatal = Anomalies::BVLC_UNKNOWN_FUNCTION
-        | Anomalies::BVLC_LENGTH_MISMATCH
-        | Anomalies::BVLC_BAD_BODY_LENGTH
-        | Anomalies::NPDU_BAD_VERSION
-        | Anomalies::NPDU_RESERVED_BITS
-        | Anomalies::NPDU_MALFORMED
-        | Anomalies::NPDU_RESERVED_MESSAGE_TYPE
-        | Anomalies::NPDU_MISSING_APDU
-        | Anomalies::APDU_RESERVED_TYPE
-        | Anomalies::APDU_TRUNCATED;
-    if msg.anomalies.intersects(fatal) {
+    if msg.anomalies.intersects(PROBE_FATAL) {
         return false;
     }
     match msg.body {
@@ -54,6 +50,34 @@ pub fn probe(input: &[u8]) -> bool {
         _ => true,
     }
 }
+
+/// Probe for BACnet/IPv6: as [`probe`], for BVLC type 0x82.
+fn probe_ipv6(input: &[u8]) -> bool {
+    let Ok(msg) = parse_ipv6(input) else { return false };
+    if msg.anomalies.intersects(PROBE_FATAL) {
+        return false;
+    }
+    match msg.body {
+        Bvlc6Body::OriginalUnicastNpdu { npdu, .. }
+        | Bvlc6Body::ForwardedNpdu { npdu, .. }
+        | Bvlc6Body::OriginalBroadcastNpdu(npdu)
+        | Bvlc6Body::DistributeBroadcastToNetwork(npdu) => npdu.is_some(),
+        Bvlc6Body::Unknown(_) => false,
+        _ => true,
+    }
+}
+
+/// Anomalies that make [`probe`] say no.
+const PROBE_FATAL: Anomalies = Anomalies::BVLC_UNKNOWN_FUNCTION
+    .union(Anomalies::BVLC_LENGTH_MISMATCH)
+    .union(Anomalies::BVLC_BAD_BODY_LENGTH)
+    .union(Anomalies::NPDU_BAD_VERSION)
+    .union(Anomalies::NPDU_RESERVED_BITS)
+    .union(Anomalies::NPDU_MALFORMED)
+    .union(Anomalies::NPDU_RESERVED_MESSAGE_TYPE)
+    .union(Anomalies::NPDU_MISSING_APDU)
+    .union(Anomalies::APDU_RESERVED_TYPE)
+    .union(Anomalies::APDU_TRUNCATED);
 
 /// Decodes one BACnet/IP datagram (a BVLC message and what it carries).
 ///
@@ -163,6 +187,121 @@ fn parse_bvlc_body<'a>(function: BvlcFunction, body: &'a [u8], an: &mut Anomalie
             BvlcBody::Unknown(body)
         }
     }
+}
+
+/// Decodes one BACnet/IPv6 datagram (BVLC type 0x82, Annex U). As [`parse`]:
+/// `Incomplete` for a short header, `Malformed` for another type or a length
+/// below 4, anything else flagged.
+pub fn parse_ipv6(input: &[u8]) -> Result<Bvlc6Message<'_>, DecodeError> {
+    let mut r = Reader::new(input);
+    let bvlc_type = r.u8()?;
+    let function = Bvlc6Function(r.u8()?);
+    let length = r.u16_be()?;
+    if bvlc_type != BVLC_TYPE_BIP6 {
+        return Err(DecodeError::Malformed("bacnet: BVLC type is not 0x82 (BACnet/IPv6)"));
+    }
+    let mut an = Anomalies::NONE;
+    let body_len = usize::from(length)
+        .checked_sub(BVLC_HEADER_LEN)
+        .ok_or(DecodeError::Malformed("bacnet: BVLC length below header size"))?;
+    if body_len != r.left() {
+        an |= Anomalies::BVLC_LENGTH_MISMATCH;
+    }
+    let body = r.take(body_len.min(r.left()))?;
+    let mut b = Reader::new(body);
+    let known = function.is_known() && function != Bvlc6Function::SECURE_BVLL;
+    let source = if known { b.take_array::<3>().ok() } else { None };
+    let body = match source {
+        Some(_) => parse_bvlc6_body(function, body, &mut b, &mut an),
+        None if function == Bvlc6Function::SECURE_BVLL => Bvlc6Body::SecureBvll(body),
+        None => {
+            an |= if function.is_known() {
+                Anomalies::BVLC_BAD_BODY_LENGTH
+            } else {
+                Anomalies::BVLC_UNKNOWN_FUNCTION
+            };
+            Bvlc6Body::Unknown(body)
+        }
+    };
+    Ok(Bvlc6Message { function, length, source, body, anomalies: an })
+}
+
+fn parse_bvlc6_body<'a>(
+    function: Bvlc6Function,
+    body: &'a [u8],
+    b: &mut Reader<'a>,
+    an: &mut Anomalies,
+) -> Bvlc6Body<'a> {
+    let parsed = (|| -> Result<Bvlc6Body<'a>, DecodeError> {
+        let fixed = |b: &Reader<'a>, an: &mut Anomalies| {
+            if b.any_left() {
+                *an |= Anomalies::BVLC_BAD_BODY_LENGTH;
+            }
+        };
+        Ok(match function {
+            Bvlc6Function::RESULT => {
+                let code = b.u16_be()?;
+                fixed(b, an);
+                Bvlc6Body::Result(code)
+            }
+            Bvlc6Function::ORIGINAL_UNICAST_NPDU => {
+                let destination = b.take_array::<3>()?;
+                Bvlc6Body::OriginalUnicastNpdu { destination, npdu: nested_npdu(b.rest(), an) }
+            }
+            Bvlc6Function::ORIGINAL_BROADCAST_NPDU => {
+                Bvlc6Body::OriginalBroadcastNpdu(nested_npdu(b.rest(), an))
+            }
+            Bvlc6Function::ADDRESS_RESOLUTION => {
+                let target = b.take_array::<3>()?;
+                fixed(b, an);
+                Bvlc6Body::AddressResolution { target }
+            }
+            Bvlc6Function::FORWARDED_ADDRESS_RESOLUTION => {
+                let target = b.take_array::<3>()?;
+                let origin = read_bip6_address(b)?;
+                fixed(b, an);
+                Bvlc6Body::ForwardedAddressResolution { target, origin }
+            }
+            Bvlc6Function::ADDRESS_RESOLUTION_ACK
+            | Bvlc6Function::VIRTUAL_ADDRESS_RESOLUTION_ACK => {
+                let destination = b.take_array::<3>()?;
+                fixed(b, an);
+                Bvlc6Body::ResolutionAck { destination }
+            }
+            Bvlc6Function::VIRTUAL_ADDRESS_RESOLUTION => {
+                fixed(b, an);
+                Bvlc6Body::VirtualAddressResolution
+            }
+            Bvlc6Function::FORWARDED_NPDU => {
+                let origin = read_bip6_address(b)?;
+                Bvlc6Body::ForwardedNpdu { origin, npdu: nested_npdu(b.rest(), an) }
+            }
+            Bvlc6Function::REGISTER_FOREIGN_DEVICE => {
+                let ttl = b.u16_be()?;
+                fixed(b, an);
+                Bvlc6Body::RegisterForeignDevice { ttl }
+            }
+            Bvlc6Function::DELETE_FOREIGN_DEVICE_TABLE_ENTRY => {
+                let entry = read_bip6_address(b)?;
+                fixed(b, an);
+                Bvlc6Body::DeleteForeignDeviceTableEntry(entry)
+            }
+            Bvlc6Function::DISTRIBUTE_BROADCAST_TO_NETWORK => {
+                Bvlc6Body::DistributeBroadcastToNetwork(nested_npdu(b.rest(), an))
+            }
+            _ => Bvlc6Body::Unknown(body),
+        })
+    })();
+    parsed.unwrap_or_else(|_| {
+        *an |= Anomalies::BVLC_BAD_BODY_LENGTH;
+        Bvlc6Body::Unknown(body)
+    })
+}
+
+fn read_bip6_address(r: &mut Reader<'_>) -> Result<Bip6Address, DecodeError> {
+    let ip = r.take_array::<16>()?;
+    let port = r.u16_be()?;
+    Ok(Bip6Address { ip, port })
 }
 
 fn read_bip_address(r: &mut Reader<'_>) -> Result<BipAddress, DecodeError> {
@@ -593,8 +732,15 @@ fn property_ref_for(
     Ok(PropertyRef { object, property, array_index })
 }
 
+fn check_charset(s: &CharacterString<'_>, an: &mut Anomalies) {
+    if !s.charset.is_known() {
+        *an |= Anomalies::UNKNOWN_CHARACTER_SET;
+    }
+}
+
 fn check_password(p: &Option<CharacterString<'_>>, an: &mut Anomalies) {
     if let Some(p) = p {
+        check_charset(p, an);
         let chars = p.to_string_lossy().chars().count();
         if chars == 0 || chars > MAX_PASSWORD_LEN {
             *an |= Anomalies::INVALID_PARAMETER;
@@ -748,6 +894,7 @@ pub fn decode_confirmed_request<'a>(
         ConfirmedService::LIFE_SAFETY_OPERATION => decode_with(data, an, B::Other, |t, an| {
             let process_id = to_u32(t.context_unsigned(0)?, an);
             let source = t.context_string(1)?;
+            check_charset(&source, an);
             let operation = to_u32(t.context_unsigned(2)?, an);
             if operation > 9 && operation < 64 {
                 *an |= Anomalies::INVALID_PARAMETER;
@@ -938,10 +1085,11 @@ pub fn decode_unconfirmed_request<'a>(
             }
             Ok(B::IAm(IAm { device, max_apdu, segmentation, vendor_id }))
         }),
-        UnconfirmedService::I_HAVE => decode_with(data, an, B::Other, |t, _| {
+        UnconfirmedService::I_HAVE => decode_with(data, an, B::Other, |t, an| {
             let device = t.app_object_id()?;
             let object = t.app_object_id()?;
             let name = t.app_string()?;
+            check_charset(&name, an);
             Ok(B::IHave(IHave { device, object, name }))
         }),
         UnconfirmedService::WHO_IS => {
@@ -952,7 +1100,9 @@ pub fn decode_unconfirmed_request<'a>(
             let object = if let Some(id) = t.opt_context_object_id(2)? {
                 WhoHasObject::Id(id)
             } else {
-                WhoHasObject::Name(t.context_string(3)?)
+                let name = t.context_string(3)?;
+                check_charset(&name, an);
+                WhoHasObject::Name(name)
             };
             Ok(B::WhoHas(WhoHas { range, object }))
         }),
@@ -1000,6 +1150,8 @@ fn device_identity<'a>(
     }
     let model_name = t.app_string()?;
     let serial_number = t.app_string()?;
+    check_charset(&model_name, an);
+    check_charset(&serial_number, an);
     Ok(DeviceIdentity { vendor_id, model_name, serial_number })
 }
 

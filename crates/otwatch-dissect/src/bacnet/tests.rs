@@ -256,6 +256,106 @@ fn probe_rejects_other_traffic(#[case] input: &[u8]) {
     assert!(!probe(input));
 }
 
+// ------------------------------------------------------------------ BACnet/IPv6
+
+const B6: Bip6Address = Bip6Address {
+    ip: [0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01],
+    port: 47808,
+};
+
+#[rstest]
+#[case::original_unicast(
+    &[0x82, 0x01, 0x00, 0x0e, // BACnet/IPv6, Original-Unicast-NPDU, length 14
+      0x00, 0x00, 0x01, // source virtual address
+      0x00, 0x00, 0x02, // destination virtual address
+      0x01, 0x00, 0x10, 0x08], // NPDU: who-Is
+    Bvlc6Function::ORIGINAL_UNICAST_NPDU, true)]
+#[case::original_broadcast(
+    &[0x82, 0x02, 0x00, 0x0b, // Original-Broadcast-NPDU, length 11
+      0x00, 0x00, 0x01, // source virtual address
+      0x01, 0x00, 0x10, 0x08], // NPDU: who-Is
+    Bvlc6Function::ORIGINAL_BROADCAST_NPDU, true)]
+#[case::forwarded_npdu(
+    &[0x82, 0x08, 0x00, 0x1d, // Forwarded-NPDU, length 29
+      0x00, 0x00, 0x01, // source virtual address
+      0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01, 0xba, 0xc0, // [2001:db8::1]:47808
+      0x01, 0x00, 0x10, 0x08], // NPDU: who-Is
+    Bvlc6Function::FORWARDED_NPDU, true)]
+#[case::distribute_broadcast(
+    &[0x82, 0x0c, 0x00, 0x0b, // Distribute-Broadcast-To-Network, length 11
+      0x00, 0x00, 0x01, 0x01, 0x00, 0x10, 0x08],
+    Bvlc6Function::DISTRIBUTE_BROADCAST_TO_NETWORK, true)]
+#[case::result(
+    &[0x82, 0x00, 0x00, 0x09, // BVLC-Result, length 9
+      0x00, 0x00, 0x01, // source virtual address
+      0x00, 0x90], // Register-Foreign-Device NAK
+    Bvlc6Function::RESULT, false)]
+#[case::register_foreign_device(
+    &[0x82, 0x09, 0x00, 0x09, 0x00, 0x00, 0x01, 0x00, 0x78], // time-to-live 120 s
+    Bvlc6Function::REGISTER_FOREIGN_DEVICE, false)]
+#[case::address_resolution(
+    &[0x82, 0x03, 0x00, 0x0a, 0x00, 0x00, 0x01, 0x00, 0x00, 0x02], // who has virtual address 2
+    Bvlc6Function::ADDRESS_RESOLUTION, false)]
+#[case::virtual_address_resolution(
+    &[0x82, 0x06, 0x00, 0x07, 0x00, 0x00, 0x01],
+    Bvlc6Function::VIRTUAL_ADDRESS_RESOLUTION, false)]
+fn bacnet_ipv6_messages(#[case] input: &[u8], #[case] function: Bvlc6Function, #[case] npdu: bool) {
+    let m = parse_ipv6(input).unwrap();
+    assert!(m.anomalies.is_empty(), "{}", m.anomalies);
+    assert_eq!(m.function, function);
+    assert_eq!(m.source, Some([0x00, 0x00, 0x01]));
+    assert_eq!(m.npdu().is_some(), npdu);
+    if npdu {
+        let apdu = m.npdu().and_then(Npdu::apdu);
+        assert_eq!(apdu.and_then(Apdu::unconfirmed_service), Some(UnconfirmedService::WHO_IS));
+    }
+    assert!(probe(input));
+}
+
+#[test]
+fn bacnet_ipv6_bodies_decode() {
+    let m = parse_ipv6(&[
+        0x82, 0x08, 0x00, 0x1d, 0x00, 0x00, 0x01, 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0,
+        0, 0, 0, 0x01, 0xba, 0xc0, 0x01, 0x00, 0x10, 0x08,
+    ])
+    .unwrap();
+    let Bvlc6Body::ForwardedNpdu { origin, .. } = m.body else { panic!() };
+    assert_eq!(origin, B6);
+    assert_eq!(origin.to_string(), "[2001:db8::1]:47808");
+    let m = parse_ipv6(&[
+        0x82, 0x04, 0x00, 0x1c, 0x00, 0x00, 0x01, 0x00, 0x00, 0x02, 0x20, 0x01, 0x0d, 0xb8, 0, 0,
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01, 0xba, 0xc0,
+    ])
+    .unwrap();
+    assert_eq!(
+        m.body,
+        Bvlc6Body::ForwardedAddressResolution { target: [0x00, 0x00, 0x02], origin: B6 }
+    );
+    let m = parse_ipv6(&[0x82, 0x00, 0x00, 0x09, 0x00, 0x00, 0x01, 0x00, 0x90]).unwrap();
+    assert_eq!(m.body, Bvlc6Body::Result(0x0090));
+}
+
+#[rstest]
+#[case::unknown_function(&[0x82, 0x0d, 0x00, 0x07, 0x00, 0x00, 0x01], Anomalies::BVLC_UNKNOWN_FUNCTION)]
+#[case::no_source_address(&[0x82, 0x02, 0x00, 0x06, 0x00, 0x00], Anomalies::BVLC_BAD_BODY_LENGTH)]
+#[case::unicast_without_destination(&[0x82, 0x01, 0x00, 0x08, 0x00, 0x00, 0x01, 0x00], Anomalies::BVLC_BAD_BODY_LENGTH)]
+#[case::result_too_long(&[0x82, 0x00, 0x00, 0x0a, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00], Anomalies::BVLC_BAD_BODY_LENGTH)]
+#[case::length_mismatch(&[0x82, 0x06, 0x00, 0x09, 0x00, 0x00, 0x01], Anomalies::BVLC_LENGTH_MISMATCH)]
+#[case::npdu_malformed(&[0x82, 0x02, 0x00, 0x08, 0x00, 0x00, 0x01, 0x01], Anomalies::NPDU_MALFORMED)]
+fn bacnet_ipv6_anomalies(#[case] input: &[u8], #[case] flag: Anomalies) {
+    let m = parse_ipv6(input).unwrap();
+    assert!(m.anomalies.contains(flag), "{} lacks {}", m.anomalies, flag);
+    assert!(!probe(input));
+}
+
+#[rstest]
+#[case::short(&[0x82, 0x01, 0x00], DecodeError::incomplete(1))]
+#[case::ipv4_type(&[0x81, 0x0a, 0x00, 0x04], DecodeError::Malformed("bacnet: BVLC type is not 0x82 (BACnet/IPv6)"))]
+#[case::length_below_header(&[0x82, 0x01, 0x00, 0x02], DecodeError::Malformed("bacnet: BVLC length below header size"))]
+fn bacnet_ipv6_framing_errors(#[case] input: &[u8], #[case] err: DecodeError) {
+    assert_eq!(parse_ipv6(input), Err(err));
+}
+
 // ------------------------------------------------------------------ NPDU
 
 #[test]
@@ -900,6 +1000,9 @@ fn unconfirmed_request_services(#[case] input: &[u8], #[case] body: UnconfirmedR
     Anomalies::INVALID_PARAMETER)]
 #[case::reserved_bits(&[0x11, 0x08], Anomalies::APDU_RESERVED_BITS)]
 #[case::unknown_service(&[0x10, 0x20], Anomalies::UNKNOWN_SERVICE)]
+#[case::who_has_name_in_unknown_charset(
+    &[0x10, 0x07, 0x3b, 0x09, b'Z', b'o'], // [3] name with character set 9
+    Anomalies::UNKNOWN_CHARACTER_SET)]
 #[case::time_sync_without_time(&[0x10, 0x06, 0xa4, 0x7c, 0x05, 0x14, 0x01], Anomalies::SERVICE_MALFORMED)]
 fn unconfirmed_request_anomalies(#[case] input: &[u8], #[case] flag: Anomalies) {
     let (_, an) = unconfirmed(input);
@@ -1343,10 +1446,58 @@ fn mstp_long_data_frames_are_flagged() {
 #[case::empty(&[])]
 #[case::preamble_only(&[0x55, 0xff])]
 #[case::header_cut(&[0x55, 0xff, 0x06, 0xff, 0x03])]
-#[case::data_cut(&[0x55, 0xff, 0x06, 0xff, 0x03, 0x00, 0x04, 0xb2, 0x01, 0x00])]
-#[case::data_crc_cut(&[0x55, 0xff, 0x06, 0xff, 0x03, 0x00, 0x04, 0xb2, 0x01, 0x00, 0x10, 0x08, 0xbc])]
-fn mstp_short_frames_are_incomplete(#[case] input: &[u8]) {
+fn mstp_short_headers_are_incomplete(#[case] input: &[u8]) {
     assert!(matches!(parse_mstp(input), Err(DecodeError::Incomplete { .. })));
+}
+
+#[rstest]
+#[case::data_crc_cut(
+    &[0x55, 0xff, 0x06, 0xff, 0x03, 0x00, 0x04, 0xb2, 0x01, 0x00, 0x10, 0x08, 0xbc], // 1 CRC octet
+    &[0x01, 0x00, 0x10, 0x08], true)]
+#[case::data_cut(
+    &[0x55, 0xff, 0x06, 0xff, 0x03, 0x00, 0x04, 0xb2, 0x01, 0x00], // 2 of 4 data octets
+    &[0x01, 0x00], true)]
+#[case::npdu_cut(
+    &[0x55, 0xff, 0x06, 0xff, 0x03, 0x00, 0x04, 0xb2, 0x01], // 1 of 4 data octets
+    &[0x01], false)]
+fn mstp_frames_cut_short_are_decoded_as_far_as_they_go(
+    #[case] input: &[u8],
+    #[case] data: &[u8],
+    #[case] npdu_decodes: bool,
+) {
+    let f = parse_mstp(input).unwrap();
+    assert!(f.anomalies.contains(Anomalies::MSTP_TRUNCATED), "{}", f.anomalies);
+    assert!(!f.data_crc_ok);
+    assert_eq!(f.data, data);
+    assert_eq!(f.npdu.is_some(), npdu_decodes);
+    assert!(mstp_frame_len(input).unwrap() > input.len());
+}
+
+#[test]
+fn cimetrics_snap_frames_carry_mstp_without_preamble() {
+    let input = [
+        0x00, 0x10, 0x90, // SNAP OUI: Cimetrics
+        0x00, 0x01, // PID: U+4 MS/TP
+        0x00, 0x05, // delta time (little-endian)
+        0x01, // sniffer status
+        0x06, 0xff, 0x03, 0x00, 0x04,
+        0xb2, // MS/TP header without preamble: data to 255 from 3
+        0x01, 0x00, 0x10, 0x08, // NPDU: who-Is
+        0xbc, 0xf9, // data CRC
+    ];
+    let f = parse_cimetrics(&input).unwrap();
+    assert!(f.anomalies.is_empty(), "{}", f.anomalies);
+    assert_eq!(
+        (f.frame_type, f.source, f.destination),
+        (MstpFrameType::DATA_NOT_EXPECTING_REPLY, 3, 255)
+    );
+    let apdu = f.npdu.as_ref().and_then(Npdu::apdu);
+    assert_eq!(apdu.and_then(Apdu::unconfirmed_service), Some(UnconfirmedService::WHO_IS));
+    assert_eq!(parse_mstp_without_preamble(&input[8..]), Ok(f));
+    assert_eq!(
+        parse_cimetrics(&[0x00, 0x00, 0x0c, 0x20, 0x00, 0x01, 0x02]),
+        Err(DecodeError::Malformed("bacnet: not a Cimetrics MS/TP SNAP frame"))
+    );
 }
 
 #[rstest]
@@ -1574,6 +1725,7 @@ fn every_prefix_of_every_vector_is_handled() {
         for end in 0..=v.len() {
             let part = &v[..end];
             let _ = parse(part);
+            let _ = parse_ipv6(part);
             let _ = probe(part);
             let _ = parse_npdu(part);
             let _ = parse_llc(part);

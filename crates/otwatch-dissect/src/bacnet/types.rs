@@ -221,6 +221,129 @@ impl<'a> FdtEntries<'a> {
     }
 }
 
+// ---------------------------------------------------------------- BACnet/IPv6 (Annex U)
+
+wire_enum! {
+    /// BVLC function of BACnet/IPv6 (BVLC type 0x82, Annex U.2).
+    Bvlc6Function(u8);
+    fallback |_v| "reserved";
+    RESULT = 0x00 => "BVLC-Result",
+    ORIGINAL_UNICAST_NPDU = 0x01 => "Original-Unicast-NPDU",
+    ORIGINAL_BROADCAST_NPDU = 0x02 => "Original-Broadcast-NPDU",
+    ADDRESS_RESOLUTION = 0x03 => "Address-Resolution",
+    FORWARDED_ADDRESS_RESOLUTION = 0x04 => "Forwarded-Address-Resolution",
+    ADDRESS_RESOLUTION_ACK = 0x05 => "Address-Resolution-ACK",
+    VIRTUAL_ADDRESS_RESOLUTION = 0x06 => "Virtual-Address-Resolution",
+    VIRTUAL_ADDRESS_RESOLUTION_ACK = 0x07 => "Virtual-Address-Resolution-ACK",
+    FORWARDED_NPDU = 0x08 => "Forwarded-NPDU",
+    REGISTER_FOREIGN_DEVICE = 0x09 => "Register-Foreign-Device",
+    DELETE_FOREIGN_DEVICE_TABLE_ENTRY = 0x0a => "Delete-Foreign-Device-Table-Entry",
+    SECURE_BVLL = 0x0b => "Secure-BVLL",
+    DISTRIBUTE_BROADCAST_TO_NETWORK = 0x0c => "Distribute-Broadcast-To-Network",
+}
+
+/// A B/IPv6 address: IPv6 address and UDP port (Annex U.1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Bip6Address {
+    /// IPv6 address octets.
+    pub ip: [u8; 16],
+    /// UDP port.
+    pub port: u16,
+}
+
+impl fmt::Display for Bip6Address {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "[{}]:{}", std::net::Ipv6Addr::from(self.ip), self.port)
+    }
+}
+
+/// A BACnet/IPv6 virtual MAC address (3 octets, Annex U.1).
+pub type Vmac = [u8; 3];
+
+/// A BACnet/IPv6 BVLC message (BVLC type 0x82).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Bvlc6Message<'a> {
+    /// BVLC function.
+    pub function: Bvlc6Function,
+    /// The BVLC length field (whole message).
+    pub length: u16,
+    /// The sender's virtual MAC address, which every defined function carries.
+    pub source: Option<Vmac>,
+    /// Function-specific content.
+    pub body: Bvlc6Body<'a>,
+    /// Anomalies of this message and of everything it carries.
+    pub anomalies: Anomalies,
+}
+
+impl<'a> Bvlc6Message<'a> {
+    /// The NPDU this message carries, if any.
+    pub fn npdu(&self) -> Option<&Npdu<'a>> {
+        match &self.body {
+            Bvlc6Body::OriginalUnicastNpdu { npdu, .. }
+            | Bvlc6Body::ForwardedNpdu { npdu, .. }
+            | Bvlc6Body::OriginalBroadcastNpdu(npdu)
+            | Bvlc6Body::DistributeBroadcastToNetwork(npdu) => npdu.as_ref(),
+            _ => None,
+        }
+    }
+}
+
+/// BACnet/IPv6 BVLC function-specific content (Annex U.2), after the source
+/// virtual address.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Bvlc6Body<'a> {
+    /// BVLC-Result with its result code.
+    Result(u16),
+    /// Original-Unicast-NPDU.
+    OriginalUnicastNpdu {
+        /// Destination virtual address.
+        destination: Vmac,
+        /// The NPDU, if it could be decoded.
+        npdu: Option<Npdu<'a>>,
+    },
+    /// Original-Broadcast-NPDU.
+    OriginalBroadcastNpdu(Option<Npdu<'a>>),
+    /// Address-Resolution for a virtual address.
+    AddressResolution {
+        /// The virtual address looked up.
+        target: Vmac,
+    },
+    /// Forwarded-Address-Resolution.
+    ForwardedAddressResolution {
+        /// The virtual address looked up.
+        target: Vmac,
+        /// Who asked.
+        origin: Bip6Address,
+    },
+    /// Address-Resolution-ACK or Virtual-Address-Resolution-ACK.
+    ResolutionAck {
+        /// Destination virtual address.
+        destination: Vmac,
+    },
+    /// Virtual-Address-Resolution.
+    VirtualAddressResolution,
+    /// Forwarded-NPDU with the originator's B/IPv6 address.
+    ForwardedNpdu {
+        /// The original sender.
+        origin: Bip6Address,
+        /// The NPDU, if it could be decoded.
+        npdu: Option<Npdu<'a>>,
+    },
+    /// Register-Foreign-Device with its time-to-live in seconds.
+    RegisterForeignDevice {
+        /// Requested time-to-live, seconds.
+        ttl: u16,
+    },
+    /// Delete-Foreign-Device-Table-Entry.
+    DeleteForeignDeviceTableEntry(Bip6Address),
+    /// Distribute-Broadcast-To-Network.
+    DistributeBroadcastToNetwork(Option<Npdu<'a>>),
+    /// Secure-BVLL, kept raw.
+    SecureBvll(&'a [u8]),
+    /// A reserved function or a body too short for its function, kept raw.
+    Unknown(&'a [u8]),
+}
+
 // ---------------------------------------------------------------- NPDU (clause 6)
 
 wire_enum! {
