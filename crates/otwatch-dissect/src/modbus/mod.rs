@@ -32,7 +32,8 @@ pub use anomaly::Anomalies;
 pub use parser::{
     FILE_REFERENCE_TYPE, MAX_FIFO_COUNT, MAX_FILE_RECORD_NUMBER, MAX_MBAP_LENGTH, MAX_PDU_LEN,
     MAX_READ_BITS, MAX_READ_REGISTERS, MAX_READ_WRITE_WRITE_REGISTERS, MAX_WRITE_COILS,
-    MAX_WRITE_REGISTERS, MBAP_LEN, MBAP_PREFIX_LEN, MIN_MBAP_LENGTH, parse, parse_pdu, pdu_len,
+    MAX_WRITE_REGISTERS, MBAP_LEN, MBAP_PREFIX_LEN, MIN_MBAP_LENGTH, MbapPrefix, mbap_prefix,
+    parse, parse_pdu, pdu_len,
 };
 pub use types::{
     Adu, Body, ConformityLevel, DeviceObject, DeviceObjectId, DeviceObjectIter, DeviceObjects,

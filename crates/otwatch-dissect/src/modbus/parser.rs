@@ -43,28 +43,49 @@ pub const MAX_FILE_RECORD_NUMBER: u16 = 9999;
 /// The only file record reference type.
 pub const FILE_REFERENCE_TYPE: u8 = 6;
 
-/// How many bytes the next Modbus/TCP ADU takes (MBAP header plus PDU).
-///
-/// `Incomplete` until the length field is there; `Malformed` when the
-/// length cannot describe a PDU (under 2 or over 254), so a stream can
-/// resynchronise. The protocol identifier is not checked here: a non-zero
-/// one still frames, and [`parse`] flags it.
-pub fn pdu_len(input: &[u8]) -> Result<usize, DecodeError> {
+/// The MBAP fields before the unit id: enough to frame an ADU.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MbapPrefix {
+    /// Transaction identifier.
+    pub transaction_id: u16,
+    /// Protocol identifier (0 for Modbus).
+    pub protocol_id: u16,
+    /// Bytes that follow the length field.
+    pub length: u16,
+}
+
+impl MbapPrefix {
+    /// Bytes of the whole ADU this prefix announces (6 + length).
+    pub fn adu_len(&self) -> usize {
+        MBAP_PREFIX_LEN.saturating_add(usize::from(self.length))
+    }
+}
+
+/// Reads the first six MBAP bytes without judging them; `Incomplete` until
+/// they are all there. For callers that must frame exactly as another
+/// implementation does (see [`pdu_len`] for the judging variant).
+pub fn mbap_prefix(input: &[u8]) -> Result<MbapPrefix, DecodeError> {
     let mut r = Reader::new(input);
     if r.left() < MBAP_PREFIX_LEN {
         return Err(DecodeError::incomplete(MBAP_PREFIX_LEN.saturating_sub(r.left())));
     }
-    r.skip(4)?;
-    let length = r.u16_be()?;
-    if length < MIN_MBAP_LENGTH {
+    Ok(MbapPrefix { transaction_id: r.u16_be()?, protocol_id: r.u16_be()?, length: r.u16_be()? })
+}
+
+/// How many bytes the next Modbus/TCP ADU takes (MBAP header plus PDU).
+///
+/// `Incomplete` until the length field is there; `Malformed` when the
+/// length is under 2 (no room for the unit id and a function code), so a
+/// stream can resynchronise. A length over [`MAX_MBAP_LENGTH`] still frames
+/// (up to 65541 bytes) and [`parse`] flags it as
+/// [`Anomalies::INVALID_LENGTH`]; a non-zero protocol identifier also
+/// frames and is flagged.
+pub fn pdu_len(input: &[u8]) -> Result<usize, DecodeError> {
+    let prefix = mbap_prefix(input)?;
+    if prefix.length < MIN_MBAP_LENGTH {
         return Err(DecodeError::Malformed("modbus: MBAP length under 2"));
     }
-    if length > MAX_MBAP_LENGTH {
-        return Err(DecodeError::Malformed("modbus: MBAP length over 254"));
-    }
-    MBAP_PREFIX_LEN
-        .checked_add(usize::from(length))
-        .ok_or(DecodeError::Malformed("length overflow"))
+    Ok(prefix.adu_len())
 }
 
 /// Decodes one Modbus/TCP ADU from the start of `input`; returns the bytes
@@ -97,6 +118,7 @@ pub fn parse_pdu(pdu: &[u8], dir: Direction) -> Result<(Pdu<'_>, Anomalies), Dec
     let is_request = dir == Direction::ToServer;
     let mut an = Anomalies::NONE;
     if pdu.len() > MAX_PDU_LEN {
+        // Over the 260-byte ADU limit of the specification (4.1).
         an |= Anomalies::INVALID_LENGTH;
     }
     let body = if function.is_exception() {

@@ -66,19 +66,43 @@ fn parses_the_mbap_header_field_by_field() {
     &[0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x11], // length 1: unit id only
     Err(DecodeError::Malformed("modbus: MBAP length under 2"))
 )]
-#[case::length_over_254(
-    &[0x00, 0x01, 0x00, 0x00, 0x00, 0xFF], // length 255 > 260-byte ADU
-    Err(DecodeError::Malformed("modbus: MBAP length over 254"))
+#[case::length_over_254_still_frames(
+    &[0x00, 0x01, 0x00, 0x00, 0x00, 0xFF], // length 255: over the 260-byte ADU, framable
+    Ok(261)
 )]
-#[case::huge_length(
-    &[0x00, 0x01, 0x00, 0x00, 0x88, 0x04], // length 0x8804
-    Err(DecodeError::Malformed("modbus: MBAP length over 254"))
-)]
+#[case::huge_length(&[0x00, 0x01, 0x00, 0x00, 0x88, 0x04], Ok(6 + 0x8804))] // length 0x8804
 #[case::minimum(&[0x00, 0x01, 0x00, 0x00, 0x00, 0x02], Ok(8))]
 #[case::maximum(&[0x00, 0x01, 0x00, 0x00, 0x00, 0xFE], Ok(260))]
 #[case::nonzero_protocol_still_frames(&[0x00, 0x01, 0x00, 0x07, 0x00, 0x06], Ok(12))]
 fn frames_from_the_mbap_length(#[case] input: &[u8], #[case] expected: Result<usize, DecodeError>) {
     assert_eq!(pdu_len(input), expected);
+}
+
+#[test]
+fn flags_an_adu_over_the_specification_limit() {
+    // tid 1, proto 0, length 305: unit id + function 3 + 303 zero bytes.
+    let mut bytes = vec![0x00, 0x01, 0x00, 0x00, 0x01, 0x31, 0x01, 0x03];
+    bytes.resize(6 + 305, 0x00);
+    let a = check(&bytes, REQ);
+    assert_eq!(a.pdu.function, FunctionCode::READ_HOLDING_REGISTERS);
+    assert_eq!(a.pdu.body, Body::Raw);
+    // Quantity 0 was read before the extra bytes showed the shape is wrong.
+    assert_eq!(a.anomalies, Anomalies::INVALID_LENGTH | Anomalies::QUANTITY_OUT_OF_RANGE);
+    assert!(!probe(&bytes));
+}
+
+#[rstest]
+#[case::short(&[0x00, 0x01, 0x00], Err(DecodeError::incomplete(3)))]
+#[case::length_zero(&[0x12, 0x34, 0x00, 0x05, 0x00, 0x00],
+    Ok(MbapPrefix { transaction_id: 0x1234, protocol_id: 5, length: 0 }))]
+fn reads_the_mbap_prefix_without_judging(
+    #[case] input: &[u8],
+    #[case] expected: Result<MbapPrefix, DecodeError>,
+) {
+    assert_eq!(mbap_prefix(input), expected);
+    if let Ok(p) = expected {
+        assert_eq!(p.adu_len(), 6 + usize::from(p.length));
+    }
 }
 
 #[test]

@@ -3,14 +3,28 @@
 //! Counting follows the truth files (see `../shared/pcaps/MANIFEST.md`):
 //! request or response is decided by port (to the server port is a
 //! request), function codes are counted with the exception bit stripped,
-//! unit ids per PDU, servers and clients per frame. Only what a Modbus/TCP
-//! dissector accepts is counted: an MBAP header with protocol id 0 and a
-//! length of at least 2; anything else on the port is not Modbus.
+//! unit ids per PDU, servers and clients per frame.
+//!
+//! Framing follows what tshark accepts, measured on hand-made captures:
+//! every ADU is framed by its MBAP length (6 + length, whatever the length).
+//! Where tshark starts dissecting (at the start of a segment, or of bytes
+//! kept from the previous one) it first checks that at least 8 bytes are
+//! there, the protocol id is 0 and the length is at least 2; if not, the
+//! rest of the segment is not Modbus. ADUs after the first in the same
+//! buffer are not checked: they count whatever their protocol id, except
+//! those too short to hold a function code.
+//!
+//! The hook does not say where a segment starts, but the pipeline frames a
+//! buffer by calling [`ProtocolHandler::pdu_len`] on it and then on what
+//! follows each ADU in the same buffer. So a call whose buffer begins
+//! exactly where the previous call's ADU ended, with the remaining length,
+//! is a continuation; any other call is a fresh start and gets the checks.
 
+use std::cell::Cell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
-use otwatch_dissect::modbus::{self, Body, DeviceObjectId};
+use otwatch_dissect::modbus::{self, Body, DeviceObjectId, FunctionCode};
 use otwatch_dissect::{DecodeError, Direction};
 use serde_json::{Value, json};
 
@@ -24,6 +38,8 @@ const MAX_EXCEPTION_KINDS: usize = 1024;
 const MAX_DEVICE_STRINGS: usize = 1024;
 /// Distinct server ports kept at most.
 const MAX_SERVER_PORTS: usize = 64;
+/// Bytes tshark needs at the start of a dissection to look at a segment.
+const MIN_FIRST_BYTES: usize = 8;
 
 /// Counts Modbus/TCP traffic for the `modbus` section of the summary.
 #[derive(Debug, Default)]
@@ -43,6 +59,9 @@ pub struct ModbusSummary {
     servers: BTreeSet<IpAddr>,
     clients: BTreeSet<IpAddr>,
     device_identification: BTreeSet<(IpAddr, String)>,
+    /// Where the next continuation call of `pdu_len` would start (buffer
+    /// address) and how many bytes it would see.
+    continuation: Cell<Option<(usize, usize)>>,
 }
 
 /// How the truth files classify a PDU: by port.
@@ -111,13 +130,22 @@ impl ProtocolHandler for ModbusSummary {
     }
 
     fn pdu_len(&self, buf: &[u8]) -> Result<usize, DecodeError> {
-        let n = modbus::pdu_len(buf)?;
-        // A non-zero protocol id is not Modbus: tshark leaves the segment
-        // undissected, so do we (the pipeline drops to the segment end).
-        match buf.get(2..4) {
-            Some([0, 0]) | None => Ok(n),
-            Some(_) => Err(DecodeError::Malformed("modbus: protocol id is not 0")),
+        // The address is only compared, never dereferenced.
+        let start = buf.as_ptr() as usize;
+        let fresh = self.continuation.get() != Some((start, buf.len()));
+        self.continuation.set(None);
+        if fresh && buf.len() < MIN_FIRST_BYTES {
+            return Err(DecodeError::Malformed("modbus: too short to start a segment"));
         }
+        let prefix = modbus::mbap_prefix(buf)?;
+        if fresh && (prefix.protocol_id != 0 || prefix.length < modbus::MIN_MBAP_LENGTH) {
+            return Err(DecodeError::Malformed("modbus: not an MBAP header"));
+        }
+        let n = prefix.adu_len();
+        if let Some(left) = buf.len().checked_sub(n) {
+            self.continuation.set(Some((start.wrapping_add(n), left)));
+        }
+        Ok(n)
     }
 
     fn on_pdu(&mut self, cx: &mut PduContext<'_>, pdu: &[u8]) {
@@ -128,11 +156,24 @@ impl ProtocolHandler for ModbusSummary {
             PortDirection::Response => Direction::ToClient,
             PortDirection::Unknown => cx.direction,
         };
+        // ADUs too short for a function code are skipped, as tshark does.
         let Ok((_, adu)) = modbus::parse(pdu, dir) else { return };
-        if adu.header.protocol_id != 0 {
+        cx.mark("mbtcp");
+        // tshark's Modbus/TCP layer reads a few bytes after the function
+        // code for its summary line; when they are missing it gives up on
+        // the ADU (the frame still shows Modbus/TCP, nothing is counted).
+        let needed = if adu.pdu.function.is_exception() {
+            1
+        } else {
+            match adu.pdu.function {
+                FunctionCode::DIAGNOSTICS => 2,
+                FunctionCode::ENCAPSULATED_INTERFACE_TRANSPORT => 1,
+                _ => 0,
+            }
+        };
+        if adu.pdu.data.len() < needed {
             return;
         }
-        cx.mark("mbtcp");
         cx.mark("modbus");
         if self.last_frame != Some(cx.frame_number) {
             self.last_frame = Some(cx.frame_number);
@@ -160,10 +201,11 @@ impl ProtocolHandler for ModbusSummary {
                 self.unknown_direction = self.unknown_direction.saturating_add(1);
             }
         }
-        // An exception code is read whenever bit 7 is set and a byte follows,
-        // whichever way the PDU travels.
+        // An exception code is read whenever bit 7 is set, whichever way the
+        // PDU travels; tshark takes code 0 for "no exception".
         if adu.pdu.function.is_exception()
             && let Some(&code) = adu.pdu.data.first()
+            && code != 0
             && (self.exceptions.len() < MAX_EXCEPTION_KINDS
                 || self.exceptions.contains_key(&(fc, code)))
         {
@@ -188,21 +230,24 @@ impl ProtocolHandler for ModbusSummary {
         if self.frames == 0 {
             return None;
         }
-        let exceptions: Vec<Value> = self
-            .exceptions
-            .iter()
-            .map(|(&(f, e), &c)| json!({"function_code": f, "exception_code": e, "count": c}))
+        // The truth files order exceptions by the function code as text.
+        let mut exc: Vec<(String, u8, u8, u64)> =
+            self.exceptions.iter().map(|(&(f, e), &c)| (f.to_string(), e, f, c)).collect();
+        exc.sort();
+        let exceptions: Vec<Value> = exc
+            .into_iter()
+            .map(|(_, e, f, c)| json!({"function_code": f, "exception_code": e, "count": c}))
             .collect();
         let addrs = |s: &BTreeSet<IpAddr>| {
             let mut v: Vec<String> = s.iter().map(ToString::to_string).collect();
             v.sort();
             v
         };
-        let devid: Vec<Value> = self
-            .device_identification
-            .iter()
-            .map(|(src, v)| json!({"src": src.to_string(), "value": v}))
-            .collect();
+        let mut ids: Vec<(String, &String)> =
+            self.device_identification.iter().map(|(src, v)| (src.to_string(), v)).collect();
+        ids.sort();
+        let devid: Vec<Value> =
+            ids.into_iter().map(|(src, v)| json!({"src": src, "value": v})).collect();
         Some(json!({
             "frames": self.frames,
             "pdus": self.pdus,
