@@ -14,6 +14,7 @@ pub mod detection;
 pub mod engine;
 pub mod event;
 pub mod exclusion;
+pub mod hunt;
 pub mod inventory;
 pub mod lifecycle;
 pub mod mitre;

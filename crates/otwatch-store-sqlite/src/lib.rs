@@ -11,6 +11,7 @@
 
 mod alerts;
 mod auth;
+mod hunt;
 mod inventory;
 mod rows;
 mod rules;
@@ -26,10 +27,13 @@ use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use otwatch_store::{Result, StoreError};
 
 /// Embedded migrations: (version, SQL). Append only; never edit a shipped one.
-const MIGRATIONS: &[(u32, &str)] = &[(1, include_str!("../migrations/0001_init.sql"))];
+const MIGRATIONS: &[(u32, &str)] = &[
+    (1, include_str!("../migrations/0001_init.sql")),
+    (2, include_str!("../migrations/0002_hunt_views.sql")),
+];
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// Name of the database file inside the data directory.
 pub const DB_FILE: &str = "otwatch.db";
@@ -212,6 +216,26 @@ impl SqliteStore {
                 f(&conn)
             }
             None => f(&self.lock_writer()),
+        }
+    }
+
+    /// Like [`SqliteStore::read`], with mutable access (for per-call hooks).
+    pub(crate) fn read_mut<T>(&self, f: impl FnOnce(&mut Connection) -> Result<T>) -> Result<T> {
+        let n = self.readers.len();
+        let start = self.next_reader.fetch_add(1, Ordering::Relaxed);
+        for i in 0..n {
+            if let Some(m) = self.readers.get((start + i) % n) {
+                if let Ok(mut conn) = m.try_lock() {
+                    return f(&mut conn);
+                }
+            }
+        }
+        match self.readers.get(start % n.max(1)) {
+            Some(m) => {
+                let mut conn = m.lock().unwrap_or_else(|p| p.into_inner());
+                f(&mut conn)
+            }
+            None => f(&mut self.lock_writer()),
         }
     }
 
@@ -473,6 +497,15 @@ mod store_impl {
         }
         fn list_audit(&self, q: &AuditQuery) -> Result<Vec<AuditRecord>> {
             self.read(|c| auth::list_audit(c, q))
+        }
+        fn hunt_sql(
+            &self,
+            sql: &str,
+            params: &[otwatch_store::SqlValue],
+            max_rows: usize,
+            time_limit: std::time::Duration,
+        ) -> Result<otwatch_store::SqlRows> {
+            self.read_mut(|c| crate::hunt::run(c, sql, params, max_rows, time_limit))
         }
     }
 }

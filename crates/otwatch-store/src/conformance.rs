@@ -917,6 +917,71 @@ pub fn users_and_tokens(s: &dyn Store) {
     assert!(s.token_by_hash(&"b".repeat(64)).unwrap().is_none());
 }
 
+pub fn hunting_relations_have_the_documented_columns(s: &dyn Store) {
+    let c = catalog();
+    let mut d = det("t_anomaly", "10.0.0.5", "10.0.0.9", 1);
+    d.details.insert("ports".into(), "25".into());
+    ingest(s, &c, &[d], 2);
+    s.upsert_devices(&[DeviceObservation {
+        ip: Some("8.8.4.4".into()),
+        protocols: vec!["DNS".into()],
+        seen: t(1),
+        ..Default::default()
+    }])
+    .unwrap();
+    let limit = std::time::Duration::from_secs(5);
+    for table in otwatch_model::hunt::HUNT_TABLES {
+        let rows = s
+            .hunt_sql(&format!("SELECT * FROM {} LIMIT 0", table.relation), &[], 10, limit)
+            .unwrap();
+        let want: Vec<&str> = table.columns.iter().map(|c| c.0).collect();
+        assert_eq!(rows.columns, want, "{}", table.name);
+    }
+    let r = s
+        .hunt_sql(
+            "SELECT Severity, Status, Tactics, Details, Timestamp FROM hunt_alerts WHERE SrcIp = ?",
+            &[crate::SqlValue::Text("10.0.0.5".into())],
+            10,
+            limit,
+        )
+        .unwrap();
+    assert_eq!(r.rows.len(), 1);
+    assert_eq!(r.rows[0][0], crate::SqlValue::Text("Critical".into()));
+    assert_eq!(r.rows[0][1], crate::SqlValue::Text("New".into()));
+    assert_eq!(r.rows[0][2], crate::SqlValue::Text("[\"Discovery\"]".into()));
+    assert_eq!(r.rows[0][3], crate::SqlValue::Text("{\"ports\":\"25\"}".into()));
+    assert_eq!(r.rows[0][4], crate::SqlValue::Int(t(1).0));
+    let dev =
+        s.hunt_sql("SELECT PublicIP, Protocols, IsOT FROM hunt_devices", &[], 10, limit).unwrap();
+    assert_eq!(
+        dev.rows[0],
+        vec![
+            crate::SqlValue::Text("8.8.4.4".into()),
+            crate::SqlValue::Text("[\"DNS\"]".into()),
+            crate::SqlValue::Int(0)
+        ]
+    );
+    // Row limit, and writes are refused.
+    ingest(
+        s,
+        &c,
+        &[det("t_policy", "10.0.0.6", "10.0.0.9", 3), det("t_malware", "10.0.0.7", "10.0.0.9", 3)],
+        4,
+    );
+    let r = s.hunt_sql("SELECT AlertId FROM hunt_alerts", &[], 2, limit).unwrap();
+    assert_eq!((r.rows.len(), r.truncated), (2, true));
+    assert!(s.hunt_sql("DELETE FROM alerts", &[], 10, limit).is_err());
+    assert!(s.hunt_sql("SELECT 1; DELETE FROM alerts", &[], 10, limit).is_err());
+    assert_eq!(s.count_alerts(&AlertQuery::default()).unwrap(), 3);
+    // A query over its time limit is stopped.
+    let slow =
+        "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n) SELECT count(*) FROM n";
+    assert!(matches!(
+        s.hunt_sql(slow, &[], 10, std::time::Duration::from_millis(100)),
+        Err(crate::StoreError::TimeLimit(_))
+    ));
+}
+
 /// Generates one `#[test]` per conformance check. `$factory` is an
 /// expression returning `(store, guard)`; the guard is kept alive for the test.
 #[macro_export]
@@ -929,7 +994,8 @@ macro_rules! conformance_tests {
             unknown_types_are_rejected_and_the_rest_stored, exclusion_rules_stop_alerts_and_are_audited,
             filters_match_what_they_say, keyset_paging_visits_every_row_once, group_by_counts_add_up,
             export_streams_every_matching_row, comments_and_history_are_kept, aggregated_view_lists_devices,
-            inventory_merges_observations, events_are_idempotent_by_key, users_and_tokens);
+            inventory_merges_observations, events_are_idempotent_by_key, users_and_tokens,
+            hunting_relations_have_the_documented_columns);
     };
     (@each $factory:expr; $($name:ident),+) => {
         $(

@@ -49,6 +49,9 @@ pub enum StoreError {
     /// The storage is full.
     #[error("storage is full ({0}); free space and retry — nothing stored was lost")]
     Full(String),
+    /// A read took longer than its time limit and was stopped.
+    #[error("the query ran longer than its time limit ({0}) and was stopped")]
+    TimeLimit(String),
     /// Any other backend failure.
     #[error("storage error: {0}")]
     Backend(String),

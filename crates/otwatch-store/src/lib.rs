@@ -119,6 +119,30 @@ pub struct DevicePatch {
     pub importance: Option<otwatch_model::Importance>,
 }
 
+/// A value passed to or returned from a hunting read.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SqlValue {
+    /// SQL NULL.
+    Null,
+    /// An integer.
+    Int(i64),
+    /// A float.
+    Real(f64),
+    /// Text.
+    Text(String),
+}
+
+/// Rows returned by a hunting read.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SqlRows {
+    /// Column names, in order.
+    pub columns: Vec<String>,
+    /// The rows.
+    pub rows: Vec<Vec<SqlValue>>,
+    /// More rows existed than `max_rows`.
+    pub truncated: bool,
+}
+
 /// Storage for everything otwatch keeps. See the crate documentation.
 pub trait Store: Send + Sync {
     /// Backend name, e.g. `sqlite`.
@@ -342,4 +366,19 @@ pub trait Store: Send + Sync {
 
     /// Audit records, newest first.
     fn list_audit(&self, q: &AuditQuery) -> Result<Vec<AuditRecord>>;
+
+    // ---- hunting --------------------------------------------------------
+
+    /// Runs one read-only SELECT over the hunting relations (see
+    /// `otwatch_model::hunt`), built by the query compiler with every user
+    /// value as a bound parameter. Refuses anything that is not a single
+    /// read-only statement; stops after `time_limit` with `TimeLimit`;
+    /// returns at most `max_rows` rows (`truncated` says if there were more).
+    fn hunt_sql(
+        &self,
+        sql: &str,
+        params: &[SqlValue],
+        max_rows: usize,
+        time_limit: std::time::Duration,
+    ) -> Result<SqlRows>;
 }
