@@ -38,7 +38,8 @@ pub use parser::{
     HEADER_LEN, parse_cip, parse_forward_open_reply, parse_header, parse_identity, parse_io,
 };
 pub use transaction::{
-    MAX_CONNECTIONS, MAX_PATH_CLASSES, MAX_PENDING, RequestInfo, Transactions, TxKey,
+    MAX_CONNECTIONS, MAX_PATH_CLASSES, MAX_PENDING, MAX_PENDING_NODES, RequestInfo, Transactions,
+    TxKey,
 };
 pub use types::*;
 

@@ -1178,6 +1178,31 @@ fn pending_requests_are_bounded() {
     assert!(tx.response(&check(&new, Direction::ToClient)).is_some());
 }
 
+#[test]
+fn pending_services_are_bounded_too() {
+    let mut tx = Transactions::new();
+    // Multiple Service Packets of 300 No_Operation services each.
+    let n = 300usize;
+    let mut cip = vec![0x0A, 0x02, 0x20, 0x02, 0x24, 0x01]; // MSP to Message Router instance 1
+    cip.extend_from_slice(&(n as u16).to_le_bytes()); // number of services
+    for i in 0..n {
+        cip.extend_from_slice(&((2 + 2 * n + 2 * i) as u16).to_le_bytes()); // offsets
+    }
+    for _ in 0..n {
+        cip.extend_from_slice(&[0x17, 0x00]); // No_Operation, empty path
+    }
+    for seq in 0..10u16 {
+        tx.request(&check(
+            &encap(0x0070, SESSION, [0; 8], &unit_data(seq, &cip)),
+            Direction::ToServer,
+        ));
+    }
+    assert_eq!(tx.len(), MAX_PENDING_NODES / (n + 1));
+    assert_eq!(tx.dropped(), 10 - (MAX_PENDING_NODES / (n + 1)) as u64);
+    let newest = encap(0x0070, SESSION, [0; 8], &unit_data(9, &[0x8A, 0x00, 0x00, 0x00]));
+    assert_eq!(tx.response(&check(&newest, Direction::ToClient)).unwrap().nodes(), n + 1);
+}
+
 // ---------------------------------------------------------------- robustness
 
 /// Every prefix and every single-byte corruption of the vectors above

@@ -8,7 +8,9 @@
 //! response. Unconnected requests are matched by session handle and sender
 //! context (the target echoes the context), connected ones by the CIP
 //! sequence count (the target echoes it on the reply connection). Memory is
-//! bounded by [`MAX_PENDING`]; the oldest request is dropped when it is hit.
+//! bounded by [`MAX_PENDING`] requests and [`MAX_PENDING_NODES`] remembered
+//! services (embedded ones included); the oldest request is dropped when
+//! either is hit.
 
 use std::collections::VecDeque;
 
@@ -18,7 +20,10 @@ use super::types::{
 };
 
 /// Most requests awaiting a response per tracker.
-pub const MAX_PENDING: usize = 256;
+pub const MAX_PENDING: usize = 64;
+
+/// Most services (requests and the services embedded in them) remembered per tracker.
+pub const MAX_PENDING_NODES: usize = 2048;
 
 /// Most class ids remembered per request.
 pub const MAX_PATH_CLASSES: usize = 8;
@@ -75,6 +80,11 @@ impl RequestInfo {
             classes,
             embedded,
         }
+    }
+
+    /// How many services this summary holds, itself and embedded ones.
+    pub fn nodes(&self) -> usize {
+        self.embedded.iter().fold(1usize, |n, e| n.saturating_add(e.nodes()))
     }
 
     /// The request a response answers, looking through an Unconnected
@@ -137,6 +147,8 @@ pub struct Transactions {
     pending: VecDeque<(TxKey, Option<u32>, RequestInfo)>,
     /// Connections learned from Forward Open replies: (O->T id, T->O id).
     connections: VecDeque<(u32, u32)>,
+    /// Services remembered in `pending`, embedded ones included.
+    nodes: usize,
     dropped: u64,
 }
 
@@ -156,7 +168,7 @@ impl Transactions {
         self.pending.is_empty()
     }
 
-    /// Requests dropped unanswered because [`MAX_PENDING`] was reached.
+    /// Requests dropped unanswered because a limit was reached.
     pub fn dropped(&self) -> u64 {
         self.dropped
     }
@@ -171,12 +183,24 @@ impl Transactions {
         let conn = msg.connection_id();
         // A repeated key on the same connection replaces the older request
         // (retransmission or reuse).
+        let before = self.pending.len();
         self.pending.retain(|(k, c, _)| !(*k == key && *c == conn));
-        if self.pending.len() >= MAX_PENDING {
-            self.pending.pop_front();
+        if self.pending.len() != before {
+            self.nodes = self.pending.iter().map(|(_, _, r)| r.nodes()).sum();
+        }
+        let info = RequestInfo::of(m);
+        let weight = info.nodes();
+        while !self.pending.is_empty()
+            && (self.pending.len() >= MAX_PENDING
+                || self.nodes.saturating_add(weight) > MAX_PENDING_NODES)
+        {
+            if let Some((_, _, old)) = self.pending.pop_front() {
+                self.nodes = self.nodes.saturating_sub(old.nodes());
+            }
             self.dropped = self.dropped.saturating_add(1);
         }
-        self.pending.push_back((key, conn, RequestInfo::of(m)));
+        self.nodes = self.nodes.saturating_add(weight);
+        self.pending.push_back((key, conn, info));
     }
 
     /// The request answered by the CIP response carried by `msg`, removed
@@ -192,6 +216,7 @@ impl Transactions {
             *k == key && (request_conn.is_none() || c.is_none() || *c == request_conn)
         })?;
         let info = self.pending.remove(pos).map(|(_, _, r)| r)?;
+        self.nodes = self.nodes.saturating_sub(info.nodes());
         self.learn_connection(&info, msg);
         Some(info)
     }

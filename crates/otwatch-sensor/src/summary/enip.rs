@@ -29,7 +29,7 @@ use serde_json::{Map, Value, json};
 use super::handler::{PduContext, ProtocolHandler, Transport};
 
 /// Flows whose requests are remembered for matching responses.
-pub const MAX_TRACKED_FLOWS: usize = 4096;
+pub const MAX_TRACKED_FLOWS: usize = 256;
 /// Distinct keys kept per count map; further keys are not counted.
 pub const MAX_DISTINCT_KEYS: usize = 4096;
 /// Distinct identities kept.
