@@ -224,10 +224,10 @@ impl SqliteStore {
         let n = self.readers.len();
         let start = self.next_reader.fetch_add(1, Ordering::Relaxed);
         for i in 0..n {
-            if let Some(m) = self.readers.get((start + i) % n) {
-                if let Ok(mut conn) = m.try_lock() {
-                    return f(&mut conn);
-                }
+            if let Some(m) = self.readers.get((start + i) % n)
+                && let Ok(mut conn) = m.try_lock()
+            {
+                return f(&mut conn);
             }
         }
         match self.readers.get(start % n.max(1)) {
