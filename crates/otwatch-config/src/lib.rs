@@ -825,8 +825,13 @@ mod doc_tests {
     /// `otwatch config example > docs/otwatch.example.toml`).
     #[test]
     fn documented_example_is_current() {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/otwatch.example.toml");
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../docs/otwatch.example.toml");
         let doc = std::fs::read_to_string(&path).expect("docs/otwatch.example.toml");
-        assert_eq!(doc, super::Config::example(), "regenerate with: otwatch config example > docs/otwatch.example.toml");
+        assert_eq!(
+            doc,
+            super::Config::example(),
+            "regenerate with: otwatch config example > docs/otwatch.example.toml"
+        );
     }
 }

@@ -78,8 +78,12 @@ impl DecodeError {
 impl std::fmt::Display for DecodeError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            DecodeError::Incomplete { needed: Some(n) } => write!(f, "incomplete: {n} more bytes needed"),
-            DecodeError::Incomplete { needed: None } => f.write_str("incomplete: more bytes needed"),
+            DecodeError::Incomplete { needed: Some(n) } => {
+                write!(f, "incomplete: {n} more bytes needed")
+            }
+            DecodeError::Incomplete { needed: None } => {
+                f.write_str("incomplete: more bytes needed")
+            }
             DecodeError::Malformed(why) => write!(f, "malformed: {why}"),
         }
     }
