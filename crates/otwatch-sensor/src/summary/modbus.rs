@@ -88,6 +88,23 @@ fn counts<K: ToString>(map: &BTreeMap<K, u64>) -> Value {
     Value::Object(map.iter().map(|(k, v)| (k.to_string(), json!(v))).collect())
 }
 
+/// tshark's Modbus/TCP (and /UDP) layer reads a few bytes after the
+/// function code for its summary line (the exception code, the Diagnostics
+/// sub-function, the MEI type); when they are missing it gives up on the
+/// ADU: the frame still shows the transport layer, nothing is counted.
+fn mbtcp_layer_complete(adu: &modbus::Adu<'_>) -> bool {
+    let needed = if adu.pdu.function.is_exception() {
+        1
+    } else {
+        match adu.pdu.function {
+            FunctionCode::DIAGNOSTICS => 2,
+            FunctionCode::ENCAPSULATED_INTERFACE_TRANSPORT => 1,
+            _ => 0,
+        }
+    };
+    adu.pdu.data.len() >= needed
+}
+
 impl ModbusSummary {
     /// The server port of this flow: the registered port when either side
     /// uses it, else the server the pipeline decided on (a probed flow).
@@ -118,11 +135,40 @@ impl ProtocolHandler for ModbusSummary {
     }
 
     fn frame_tags(&self) -> &'static [&'static str] {
-        &["mbtcp", "modbus"]
+        &["mbtcp", "modbus", "mbudp"]
     }
 
     fn tcp_ports(&self) -> &'static [u16] {
         &[modbus::PORT]
+    }
+
+    fn udp_ports(&self) -> &'static [u16] {
+        &[modbus::PORT]
+    }
+
+    fn on_datagram(&mut self, cx: &mut PduContext<'_>, payload: &[u8]) {
+        // Modbus/UDP counts only in `protocols.ot_protocol_frames` (the truth
+        // files' modbus section is Modbus/TCP); tshark applies the same
+        // first checks as on TCP and looks at the first ADU only.
+        let Ok(prefix) = modbus::mbap_prefix(payload) else { return };
+        if payload.len() < MIN_FIRST_BYTES
+            || prefix.protocol_id != 0
+            || prefix.length < modbus::MIN_MBAP_LENGTH
+        {
+            return;
+        }
+        cx.mark("mbudp");
+        let server_port = ModbusSummary::server_port(cx);
+        let dir = match ModbusSummary::port_direction(cx, server_port) {
+            PortDirection::Request => Direction::ToServer,
+            PortDirection::Response => Direction::ToClient,
+            PortDirection::Unknown => cx.direction,
+        };
+        if let Ok((_, adu)) = modbus::parse(payload, dir)
+            && mbtcp_layer_complete(&adu)
+        {
+            cx.mark("modbus");
+        }
     }
 
     fn probe_tcp(&self, payload: &[u8]) -> bool {
@@ -159,19 +205,7 @@ impl ProtocolHandler for ModbusSummary {
         // ADUs too short for a function code are skipped, as tshark does.
         let Ok((_, adu)) = modbus::parse(pdu, dir) else { return };
         cx.mark("mbtcp");
-        // tshark's Modbus/TCP layer reads a few bytes after the function
-        // code for its summary line; when they are missing it gives up on
-        // the ADU (the frame still shows Modbus/TCP, nothing is counted).
-        let needed = if adu.pdu.function.is_exception() {
-            1
-        } else {
-            match adu.pdu.function {
-                FunctionCode::DIAGNOSTICS => 2,
-                FunctionCode::ENCAPSULATED_INTERFACE_TRANSPORT => 1,
-                _ => 0,
-            }
-        };
-        if adu.pdu.data.len() < needed {
+        if !mbtcp_layer_complete(&adu) {
             return;
         }
         cx.mark("modbus");
