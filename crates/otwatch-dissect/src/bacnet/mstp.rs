@@ -177,8 +177,8 @@ pub fn mstp_frame_len(input: &[u8]) -> Result<usize, DecodeError> {
 /// Decodes one MS/TP frame starting at its preamble, and the NPDU of a BACnet
 /// data frame. CRC mismatches and out-of-range fields are flagged; a frame cut
 /// short after its header (a capture that lost the end of the frame) is decoded
-/// as far as it goes and flagged `bacnet.mstp_truncated`; a header cut short is
-/// `Incomplete`. Octets after the data CRC (a pad octet) are ignored.
+/// as far as it goes, its last two octets taken as the data CRC, and flagged
+/// `bacnet.mstp_truncated`; a header cut short is `Incomplete`. Octets after the data CRC (a pad octet) are ignored.
 pub fn parse_mstp(input: &[u8]) -> Result<MstpFrame<'_>, DecodeError> {
     let mut r = Reader::new(input);
     for want in MSTP_PREAMBLE {
@@ -228,9 +228,12 @@ pub fn parse_mstp_without_preamble(input: &[u8]) -> Result<MstpFrame<'_>, Decode
         an |= Anomalies::MSTP_BAD_HEADER_CRC;
     }
     let len = usize::from(length);
-    // The data field (and its CRC) as far as the capture has them.
+    // The data field and its CRC, as far as the capture has them. When the frame
+    // is cut short, its last two captured octets are taken as the data CRC (as
+    // tshark does, so that counts agree) and the data is what precedes them.
     let field_len = if length == 0 { 0 } else { len.saturating_add(MSTP_DATA_CRC_LEN) };
-    if r.left() < field_len {
+    let cut = r.left() < field_len;
+    if cut {
         an |= Anomalies::MSTP_TRUNCATED;
     }
     let (data, data_crc_ok) = if length == 0 {
@@ -240,14 +243,15 @@ pub fn parse_mstp_without_preamble(input: &[u8]) -> Result<MstpFrame<'_>, Decode
         if !(MSTP_COBS_MIN_LENGTH..=MSTP_COBS_MAX_LENGTH).contains(&len) {
             an |= Anomalies::MSTP_LENGTH_EXCEEDS_MAX;
         }
-        (field, cobs_crc_ok(field))
+        (field, !cut && cobs_crc_ok(field))
     } else {
-        let data = r.take(len.min(r.left()))?;
+        let available = if cut { r.left().saturating_sub(MSTP_DATA_CRC_LEN) } else { len };
+        let data = r.take(available)?;
         if len > MSTP_MAX_DATA_LEN && frame_type.0 < 32 {
             an |= Anomalies::MSTP_LENGTH_EXCEEDS_MAX;
         }
-        let crc_ok =
-            r.take_array::<2>().is_ok_and(|sent| data_crc(data) == u16::from_le_bytes(sent));
+        let crc_ok = !cut
+            && r.take_array::<2>().is_ok_and(|sent| data_crc(data) == u16::from_le_bytes(sent));
         (data, crc_ok)
     };
     if !data_crc_ok {

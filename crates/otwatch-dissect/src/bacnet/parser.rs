@@ -83,7 +83,8 @@ const PROBE_FATAL: Anomalies = Anomalies::BVLC_UNKNOWN_FUNCTION
 ///
 /// Fails with `Incomplete` when the 4-octet BVLC header is not all there and with
 /// `Malformed` when the type is not 0x81 or the length field is below 4; anything
-/// else is returned with anomaly flags.
+/// else is returned with anomaly flags. The body runs to the end of the datagram:
+/// a length field that disagrees is flagged, not trusted.
 pub fn parse(input: &[u8]) -> Result<Message<'_>, DecodeError> {
     let mut r = Reader::new(input);
     let bvlc_type = r.u8()?;
@@ -99,16 +100,12 @@ pub fn parse(input: &[u8]) -> Result<Message<'_>, DecodeError> {
     let body_len = usize::from(length)
         .checked_sub(BVLC_HEADER_LEN)
         .ok_or(DecodeError::Malformed("bacnet: BVLC length below header size"))?;
-    let body = if body_len <= r.left() {
-        if body_len < r.left() {
-            an |= Anomalies::BVLC_LENGTH_MISMATCH;
-        }
-        r.take(body_len)?
-    } else {
+    // UDP frames the datagram: the body runs to its end whatever the length
+    // field says (as tshark decodes it); a disagreement is flagged.
+    if body_len != r.left() {
         an |= Anomalies::BVLC_LENGTH_MISMATCH;
-        r.take_rest()
-    };
-    let body = parse_bvlc_body(function, body, &mut an);
+    }
+    let body = parse_bvlc_body(function, r.take_rest(), &mut an);
     Ok(Message { function, length, body, anomalies: an })
 }
 
@@ -207,7 +204,7 @@ pub fn parse_ipv6(input: &[u8]) -> Result<Bvlc6Message<'_>, DecodeError> {
     if body_len != r.left() {
         an |= Anomalies::BVLC_LENGTH_MISMATCH;
     }
-    let body = r.take(body_len.min(r.left()))?;
+    let body = r.take_rest();
     let mut b = Reader::new(body);
     let known = function.is_known() && function != Bvlc6Function::SECURE_BVLL;
     let source = if known { b.take_array::<3>().ok() } else { None };
@@ -347,8 +344,10 @@ pub fn parse_llc(input: &[u8]) -> Result<Npdu<'_>, DecodeError> {
 
 /// Decodes an NPDU and its payload (clause 6.2).
 ///
-/// Fails only when the network header itself is cut short; a payload that does
-/// not decode is flagged.
+/// Fails (`Incomplete`) only when the version and control octets are not both
+/// there. A header cut short after them (inside the addresses, before the hop
+/// count or the message type) is returned with [`NpduPayload::HeaderTruncated`]
+/// and `bacnet.npdu_malformed`; a payload that does not decode is flagged.
 pub fn parse_npdu(input: &[u8]) -> Result<Npdu<'_>, DecodeError> {
     let mut r = Reader::new(input);
     let version = r.u8()?;
@@ -360,43 +359,50 @@ pub fn parse_npdu(input: &[u8]) -> Result<Npdu<'_>, DecodeError> {
     if control & 0x50 != 0 {
         an |= Anomalies::NPDU_RESERVED_BITS;
     }
-    let destination = if control & 0x20 != 0 {
-        let network = r.u16_be()?;
-        let len = r.u8()?;
-        let mac = r.take(usize::from(len))?;
-        if network == 0 {
-            an |= Anomalies::NPDU_INVALID_ADDRESS;
+    let mut destination = None;
+    let mut source = None;
+    let mut hop_count = None;
+    let mut rest = || -> Result<NpduPayload<'_>, DecodeError> {
+        if control & 0x20 != 0 {
+            let network = r.u16_be()?;
+            let len = r.u8()?;
+            let mac = r.take(usize::from(len))?;
+            if network == 0 {
+                an |= Anomalies::NPDU_INVALID_ADDRESS;
+            }
+            destination = Some(NetworkAddress { network, mac });
         }
-        Some(NetworkAddress { network, mac })
-    } else {
-        None
-    };
-    let source = if control & 0x08 != 0 {
-        let network = r.u16_be()?;
-        let len = r.u8()?;
-        let mac = r.take(usize::from(len))?;
-        if network == 0 || network == 0xffff || len == 0 {
-            an |= Anomalies::NPDU_INVALID_ADDRESS;
+        if control & 0x08 != 0 {
+            let network = r.u16_be()?;
+            let len = r.u8()?;
+            let mac = r.take(usize::from(len))?;
+            if network == 0 || network == 0xffff || len == 0 {
+                an |= Anomalies::NPDU_INVALID_ADDRESS;
+            }
+            source = Some(NetworkAddress { network, mac });
         }
-        Some(NetworkAddress { network, mac })
-    } else {
-        None
-    };
-    let hop_count = if destination.is_some() { Some(r.u8()?) } else { None };
-    let payload = if control & 0x80 != 0 {
-        let message_type = NetworkMessageType(r.u8()?);
-        let vendor_id = if message_type.0 >= 0x80 { Some(r.u16_be()?) } else { None };
-        if !message_type.is_known() && message_type.0 < 0x80 {
-            an |= Anomalies::NPDU_RESERVED_MESSAGE_TYPE;
+        if control & 0x20 != 0 {
+            hop_count = Some(r.u8()?);
         }
-        let body = parse_network_body(message_type, r.take_rest(), &mut an);
-        NpduPayload::Network(NetworkMessage { message_type, vendor_id, body })
-    } else if r.any_left() {
-        NpduPayload::Apdu(parse_apdu(r.take_rest(), &mut an))
-    } else {
-        an |= Anomalies::NPDU_MISSING_APDU;
-        NpduPayload::Missing
+        Ok(if control & 0x80 != 0 {
+            let message_type = NetworkMessageType(r.u8()?);
+            let vendor_id = if message_type.0 >= 0x80 { Some(r.u16_be()?) } else { None };
+            if !message_type.is_known() && message_type.0 < 0x80 {
+                an |= Anomalies::NPDU_RESERVED_MESSAGE_TYPE;
+            }
+            let body = parse_network_body(message_type, r.take_rest(), &mut an);
+            NpduPayload::Network(NetworkMessage { message_type, vendor_id, body })
+        } else if r.any_left() {
+            NpduPayload::Apdu(parse_apdu(r.take_rest(), &mut an))
+        } else {
+            an |= Anomalies::NPDU_MISSING_APDU;
+            NpduPayload::Missing
+        })
     };
+    let payload = rest().unwrap_or_else(|_| {
+        an |= Anomalies::NPDU_MALFORMED;
+        NpduPayload::HeaderTruncated
+    });
     Ok(Npdu {
         version,
         control,

@@ -215,6 +215,10 @@ fn read_fdt_ack_lists_foreign_devices() {
     &[0x81, 0x0a, 0x00, 0x05, // Original-Unicast-NPDU, length 5
       0x01], // NPDU version only, no control octet
     Anomalies::NPDU_MALFORMED)]
+#[case::npdu_header_cut(
+    &[0x81, 0x0a, 0x00, 0x07, // Original-Unicast-NPDU, length 7
+      0x01, 0x20, 0x00], // DNET cut short
+    Anomalies::NPDU_MALFORMED)]
 fn bvlc_anomalies_are_flagged_not_fatal(#[case] input: &[u8], #[case] flag: Anomalies) {
     let m = check(input);
     assert!(m.anomalies.contains(flag), "{} lacks {}", m.anomalies, flag);
@@ -222,13 +226,17 @@ fn bvlc_anomalies_are_flagged_not_fatal(#[case] input: &[u8], #[case] flag: Anom
 }
 
 #[test]
-fn length_mismatch_still_decodes_the_available_npdu() {
+fn the_datagram_not_the_length_field_bounds_the_npdu() {
     let m = check(&[0x81, 0x0a, 0x00, 0x10, 0x01, 0x00, 0x10, 0x08]);
     assert_eq!(m.apdu().and_then(Apdu::unconfirmed_service), Some(UnconfirmedService::WHO_IS));
-    // Trailing octets after the BVLC length are not part of the NPDU.
+    // A length field cutting into the APDU is not trusted either.
+    let m = check(&[0x81, 0x0a, 0x00, 0x07, 0x01, 0x00, 0x10, 0x08]);
+    assert_eq!(m.apdu().and_then(Apdu::unconfirmed_service), Some(UnconfirmedService::WHO_IS));
+    assert!(m.anomalies.contains(Anomalies::BVLC_LENGTH_MISMATCH));
+    // Octets after the length field's end belong to the NPDU: here, after the Who-Is.
     let m = check(&[0x81, 0x0a, 0x00, 0x08, 0x01, 0x00, 0x10, 0x08, 0xff, 0xff]);
     assert_eq!(m.apdu().and_then(Apdu::unconfirmed_service), Some(UnconfirmedService::WHO_IS));
-    assert!(!m.anomalies.contains(Anomalies::SERVICE_TRAILING_DATA));
+    assert!(m.anomalies.contains(Anomalies::SERVICE_TRAILING_DATA));
 }
 
 #[rstest]
@@ -493,12 +501,25 @@ fn npdu_anomalies(#[case] input: &[u8], #[case] flag: Anomalies) {
 #[rstest]
 #[case::empty(&[])]
 #[case::version_only(&[0x01])]
-#[case::dnet_cut(&[0x01, 0x20, 0x00])]
-#[case::dadr_cut(&[0x01, 0x20, 0x00, 0x05, 0x06, 0xc0])]
-#[case::hop_count_missing(&[0x01, 0x20, 0x00, 0x05, 0x00])]
-#[case::vendor_id_missing(&[0x01, 0x80, 0x81, 0x00])]
-fn npdu_header_cut_short_is_incomplete(#[case] input: &[u8]) {
+fn npdu_without_control_octet_is_incomplete(#[case] input: &[u8]) {
     assert!(matches!(parse_npdu(input), Err(DecodeError::Incomplete { .. })));
+}
+
+#[rstest]
+#[case::dnet_cut(&[0x01, 0x20, 0x00], None)]
+#[case::dadr_cut(&[0x01, 0x20, 0x00, 0x05, 0x06, 0xc0], None)]
+#[case::hop_count_missing(&[0x01, 0x20, 0x00, 0x05, 0x00], Some(NetworkAddress { network: 5, mac: &[] }))]
+#[case::message_type_missing(&[0x01, 0x80], None)]
+#[case::vendor_id_missing(&[0x01, 0x80, 0x81, 0x00], None)]
+fn npdu_header_cut_short_is_flagged(
+    #[case] input: &[u8],
+    #[case] destination: Option<NetworkAddress<'_>>,
+) {
+    let n = parse_npdu(input).unwrap();
+    assert_eq!(n.payload, NpduPayload::HeaderTruncated);
+    assert!(n.anomalies.contains(Anomalies::NPDU_MALFORMED), "{}", n.anomalies);
+    assert_eq!(n.destination, destination);
+    assert_eq!(n.hop_count, None);
 }
 
 #[test]
@@ -1453,13 +1474,16 @@ fn mstp_short_headers_are_incomplete(#[case] input: &[u8]) {
 #[rstest]
 #[case::data_crc_cut(
     &[0x55, 0xff, 0x06, 0xff, 0x03, 0x00, 0x04, 0xb2, 0x01, 0x00, 0x10, 0x08, 0xbc], // 1 CRC octet
-    &[0x01, 0x00, 0x10, 0x08], true)]
+    &[0x01, 0x00, 0x10], true)] // the last two octets captured are taken as the CRC
 #[case::data_cut(
-    &[0x55, 0xff, 0x06, 0xff, 0x03, 0x00, 0x04, 0xb2, 0x01, 0x00], // 2 of 4 data octets
+    &[0x55, 0xff, 0x06, 0xff, 0x03, 0x00, 0x04, 0xb2, 0x01, 0x00, 0x10, 0x08], // no CRC
     &[0x01, 0x00], true)]
 #[case::npdu_cut(
-    &[0x55, 0xff, 0x06, 0xff, 0x03, 0x00, 0x04, 0xb2, 0x01], // 1 of 4 data octets
+    &[0x55, 0xff, 0x06, 0xff, 0x03, 0x00, 0x04, 0xb2, 0x01, 0x00, 0x10], // 3 of 4 data octets
     &[0x01], false)]
+#[case::nothing_after_header(
+    &[0x55, 0xff, 0x06, 0xff, 0x03, 0x00, 0x04, 0xb2, 0x01], // 1 octet
+    &[], false)]
 fn mstp_frames_cut_short_are_decoded_as_far_as_they_go(
     #[case] input: &[u8],
     #[case] data: &[u8],

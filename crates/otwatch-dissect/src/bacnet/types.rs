@@ -449,6 +449,9 @@ pub enum NpduPayload<'a> {
     Apdu(Apdu<'a>),
     /// The control octet announces an APDU but none follows.
     Missing,
+    /// The network header is cut short (inside an address, before the hop
+    /// count or the message type): the rest is unknown.
+    HeaderTruncated,
 }
 
 /// A network layer message (clause 6.4).

@@ -1,22 +1,36 @@
 //! BACnet (BACnet/IP, BACnet/Ethernet, MS/TP) summary handler: maps the bacnet dissector's output to the truth-file keys.
 //!
-//! Counting follows the truth files (see `../shared/pcaps/MANIFEST.md`): a
-//! frame counts when it carries a BVLC message (UDP 47808, or a UDP flow the
-//! BACnet/IP probe accepts), an 802.2 LLC PDU with DSAP 0x82, or an MS/TP data
-//! frame. Per frame: the BVLC function; the APDU type and service choice (for
-//! confirmed services also in SimpleACK, ComplexACK and Error, as tshark
-//! reports them); the first error class/code (of an Error PDU, or the first
-//! property access error of a ReadPropertyMultiple-ACK, reassembled when
-//! segmented); reject and abort reasons; and I-Am devices by sender (IP
-//! address, else MAC address, else none for MS/TP).
+//! Counting follows the truth files (see `../shared/pcaps/MANIFEST.md`), which
+//! read tshark's decoded fields: a frame counts when it has a BVLC message
+//! (UDP 47808, or a UDP flow the BACnet/IP probe accepts; BVLC type 0x81 or
+//! 0x82), or an NPDU with at least its version and control octets (BACnet/IP,
+//! 802.2 LLC with DSAP 0x82, MS/TP data frames from link type 165 or relayed
+//! by a Cimetrics sniffer in SNAP frames). Per frame: the BVLC function
+//! (BACnet/IPv4 only: tshark files IPv6 functions under another field); the
+//! APDU type and service choice (for confirmed services also in SimpleACK,
+//! ComplexACK and Error) of an APDU whose fixed header is complete; the first
+//! error class/code (of an Error PDU, or the first property access error of a
+//! ReadPropertyMultiple-ACK, reassembled when segmented); reject and abort
+//! reasons; I-Am devices by sender (IP address, else MAC address, else "" for
+//! MS/TP), with a null instance or vendor when the I-Am is cut short. An NPDU
+//! with no decodable APDU (a network layer message, a missing or truncated
+//! APDU, a truncated network header) is an "NPDU only" frame.
+//!
+//! `protocols.ot_protocol_frames` follows tshark's `frame.protocols`, which
+//! also names layers that hold no field: `bacnet` for any NPDU octet,
+//! `bacapp` for an APDU layer even when it is empty or cut short, `mstp` for
+//! every frame of an MS/TP capture.
 
 use std::collections::BTreeMap;
 
 use otwatch_dissect::Direction;
+use otwatch_dissect::bacnet::tag::{self, TagClass};
 use otwatch_dissect::bacnet::{
-    self, Anomalies, Apdu, BvlcFunction, ComplexAckBody, ConfirmedService, Npdu, NpduPayload,
-    PduType, Reassembled, Reassembly, UnconfirmedRequestBody, UnconfirmedService,
+    self, Anomalies, Apdu, BvlcFunction, ComplexAckBody, ConfirmedService, MstpFrame, Npdu,
+    NpduPayload, PduType, Reassembled, Reassembly, UnconfirmedRequestBody, UnconfirmedService,
+    Value as BacnetValue,
 };
+use otwatch_dissect::reader::Reader;
 use serde_json::{Value, json};
 
 use super::handler::{LinkContext, LinkPayload, PduContext, ProtocolHandler};
@@ -27,6 +41,16 @@ const MAX_I_AM_DEVICES: usize = 4096;
 const MAX_ERROR_KINDS: usize = 1024;
 /// Segmented transactions being reassembled at once, at most.
 const MAX_REASSEMBLIES: usize = 256;
+/// The 802.2 SAP of SNAP frames (which carry Cimetrics MS/TP captures).
+const LLC_SAP_SNAP: u8 = 0xaa;
+/// Octets of a BVLC header.
+const BVLC_HEADER: usize = 4;
+/// Octets of the originator address in a BACnet/IPv4 Forwarded-NPDU.
+const BIP_ADDRESS: usize = 6;
+/// Octets of a BACnet/IPv6 virtual MAC address.
+const VMAC: usize = 3;
+/// Octets of a B/IPv6 address.
+const BIP6_ADDRESS: usize = 18;
 
 /// Where a segmented transaction runs: keys its reassembly.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -39,36 +63,11 @@ enum Path {
     Mstp(u8, u8),
 }
 
-/// Who sent a frame, as the truth files name I-Am senders.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-enum Sender {
-    /// No address (MS/TP).
-    None,
-    /// IP or MAC address, as text.
-    Addr(String),
-}
-
-impl Sender {
-    /// The sort key the truth files use: Python's `str(src)`.
-    fn sort_text(&self) -> &str {
-        match self {
-            Sender::None => "None",
-            Sender::Addr(a) => a,
-        }
-    }
-
-    fn json(&self) -> Value {
-        match self {
-            Sender::None => Value::Null,
-            Sender::Addr(a) => json!(a),
-        }
-    }
-}
-
-/// One frame's context for counting.
+/// One frame's context for counting: where it runs and who sent it, as the
+/// truth files name I-Am senders (IP address, else MAC address, else "").
 struct Seen {
     path: Path,
-    sender: Sender,
+    sender: String,
 }
 
 /// Counts BACnet traffic for the `bacnet` section of the summary.
@@ -84,7 +83,7 @@ pub struct BacnetSummary {
     reject_reasons: BTreeMap<u8, u64>,
     abort_reasons: BTreeMap<u8, u64>,
     /// (sender, device instance) → (vendor id of the first I-Am, count).
-    i_am: BTreeMap<(Sender, u32), (u32, u64)>,
+    i_am: BTreeMap<(String, Option<u32>), (Option<u32>, u64)>,
     reassembly: BTreeMap<(Path, u8), Reassembly>,
     /// Scratch buffer for COBS-decoded MS/TP data.
     cobs: Vec<u8>,
@@ -110,24 +109,66 @@ fn names<K: Copy>(map: &BTreeMap<K, u64>, key: impl Fn(K) -> (String, &'static s
     )
 }
 
+/// Device instance and vendor id of an I-Am whose parameters do not all decode:
+/// the first parameter if it is an object identifier, the fourth if it is an
+/// Unsigned, read in order until a tag does not decode.
+fn partial_i_am(data: &[u8]) -> (Option<u32>, Option<u32>) {
+    let mut r = Reader::new(data);
+    let mut instance = None;
+    let mut vendor = None;
+    for i in 0..4 {
+        let Ok(t) = tag::read_tag(&mut r) else { break };
+        if t.class != TagClass::Application {
+            break;
+        }
+        let Ok(v) = BacnetValue::decode(&t) else { break };
+        match (i, v) {
+            (0, BacnetValue::ObjectId(id)) => instance = Some(id.instance),
+            (3, BacnetValue::Unsigned(n)) => vendor = u32::try_from(n).ok(),
+            _ => {}
+        }
+    }
+    (instance, vendor)
+}
+
 impl BacnetSummary {
-    /// Counts one NPDU (marks `bacapp` when it carries an APDU).
-    fn on_npdu(&mut self, marks: &mut dyn FnMut(&'static str), seen: &Seen, npdu: &Npdu<'_>) {
-        let apdu = match &npdu.payload {
-            NpduPayload::Apdu(a) => a,
-            NpduPayload::Missing => {
-                // tshark names the empty APDU layer but finds no field in it.
-                marks("bacapp");
-                self.npdu_only_frames = self.npdu_only_frames.saturating_add(1);
-                return;
+    fn npdu_only(&mut self) {
+        self.npdu_only_frames = self.npdu_only_frames.saturating_add(1);
+    }
+
+    /// Counts a frame with a decoded NPDU.
+    fn on_npdu(&mut self, mark: &mut dyn FnMut(&'static str), seen: &Seen, npdu: &Npdu<'_>) {
+        mark("bacnet");
+        match &npdu.payload {
+            NpduPayload::Network(_) | NpduPayload::HeaderTruncated => self.npdu_only(),
+            // tshark names the APDU layer but it holds no field.
+            NpduPayload::Missing | NpduPayload::Apdu(Apdu::Truncated { .. }) => {
+                mark("bacapp");
+                self.npdu_only();
             }
-            NpduPayload::Network(_) => {
-                self.npdu_only_frames = self.npdu_only_frames.saturating_add(1);
-                return;
+            // An APDU layer with no type field: neither counted nor NPDU-only.
+            NpduPayload::Apdu(Apdu::Reserved { .. }) => mark("bacapp"),
+            NpduPayload::Apdu(apdu) => {
+                mark("bacapp");
+                self.on_apdu(seen, apdu);
             }
-        };
-        marks("bacapp");
-        self.on_apdu(seen, apdu);
+        }
+    }
+
+    /// Counts the NPDU octets of a frame: `npdu` is their decoding, `len` how
+    /// many there are (an NPDU of one octet names the layer but holds no field).
+    fn on_npdu_octets(
+        &mut self,
+        mark: &mut dyn FnMut(&'static str),
+        seen: &Seen,
+        len: usize,
+        npdu: Option<&Npdu<'_>>,
+    ) {
+        match npdu {
+            Some(n) => self.on_npdu(mark, seen, n),
+            None if len > 0 => mark("bacnet"),
+            None => {}
+        }
     }
 
     fn on_apdu(&mut self, seen: &Seen, apdu: &Apdu<'_>) {
@@ -151,13 +192,15 @@ impl BacnetSummary {
         match apdu {
             Apdu::Reject { reason, .. } => bump(&mut self.reject_reasons, reason.0),
             Apdu::Abort { reason, .. } => bump(&mut self.abort_reasons, reason.0),
-            Apdu::UnconfirmedRequest(r) => {
-                if let UnconfirmedRequestBody::IAm(i) = &r.body {
-                    let key = (seen.sender.clone(), i.device.instance);
-                    if self.i_am.len() < MAX_I_AM_DEVICES || self.i_am.contains_key(&key) {
-                        let e = self.i_am.entry(key).or_insert((i.vendor_id, 0));
-                        e.1 = e.1.saturating_add(1);
-                    }
+            Apdu::UnconfirmedRequest(r) if r.service == UnconfirmedService::I_AM => {
+                let (instance, vendor) = match &r.body {
+                    UnconfirmedRequestBody::IAm(i) => (Some(i.device.instance), Some(i.vendor_id)),
+                    _ => partial_i_am(r.data),
+                };
+                let key = (seen.sender.clone(), instance);
+                if self.i_am.len() < MAX_I_AM_DEVICES || self.i_am.contains_key(&key) {
+                    let e = self.i_am.entry(key).or_insert((vendor, 0));
+                    e.1 = e.1.saturating_add(1);
                 }
             }
             _ => {}
@@ -195,45 +238,41 @@ impl BacnetSummary {
         }
     }
 
-    fn on_mstp(&mut self, cx: &mut LinkContext<'_>, frame: &[u8]) {
-        cx.mark("mstp");
-        let Ok(f) = bacnet::parse_mstp(frame) else { return };
-        let seen = Seen { path: Path::Mstp(f.source, f.destination), sender: Sender::None };
+    /// An MS/TP frame: from link type 165, or relayed by a Cimetrics sniffer
+    /// in a SNAP frame (then `sender` is the sniffer's MAC address).
+    fn on_mstp(&mut self, cx: &mut LinkContext<'_>, f: &MstpFrame<'_>, sender: String) {
+        let seen = Seen { path: Path::Mstp(f.source, f.destination), sender };
         let mut mark = |tag: &'static str| cx.mark(tag);
-        if f.frame_type.carries_npdu() && !f.data.is_empty() {
-            self.frames = self.frames.saturating_add(1);
-            mark("bacnet");
-            match &f.npdu {
-                Some(npdu) => self.on_npdu(&mut mark, &seen, npdu),
-                None => self.npdu_only_frames = self.npdu_only_frames.saturating_add(1),
+        if f.frame_type.carries_npdu() {
+            if f.npdu.is_some() {
+                self.frames = self.frames.saturating_add(1);
             }
+            self.on_npdu_octets(&mut mark, &seen, f.data.len(), f.npdu.as_ref());
         } else if f.frame_type.carries_cobs_npdu() {
             let mut buf = std::mem::take(&mut self.cobs);
-            if bacnet::decode_cobs_data(f.data, &mut buf).is_ok() && !buf.is_empty() {
-                self.frames = self.frames.saturating_add(1);
-                mark("bacnet");
-                match bacnet::parse_npdu(&buf) {
-                    Ok(npdu) => self.on_npdu(&mut mark, &seen, &npdu),
-                    Err(_) => self.npdu_only_frames = self.npdu_only_frames.saturating_add(1),
+            if bacnet::decode_cobs_data(f.data, &mut buf).is_ok() {
+                let npdu = bacnet::parse_npdu(&buf).ok();
+                if npdu.is_some() {
+                    self.frames = self.frames.saturating_add(1);
                 }
+                self.on_npdu_octets(&mut mark, &seen, buf.len(), npdu.as_ref());
             }
             self.cobs = buf;
         }
     }
 
-    fn on_llc(&mut self, cx: &mut LinkContext<'_>, npdu_bytes: &[u8]) {
+    fn on_llc(&mut self, cx: &mut LinkContext<'_>, npdu_octets: &[u8]) {
         let mac = |m: Option<otwatch_wire::MacAddr>| m.map_or([0; 6], |m| m.0);
         let seen = Seen {
             path: Path::Ethernet(mac(cx.src_mac), mac(cx.dst_mac)),
-            sender: cx.src_mac.map_or(Sender::None, |m| Sender::Addr(m.to_string())),
+            sender: cx.src_mac.map(|m| m.to_string()).unwrap_or_default(),
         };
-        self.frames = self.frames.saturating_add(1);
-        cx.mark("bacnet");
-        let mut mark = |tag: &'static str| cx.mark(tag);
-        match bacnet::parse_npdu(npdu_bytes) {
-            Ok(npdu) => self.on_npdu(&mut mark, &seen, &npdu),
-            Err(_) => self.npdu_only_frames = self.npdu_only_frames.saturating_add(1),
+        let npdu = bacnet::parse_npdu(npdu_octets).ok();
+        if npdu.is_some() {
+            self.frames = self.frames.saturating_add(1);
         }
+        let mut mark = |tag: &'static str| cx.mark(tag);
+        self.on_npdu_octets(&mut mark, &seen, npdu_octets.len(), npdu.as_ref());
     }
 }
 
@@ -259,43 +298,65 @@ impl ProtocolHandler for BacnetSummary {
     }
 
     fn on_datagram(&mut self, cx: &mut PduContext<'_>, payload: &[u8]) {
-        let Ok(msg) = bacnet::parse(payload) else { return };
-        self.frames = self.frames.saturating_add(1);
-        bump(&mut self.bvlc_functions, msg.function.0);
-        cx.mark("bvlc");
-        let carries_npdu = matches!(
-            msg.function,
-            BvlcFunction::FORWARDED_NPDU
-                | BvlcFunction::DISTRIBUTE_BROADCAST_TO_NETWORK
-                | BvlcFunction::ORIGINAL_UNICAST_NPDU
-                | BvlcFunction::ORIGINAL_BROADCAST_NPDU
-        );
-        if !carries_npdu {
-            return;
-        }
         let seen = Seen {
             path: Path::Flow(cx.flow_id, cx.direction == Direction::ToServer),
-            sender: Sender::Addr(cx.src.addr.to_string()),
+            sender: cx.src.addr.to_string(),
         };
+        // NPDU octets: the rest of the datagram after the header and the
+        // addresses before the NPDU (the dissector does not trust the length).
+        let v4 = bacnet::parse(payload).ok();
+        let v6 = if v4.is_none() { bacnet::parse_ipv6(payload).ok() } else { None };
+        let (npdu_offset, npdu) = match (&v4, &v6) {
+            (Some(msg), _) => {
+                bump(&mut self.bvlc_functions, msg.function.0);
+                let offset = match msg.function {
+                    BvlcFunction::FORWARDED_NPDU => Some(BVLC_HEADER + BIP_ADDRESS),
+                    BvlcFunction::DISTRIBUTE_BROADCAST_TO_NETWORK
+                    | BvlcFunction::ORIGINAL_UNICAST_NPDU
+                    | BvlcFunction::ORIGINAL_BROADCAST_NPDU => Some(BVLC_HEADER),
+                    _ => None,
+                };
+                (offset, msg.npdu())
+            }
+            (None, Some(msg)) => {
+                use bacnet::Bvlc6Function as F;
+                let offset = match msg.function {
+                    F::ORIGINAL_UNICAST_NPDU => Some(BVLC_HEADER + 2 * VMAC),
+                    F::FORWARDED_NPDU => Some(BVLC_HEADER + VMAC + BIP6_ADDRESS),
+                    F::ORIGINAL_BROADCAST_NPDU | F::DISTRIBUTE_BROADCAST_TO_NETWORK => {
+                        Some(BVLC_HEADER + VMAC)
+                    }
+                    _ => None,
+                };
+                (offset, msg.npdu())
+            }
+            (None, None) => return,
+        };
+        self.frames = self.frames.saturating_add(1);
+        cx.mark("bvlc");
+        let Some(offset) = npdu_offset else { return };
+        let len = payload.len().saturating_sub(offset);
         let mut mark = |tag: &'static str| cx.mark(tag);
-        match msg.npdu() {
-            Some(npdu) => {
-                mark("bacnet");
-                self.on_npdu(&mut mark, &seen, npdu);
-            }
-            None if msg.anomalies.contains(Anomalies::NPDU_MALFORMED) => {
-                mark("bacnet");
-                self.npdu_only_frames = self.npdu_only_frames.saturating_add(1);
-            }
-            None => {}
-        }
+        self.on_npdu_octets(&mut mark, &seen, len, npdu);
     }
 
     fn on_link(&mut self, cx: &mut LinkContext<'_>, payload: LinkPayload<'_>) {
         match payload {
-            LinkPayload::MsTp(frame) => self.on_mstp(cx, frame),
+            LinkPayload::MsTp(frame) => {
+                // tshark names every frame of an MS/TP capture.
+                cx.mark("mstp");
+                if let Ok(f) = bacnet::parse_mstp(frame) {
+                    self.on_mstp(cx, &f, String::new());
+                }
+            }
             LinkPayload::Llc { dsap: bacnet::parser::LLC_SAP_BACNET, payload, .. } => {
                 self.on_llc(cx, payload)
+            }
+            LinkPayload::Llc { dsap: LLC_SAP_SNAP, payload, .. } => {
+                if let Ok(f) = bacnet::parse_cimetrics(payload) {
+                    let sender = cx.src_mac.map(|m| m.to_string()).unwrap_or_default();
+                    self.on_mstp(cx, &f, sender);
+                }
             }
             _ => {}
         }
@@ -310,15 +371,14 @@ impl ProtocolHandler for BacnetSummary {
             return None;
         }
         let dec = |k: &u8| k.to_string();
+        // Sorted as the truth files sort: by sender text, then instance (none as 0).
         let mut devices: Vec<_> = self.i_am.iter().collect();
-        devices.sort_by(|((a, ai), _), ((b, bi), _)| {
-            a.sort_text().cmp(b.sort_text()).then(ai.cmp(bi))
-        });
+        devices.sort_by_key(|((sender, instance), _)| (sender.as_str(), instance.unwrap_or(0)));
         let i_am_devices: Vec<Value> = devices
             .into_iter()
             .map(|((sender, instance), (vendor, count))| {
                 json!({
-                    "src": sender.json(),
+                    "src": sender,
                     "device_instance": instance,
                     "vendor_id": vendor,
                     "count": count,

@@ -252,7 +252,7 @@ fn capture_counts_match_tshark(
         let a = match &npdu.payload {
             NpduPayload::Apdu(a) => a,
             // tshark has no APDU layer for an NPDU whose APDU is missing either.
-            NpduPayload::Network(_) | NpduPayload::Missing => {
+            NpduPayload::Network(_) | NpduPayload::Missing | NpduPayload::HeaderTruncated => {
                 n_npdu_only += 1;
                 continue;
             }
