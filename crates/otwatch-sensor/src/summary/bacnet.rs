@@ -24,7 +24,7 @@
 use std::collections::BTreeMap;
 
 use otwatch_dissect::Direction;
-use otwatch_dissect::bacnet::tag::{self, TagClass};
+use otwatch_dissect::bacnet::tag::{self, TagClass, TagContent};
 use otwatch_dissect::bacnet::{
     self, Anomalies, Apdu, BvlcFunction, ComplexAckBody, ConfirmedService, MstpFrame, Npdu,
     NpduPayload, PduType, Reassembled, Reassembly, UnconfirmedRequestBody, UnconfirmedService,
@@ -109,9 +109,15 @@ fn names<K: Copy>(map: &BTreeMap<K, u64>, key: impl Fn(K) -> (String, &'static s
     )
 }
 
-/// Device instance and vendor id of an I-Am whose parameters do not all decode:
-/// the first parameter if it is an object identifier, the fourth if it is an
-/// Unsigned, read in order until a tag does not decode.
+/// Vendor ids are 16-bit; tshark reports no vendor for a larger value.
+fn vendor_id(v: u64) -> Option<u32> {
+    u16::try_from(v).ok().map(u32::from)
+}
+
+/// Device instance and vendor id of an I-Am whose parameters do not all decode,
+/// as tshark reads them: the first parameter if it is an application-tagged
+/// object identifier, the fourth as an unsigned number whatever its application
+/// tag, read in order until a tag does not decode.
 fn partial_i_am(data: &[u8]) -> (Option<u32>, Option<u32>) {
     let mut r = Reader::new(data);
     let mut instance = None;
@@ -121,10 +127,13 @@ fn partial_i_am(data: &[u8]) -> (Option<u32>, Option<u32>) {
         if t.class != TagClass::Application {
             break;
         }
-        let Ok(v) = BacnetValue::decode(&t) else { break };
-        match (i, v) {
-            (0, BacnetValue::ObjectId(id)) => instance = Some(id.instance),
-            (3, BacnetValue::Unsigned(n)) => vendor = u32::try_from(n).ok(),
+        match (i, t.content) {
+            (0, _) => {
+                if let Ok(BacnetValue::ObjectId(id)) = BacnetValue::decode(&t) {
+                    instance = Some(id.instance);
+                }
+            }
+            (3, TagContent::Data(d)) => vendor = tag::decode_unsigned(d).and_then(vendor_id),
             _ => {}
         }
     }
@@ -194,7 +203,9 @@ impl BacnetSummary {
             Apdu::Abort { reason, .. } => bump(&mut self.abort_reasons, reason.0),
             Apdu::UnconfirmedRequest(r) if r.service == UnconfirmedService::I_AM => {
                 let (instance, vendor) = match &r.body {
-                    UnconfirmedRequestBody::IAm(i) => (Some(i.device.instance), Some(i.vendor_id)),
+                    UnconfirmedRequestBody::IAm(i) => {
+                        (Some(i.device.instance), vendor_id(u64::from(i.vendor_id)))
+                    }
                     _ => partial_i_am(r.data),
                 };
                 let key = (seen.sender.clone(), instance);
@@ -409,5 +420,193 @@ impl ProtocolHandler for BacnetSummary {
                 }),
             },
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::{IpAddr, Ipv4Addr};
+
+    use otwatch_wire::MacAddr;
+
+    use super::*;
+    use crate::summary::handler::{Endpoint, FrameMarks, Transport};
+
+    const CLIENT: [u8; 4] = [10, 0, 0, 1];
+    const SERVER: [u8; 4] = [10, 0, 0, 2];
+
+    fn endpoint(ip: [u8; 4]) -> Endpoint {
+        Endpoint { addr: IpAddr::V4(Ipv4Addr::from(ip)), port: bacnet::BACNET_IP_PORT }
+    }
+
+    /// Hands one BACnet/IP datagram from `src` to `dst`; returns the frame's tags.
+    fn datagram(
+        s: &mut BacnetSummary,
+        src: [u8; 4],
+        dst: [u8; 4],
+        payload: &[u8],
+    ) -> Vec<&'static str> {
+        let mut marks = FrameMarks::default();
+        let mut cx = PduContext {
+            frame_number: 1,
+            ts_ns: 0,
+            transport: Transport::Udp,
+            direction: if src == CLIENT { Direction::ToServer } else { Direction::ToClient },
+            src: endpoint(src),
+            dst: endpoint(dst),
+            client: endpoint(CLIENT),
+            server: endpoint(SERVER),
+            src_mac: None,
+            dst_mac: None,
+            flow_id: 7,
+            after_gap: false,
+            marks: &mut marks,
+        };
+        s.on_datagram(&mut cx, payload);
+        marks.tags().collect()
+    }
+
+    fn link(s: &mut BacnetSummary, payload: LinkPayload<'_>) -> Vec<&'static str> {
+        let mut marks = FrameMarks::default();
+        let mut cx = LinkContext {
+            frame_number: 1,
+            ts_ns: 0,
+            src_mac: Some(MacAddr([0x00, 0x60, 0x2d, 0x00, 0x15, 0xd5])),
+            dst_mac: Some(MacAddr([0xff; 6])),
+            marks: &mut marks,
+        };
+        s.on_link(&mut cx, payload);
+        marks.tags().collect()
+    }
+
+    #[test]
+    fn i_am_senders_are_named_as_the_truth_files_name_them() {
+        let mut s = BacnetSummary::default();
+        // BACnet/IP: Original-Broadcast-NPDU, I-Am device,7 vendor 260.
+        let tags = datagram(
+            &mut s,
+            SERVER,
+            [10, 0, 0, 255],
+            &[
+                0x81, 0x0b, 0x00, 0x14, 0x01, 0x00, 0x10, 0x00, 0xc4, 0x02, 0x00, 0x00, 0x07, 0x22,
+                0x05, 0xc4, 0x91, 0x03, 0x22, 0x01, 0x04,
+            ],
+        );
+        assert_eq!(tags, ["bvlc", "bacnet", "bacapp"]);
+        // BACnet/Ethernet: the NPDU after the LLC header, I-Am device,7 vendor 42.
+        let npdu = [
+            0x01, 0x00, 0x10, 0x00, 0xc4, 0x02, 0x00, 0x00, 0x07, 0x22, 0x05, 0xc4, 0x91, 0x03,
+            0x21, 0x2a,
+        ];
+        let llc = LinkPayload::Llc { dsap: 0x82, ssap: 0x82, control: 3, payload: &npdu };
+        assert_eq!(link(&mut s, llc), ["bacnet", "bacapp"]);
+        // MS/TP: a Data Not Expecting Reply frame with the same NPDU (CRCs computed).
+        let mut frame = vec![0x55, 0xff, 0x06, 0xff, 0x03, 0x00, 0x10];
+        frame.push(bacnet::header_crc(&frame[2..7]));
+        frame.extend_from_slice(&npdu);
+        frame.extend_from_slice(&bacnet::data_crc(&npdu).to_le_bytes());
+        assert_eq!(link(&mut s, LinkPayload::MsTp(&frame)), ["bacnet", "bacapp", "mstp"]);
+        let v = s.summary().unwrap();
+        assert_eq!(v["frames"], 3);
+        assert_eq!(v["bvlc_functions"], json!({"0x0b": 1}));
+        assert_eq!(v["unconfirmed_services"], json!({"0": 3}));
+        assert_eq!(
+            v["i_am_devices"],
+            json!([
+                {"src": "", "device_instance": 7, "vendor_id": 42, "count": 1},
+                {"src": "00:60:2d:00:15:d5", "device_instance": 7, "vendor_id": 42, "count": 1},
+                {"src": "10.0.0.2", "device_instance": 7, "vendor_id": 260, "count": 1},
+            ])
+        );
+    }
+
+    #[test]
+    fn apdus_without_a_complete_header_are_npdu_only() {
+        let mut s = BacnetSummary::default();
+        // Confirmed-Request cut after its second octet.
+        let tags =
+            datagram(&mut s, CLIENT, SERVER, &[0x81, 0x0a, 0x00, 0x08, 0x01, 0x04, 0x00, 0x05]);
+        assert_eq!(tags, ["bvlc", "bacnet", "bacapp"]);
+        // Network layer message: Who-Is-Router-To-Network.
+        let tags = datagram(&mut s, CLIENT, SERVER, &[0x81, 0x0b, 0x00, 0x07, 0x01, 0x80, 0x00]);
+        assert_eq!(tags, ["bvlc", "bacnet"]);
+        // An NPDU of one octet names the layer but is not counted.
+        let tags = datagram(&mut s, CLIENT, SERVER, &[0x81, 0x0a, 0x00, 0x05, 0x01]);
+        assert_eq!(tags, ["bvlc", "bacnet"]);
+        // Not BACnet: nothing.
+        assert!(datagram(&mut s, CLIENT, SERVER, &[0x83, 0x0a, 0x00, 0x04]).is_empty());
+        let v = s.summary().unwrap();
+        assert_eq!(v["frames"], 3);
+        assert_eq!(v["npdu_only_frames"], 2);
+        assert_eq!(v["apdu_types"], json!({}));
+    }
+
+    #[test]
+    fn segmented_ack_errors_count_when_the_last_segment_arrives() {
+        let mut s = BacnetSummary::default();
+        // ReadPropertyMultiple-ACK for device,123: [2] firmware-revision → [5] error
+        // object/unknown-object, split over two segments.
+        let first = [0x0c, 0x02, 0x00, 0x00, 0x7b, 0x1e, 0x29, 0x2c];
+        let second = [0x5e, 0x91, 0x01, 0x91, 0x1f, 0x5f, 0x1f];
+        let segment = |flags: u8, seq: u8, data: &[u8]| {
+            let mut p =
+                vec![0x81, 0x0a, 0x00, 0x00, 0x01, 0x00, 0x30 | flags, 0x05, seq, 0x04, 0x0e];
+            p.extend_from_slice(data);
+            let len = u16::try_from(p.len()).unwrap().to_be_bytes();
+            p[2..4].copy_from_slice(&len);
+            p
+        };
+        datagram(&mut s, SERVER, CLIENT, &segment(0x0c, 0, &first));
+        assert_eq!(s.summary().unwrap()["errors"], json!({}));
+        datagram(&mut s, SERVER, CLIENT, &segment(0x08, 1, &second));
+        let v = s.summary().unwrap();
+        assert_eq!(v["errors"], json!({"class=1 code=31": 1}));
+        assert_eq!(v["confirmed_services"], json!({"14": 2}));
+        assert!(s.reassembly.is_empty());
+    }
+
+    #[test]
+    fn partial_i_am_reads_what_tshark_reads() {
+        type Case = (&'static [u8], (Option<u32>, Option<u32>));
+        let cases: [Case; 5] = [
+            // device,9 … vendor 70000: too large for a vendor id.
+            (
+                &[
+                    0xc4, 0x02, 0x00, 0x00, 0x09, 0x22, 0x05, 0xc4, 0x91, 0x03, 0x23, 0x01, 0x11,
+                    0x70,
+                ],
+                (Some(9), None),
+            ),
+            // vendor id sent as Enumerated 7.
+            (
+                &[0xc4, 0x02, 0x00, 0x00, 0x0d, 0x22, 0x05, 0xc4, 0x91, 0x03, 0x91, 0x07],
+                (Some(13), Some(7)),
+            ),
+            // object identifier cut short.
+            (&[0xc4, 0x02, 0x00, 0x00], (None, None)),
+            // context-tagged object identifier.
+            (
+                &[0x0c, 0x02, 0x00, 0x00, 0x0e, 0x22, 0x05, 0xc4, 0x91, 0x03, 0x21, 0x07],
+                (None, None),
+            ),
+            // vendor id missing.
+            (&[0xc4, 0x02, 0x00, 0x00, 0x04, 0x22, 0x05, 0xc4, 0x91], (Some(4), None)),
+        ];
+        for (data, want) in cases {
+            assert_eq!(partial_i_am(data), want, "{data:02x?}");
+        }
+    }
+
+    #[test]
+    fn cimetrics_frames_count_without_an_mstp_tag() {
+        let mut s = BacnetSummary::default();
+        let mut payload = vec![0x00, 0x10, 0x90, 0x00, 0x01, 0x00, 0x05, 0x01];
+        let header = [0x06, 0xff, 0x03, 0x00, 0x04];
+        payload.extend_from_slice(&header);
+        payload.push(bacnet::header_crc(&header));
+        payload.extend_from_slice(&[0x01, 0x00, 0x10, 0x08, 0xbc, 0xf9]);
+        let snap = LinkPayload::Llc { dsap: 0xaa, ssap: 0xaa, control: 3, payload: &payload };
+        assert_eq!(link(&mut s, snap), ["bacnet", "bacapp"]);
+        assert_eq!(s.summary().unwrap()["unconfirmed_services"], json!({"8": 1}));
     }
 }
