@@ -31,7 +31,10 @@
 //! [`mstp_frame_len`] on a serial stream) for MS/TP, [`parse_cimetrics`] for
 //! MS/TP frames a Cimetrics sniffer relays in SNAP frames, [`parse_npdu`] for a bare
 //! NPDU. [`probe`] recognises BACnet/IP by content. BACnet is a datagram
-//! protocol: no stream framing is needed above MS/TP. Segmented messages are
+//! protocol: no stream framing is needed above MS/TP, so `parse` takes one
+//! whole datagram and returns no remainder, and takes no direction because
+//! BACnet peers are symmetric (requests and answers are told apart by APDU
+//! type, not by who is the server). Segmented messages are
 //! reassembled by [`Reassembly`] and their data decoded with
 //! [`decode_confirmed_request`] or [`decode_complex_ack`].
 //!

@@ -1049,6 +1049,9 @@ fn read_property_ack_carries_the_model_name() {
     assert_eq!(a.pdu_type(), PduType::COMPLEX_ACK);
     assert_eq!(a.confirmed_service(), Some(ConfirmedService::READ_PROPERTY));
     assert_eq!(a.invoke_id(), Some(1));
+    let values = a.read_values();
+    assert_eq!(values.len(), 1);
+    assert!(values[0].0.property.is_identification());
     let Apdu::ComplexAck(ack) = a else { panic!() };
     let ComplexAckBody::ReadProperty(v) = ack.body else { panic!() };
     assert_eq!(v.target, prop(oid(ObjectType::DEVICE, 123), PropertyId::MODEL_NAME, None));
@@ -1072,6 +1075,10 @@ fn read_property_multiple_ack_mixes_values_and_errors() {
     assert!(an.is_empty(), "{an}");
     let error = BacnetError { class: ErrorClass::PROPERTY, code: ErrorCode::UNKNOWN_PROPERTY };
     assert_eq!(a.first_error(), Some(error));
+    let values = a.read_values();
+    assert_eq!(values.len(), 1);
+    assert_eq!(values[0].0.property, PropertyId::VENDOR_NAME);
+    assert_eq!(values[0].1.as_text().as_deref(), Some("Acme"));
     let Apdu::ComplexAck(ack) = a else { panic!() };
     let ComplexAckBody::ReadPropertyMultiple(rpm) = ack.body else { panic!() };
     assert_eq!(rpm.results.len(), 2);

@@ -910,6 +910,23 @@ impl<'a> Apdu<'a> {
         }
     }
 
+    /// The property values a ReadProperty-ACK or ReadPropertyMultiple-ACK returns,
+    /// with the first application-tagged value of each decoded (results that are
+    /// errors or whose value does not decode are skipped). Filter with
+    /// [`PropertyId::is_identification`] for vendor, model, firmware and names.
+    pub fn read_values(&self) -> Vec<(PropertyRef, Value<'a>)> {
+        let Apdu::ComplexAck(ack) = self else { return Vec::new() };
+        match &ack.body {
+            ComplexAckBody::ReadProperty(v) => {
+                v.first_value().map(|x| (v.target, x)).into_iter().collect()
+            }
+            ComplexAckBody::ReadPropertyMultiple(rpm) => {
+                rpm.results.iter().filter_map(|r| r.first_value().map(|x| (r.target, x))).collect()
+            }
+            _ => Vec::new(),
+        }
+    }
+
     /// The first error class/code pair the PDU carries: the error of an Error PDU,
     /// or the first property access error in a ReadPropertyMultiple-ACK.
     pub fn first_error(&self) -> Option<BacnetError> {
