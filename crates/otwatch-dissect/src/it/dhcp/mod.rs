@@ -26,12 +26,12 @@ pub const SERVER_PORT: u16 = 67;
 /// The client port.
 pub const CLIENT_PORT: u16 = 68;
 
-/// Whether `input` (a UDP payload) looks like a DHCP message: a BOOTP
-/// header with a valid op and hardware address length, the DHCP magic
-/// cookie, a message type option and no anomaly.
+/// Whether `input` (a UDP payload) looks like DHCP or BOOTP with vendor
+/// extensions: a BOOTP header with a valid op and hardware address length,
+/// the magic cookie, and no anomaly.
 pub fn probe(input: &[u8]) -> bool {
     match parse(input) {
-        Ok(m) => m.anomalies.is_empty() && m.message_type.is_some(),
+        Ok(m) => m.anomalies.is_empty() && m.has_magic_cookie,
         Err(_) => false,
     }
 }

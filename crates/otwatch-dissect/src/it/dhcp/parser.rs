@@ -59,7 +59,7 @@ pub fn parse(input: &[u8]) -> Result<Message<'_>, DecodeError> {
         chaddr,
         sname,
         file,
-        is_dhcp: false,
+        has_magic_cookie: false,
         message_type: None,
         host_name: None,
         vendor_class_id: None,
@@ -71,12 +71,9 @@ pub fn parse(input: &[u8]) -> Result<Message<'_>, DecodeError> {
         anomalies: an,
     };
     match r.take_array::<4>() {
-        Ok(cookie) if cookie == MAGIC_COOKIE => msg.is_dhcp = true,
-        _ => {
-            // Plain BOOTP (vendor area without the cookie) is legal but rare.
-            msg.anomalies |= Anomalies::NO_MAGIC_COOKIE;
-            return Ok(msg);
-        }
+        Ok(cookie) if cookie == MAGIC_COOKIE => msg.has_magic_cookie = true,
+        // Plain BOOTP: the vendor area is opaque.
+        _ => return Ok(msg),
     }
     msg.options = Options { bytes: r.rest() };
     read_options(&mut msg);
@@ -144,7 +141,8 @@ fn read_options(msg: &mut Message<'_>) {
         an |= check_termination(msg.options.bytes);
     }
     match msg.message_type {
-        None => an |= Anomalies::MISSING_MESSAGE_TYPE,
+        // BOOTP with vendor extensions: nothing to check.
+        None => {}
         Some(t) if t.name().is_none() => an |= Anomalies::UNKNOWN_MESSAGE_TYPE,
         Some(t) => {
             let wrong = match msg.op {

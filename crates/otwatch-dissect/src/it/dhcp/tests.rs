@@ -60,7 +60,7 @@ fn decodes_a_discover_with_inventory_options() {
     assert_eq!(m.xid, 0xDEAD_BEEF);
     assert_eq!(m.flags, 0x8000);
     assert_eq!(m.yiaddr, [192, 168, 1, 50]);
-    assert!(m.is_dhcp);
+    assert!(m.has_magic_cookie && m.is_dhcp());
     assert_eq!(m.message_type, Some(MessageType::DISCOVER));
     assert_eq!(m.message_type.and_then(MessageType::name), Some("DHCPDISCOVER"));
     assert_eq!(m.client_mac(), Some([0x00, 0x11, 0x22, 0x33, 0x44, 0x55]));
@@ -82,23 +82,18 @@ fn decodes_a_discover_with_inventory_options() {
 #[case::bad_op(3, 6, cookie(&[53, 1, 1, 255]), Anomalies::INVALID_OP)]
 // Hardware address length 17 > 16.
 #[case::bad_hlen(1, 17, cookie(&[53, 1, 1, 255]), Anomalies::INVALID_HLEN)]
-// No magic cookie: plain BOOTP, options not read.
-#[case::bootp_only(1, 6, vec![0; 64], Anomalies::NO_MAGIC_COOKIE)]
 // Host name option says 10 bytes, 3 follow.
 #[case::truncated_option(1, 6, cookie(&[53, 1, 1, 12, 10, b'a', b'b', b'c']),
     Anomalies::TRUNCATED_OPTION)]
 // No End option.
 #[case::missing_end(1, 6, cookie(&[53, 1, 1]), Anomalies::MISSING_END)]
 // Message type with 2 bytes.
-#[case::bad_type_length(1, 6, cookie(&[53, 2, 1, 1, 255]),
-    Anomalies::INVALID_OPTION_LENGTH | Anomalies::MISSING_MESSAGE_TYPE)]
+#[case::bad_type_length(1, 6, cookie(&[53, 2, 1, 1, 255]), Anomalies::INVALID_OPTION_LENGTH)]
 // Requested IP of 3 bytes.
 #[case::bad_requested_ip(1, 6, cookie(&[53, 1, 3, 50, 3, 10, 0, 0, 255]),
     Anomalies::INVALID_OPTION_LENGTH)]
 // Empty host name.
 #[case::empty_host_name(1, 6, cookie(&[53, 1, 1, 12, 0, 255]), Anomalies::INVALID_OPTION_LENGTH)]
-// Cookie but no message type: BOOTP with RFC 1497 vendor extensions.
-#[case::no_message_type(1, 6, cookie(&[12, 1, b'x', 255]), Anomalies::MISSING_MESSAGE_TYPE)]
 // Message type 200 is not defined.
 #[case::unknown_type(1, 6, cookie(&[53, 1, 200, 255]), Anomalies::UNKNOWN_MESSAGE_TYPE)]
 // The message type appears twice.
@@ -115,6 +110,22 @@ fn flags_anomalies(
     let m = check(&bytes);
     assert_eq!(m.anomalies, anomalies, "got {}", m.anomalies);
     assert_eq!(probe(&bytes), anomalies.is_empty());
+}
+
+#[rstest]
+// BOOTP with the cookie and only End, as controllers send when they boot.
+#[case::bootp_with_cookie(cookie(&[255]), true, true)]
+// BOOTP with a host name vendor extension.
+#[case::bootp_host_name(cookie(&[12, 1, b'x', 255]), true, true)]
+// Plain BOOTP: no cookie, the vendor area is opaque.
+#[case::bootp_without_cookie(vec![0; 64], false, false)]
+fn accepts_bootp(#[case] tail: Vec<u8>, #[case] cookie: bool, #[case] probed: bool) {
+    let bytes = bootp(1, 6, &tail);
+    let m = check(&bytes);
+    assert_eq!(m.anomalies, Anomalies::NONE);
+    assert!(!m.is_dhcp());
+    assert_eq!(m.has_magic_cookie, cookie);
+    assert_eq!(probe(&bytes), probed);
 }
 
 #[test]

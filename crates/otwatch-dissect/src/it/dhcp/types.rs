@@ -196,9 +196,10 @@ pub struct Message<'a> {
     pub sname: &'a [u8],
     /// Boot file name field (NUL-padded).
     pub file: &'a [u8],
-    /// Whether the DHCP magic cookie is present (otherwise plain BOOTP).
-    pub is_dhcp: bool,
-    /// Option 53.
+    /// Whether the magic cookie is present (RFC 1497 vendor extensions);
+    /// without it the message is plain BOOTP and no option is read.
+    pub has_magic_cookie: bool,
+    /// Option 53; `None` for BOOTP (many controllers still use BOOTP).
     pub message_type: Option<MessageType>,
     /// Option 12.
     pub host_name: Option<&'a [u8]>,
@@ -219,6 +220,11 @@ pub struct Message<'a> {
 }
 
 impl<'a> Message<'a> {
+    /// Whether this is DHCP (it has a message type) rather than BOOTP.
+    pub fn is_dhcp(&self) -> bool {
+        self.message_type.is_some()
+    }
+
     /// The host name as text, if present and valid UTF-8.
     pub fn host_name_str(&self) -> Option<&'a str> {
         self.host_name.and_then(|h| std::str::from_utf8(h).ok())
