@@ -3,12 +3,14 @@
 //! Counting follows the truth files (see `../shared/pcaps/MANIFEST.md`), which
 //! read tshark's decoded fields: a frame counts when it has a BVLC message
 //! (UDP 47808, or a UDP flow the BACnet/IP probe accepts; BVLC type 0x81 or
-//! 0x82), or an NPDU with at least its version and control octets (BACnet/IP,
+//! 0x82; not a Forwarded-NPDU too short for its originator address, which
+//! tshark rejects), or an NPDU with at least its version and control octets (BACnet/IP,
 //! 802.2 LLC with DSAP 0x82, MS/TP data frames from link type 165 or relayed
 //! by a Cimetrics sniffer in SNAP frames). Per frame: the BVLC function
 //! (BACnet/IPv4 only: tshark files IPv6 functions under another field); the
 //! APDU type and service choice (for confirmed services also in SimpleACK,
-//! ComplexACK and Error) of an APDU whose fixed header is complete; the first
+//! ComplexACK and Error) of an APDU whose fixed header is complete (tshark
+//! types a Segment-ACK of any length); the first
 //! error class/code (of an Error PDU, or the first property access error of a
 //! ReadPropertyMultiple-ACK, reassembled when segmented); reject and abort
 //! reasons; I-Am devices by sender (IP address, else MAC address, else "" for
@@ -17,7 +19,8 @@
 //! APDU, a truncated network header) is an "NPDU only" frame.
 //!
 //! `protocols.ot_protocol_frames` follows tshark's `frame.protocols`, which
-//! also names layers that hold no field: `bacnet` for any NPDU octet,
+//! also names layers that hold no field: `bacnet` for a BVLC function that
+//! carries an NPDU (even an empty one) or any NPDU octet on a data link,
 //! `bacapp` for an APDU layer even when it is empty or cut short, `mstp` for
 //! every frame of an MS/TP capture.
 
@@ -43,14 +46,6 @@ const MAX_ERROR_KINDS: usize = 1024;
 const MAX_REASSEMBLIES: usize = 256;
 /// The 802.2 SAP of SNAP frames (which carry Cimetrics MS/TP captures).
 const LLC_SAP_SNAP: u8 = 0xaa;
-/// Octets of a BVLC header.
-const BVLC_HEADER: usize = 4;
-/// Octets of the originator address in a BACnet/IPv4 Forwarded-NPDU.
-const BIP_ADDRESS: usize = 6;
-/// Octets of a BACnet/IPv6 virtual MAC address.
-const VMAC: usize = 3;
-/// Octets of a B/IPv6 address.
-const BIP6_ADDRESS: usize = 18;
 
 /// Where a segmented transaction runs: keys its reassembly.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -150,6 +145,11 @@ impl BacnetSummary {
         mark("bacnet");
         match &npdu.payload {
             NpduPayload::Network(_) | NpduPayload::HeaderTruncated => self.npdu_only(),
+            // tshark decodes the type of a Segment-ACK however short it is.
+            NpduPayload::Apdu(Apdu::Truncated { pdu_type: PduType::SEGMENT_ACK, .. }) => {
+                mark("bacapp");
+                bump(&mut self.apdu_types, PduType::SEGMENT_ACK.0);
+            }
             // tshark names the APDU layer but it holds no field.
             NpduPayload::Missing | NpduPayload::Apdu(Apdu::Truncated { .. }) => {
                 mark("bacapp");
@@ -317,38 +317,49 @@ impl ProtocolHandler for BacnetSummary {
         // addresses before the NPDU (the dissector does not trust the length).
         let v4 = bacnet::parse(payload).ok();
         let v6 = if v4.is_none() { bacnet::parse_ipv6(payload).ok() } else { None };
-        let (npdu_offset, npdu) = match (&v4, &v6) {
+        // Whether the function carries an NPDU (tshark then names the NPDU layer
+        // even when no octet of it is there), and the NPDU.
+        let (carries_npdu, npdu) = match (&v4, &v6) {
             (Some(msg), _) => {
+                // tshark does not take a Forwarded-NPDU too short for its
+                // originator address for BVLC at all.
+                if let bacnet::BvlcBody::Unknown(_) = msg.body
+                    && msg.function == BvlcFunction::FORWARDED_NPDU
+                {
+                    return;
+                }
                 bump(&mut self.bvlc_functions, msg.function.0);
-                let offset = match msg.function {
-                    BvlcFunction::FORWARDED_NPDU => Some(BVLC_HEADER + BIP_ADDRESS),
-                    BvlcFunction::DISTRIBUTE_BROADCAST_TO_NETWORK
-                    | BvlcFunction::ORIGINAL_UNICAST_NPDU
-                    | BvlcFunction::ORIGINAL_BROADCAST_NPDU => Some(BVLC_HEADER),
-                    _ => None,
-                };
-                (offset, msg.npdu())
+                let carries = matches!(
+                    msg.function,
+                    BvlcFunction::FORWARDED_NPDU
+                        | BvlcFunction::DISTRIBUTE_BROADCAST_TO_NETWORK
+                        | BvlcFunction::ORIGINAL_UNICAST_NPDU
+                        | BvlcFunction::ORIGINAL_BROADCAST_NPDU
+                );
+                (carries, msg.npdu())
             }
             (None, Some(msg)) => {
-                use bacnet::Bvlc6Function as F;
-                let offset = match msg.function {
-                    F::ORIGINAL_UNICAST_NPDU => Some(BVLC_HEADER + 2 * VMAC),
-                    F::FORWARDED_NPDU => Some(BVLC_HEADER + VMAC + BIP6_ADDRESS),
-                    F::ORIGINAL_BROADCAST_NPDU | F::DISTRIBUTE_BROADCAST_TO_NETWORK => {
-                        Some(BVLC_HEADER + VMAC)
-                    }
-                    _ => None,
-                };
-                (offset, msg.npdu())
+                let carries = matches!(
+                    msg.body,
+                    bacnet::Bvlc6Body::OriginalUnicastNpdu { .. }
+                        | bacnet::Bvlc6Body::ForwardedNpdu { .. }
+                        | bacnet::Bvlc6Body::OriginalBroadcastNpdu(_)
+                        | bacnet::Bvlc6Body::DistributeBroadcastToNetwork(_)
+                );
+                (carries, msg.npdu())
             }
             (None, None) => return,
         };
         self.frames = self.frames.saturating_add(1);
         cx.mark("bvlc");
-        let Some(offset) = npdu_offset else { return };
-        let len = payload.len().saturating_sub(offset);
+        if !carries_npdu {
+            return;
+        }
         let mut mark = |tag: &'static str| cx.mark(tag);
-        self.on_npdu_octets(&mut mark, &seen, len, npdu);
+        match npdu {
+            Some(n) => self.on_npdu(&mut mark, &seen, n),
+            None => mark("bacnet"),
+        }
     }
 
     fn on_link(&mut self, cx: &mut LinkContext<'_>, payload: LinkPayload<'_>) {
