@@ -15,8 +15,11 @@ use crate::intake::Packet;
 
 /// Snapshot length: whole packets, jumbo frames included.
 pub const SNAPLEN: i32 = 262_144;
-/// Read timeout, so a stop request is noticed on a quiet link (ms).
+/// Read timeout of the capture buffer (ms).
 pub const READ_TIMEOUT_MS: i32 = 250;
+/// Pause when no packet is waiting, before polling again (the capture is
+/// non-blocking so that a stop request is noticed on a quiet link).
+pub const IDLE_POLL: std::time::Duration = std::time::Duration::from_millis(10);
 
 /// Why a live capture failed.
 #[derive(Debug, thiserror::Error)]
@@ -54,8 +57,9 @@ impl LiveCapture {
             .promisc(true)
             .snaplen(SNAPLEN)
             .timeout(READ_TIMEOUT_MS)
-            .immediate_mode(true)
             .open()
+            .map_err(err)?
+            .setnonblock()
             .map_err(err)?;
         if let Some(f) = filter {
             cap.filter(f, true).map_err(err)?;
@@ -70,7 +74,7 @@ impl LiveCapture {
     }
 
     /// Calls `each` for every packet until `stop` is set (checked at least
-    /// every [`READ_TIMEOUT_MS`]) or the capture ends. Returns the packets seen.
+    /// every [`IDLE_POLL`] on a quiet link) or the capture ends. Returns the packets seen.
     pub fn run(
         &mut self,
         stop: &Arc<AtomicBool>,
@@ -94,7 +98,7 @@ impl LiveCapture {
                     each(&pkt);
                     n = n.saturating_add(1);
                 }
-                Err(pcap::Error::TimeoutExpired) => {}
+                Err(pcap::Error::TimeoutExpired) => std::thread::sleep(IDLE_POLL),
                 Err(pcap::Error::NoMorePackets) => break,
                 Err(source) => return Err(LiveError { interface: self.interface.clone(), source }),
             }

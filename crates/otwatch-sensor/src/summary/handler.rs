@@ -194,7 +194,7 @@ impl LinkContext<'_> {
 
 /// A protocol's identification, framing and summary. Every method has a
 /// default that does nothing, so a stub is inert; see `CONTRACT.md`.
-pub trait ProtocolHandler {
+pub trait ProtocolHandler: Send {
     /// The truth-file section this handler fills ("modbus", "dnp3", ...).
     fn name(&self) -> &'static str;
 
