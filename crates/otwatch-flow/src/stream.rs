@@ -49,7 +49,9 @@ pub enum ReassemblyPolicy {
     /// What tshark (Wireshark 4.0, default preferences) does, so counts
     /// agree with it: a segment that starts before the highest sequence
     /// number seen so far is a retransmission and is ignored as a whole
-    /// (even the part of it that is new); a segment after a hole is used at
+    /// (even the part of it that is new), and so is one the peer has
+    /// already acknowledged entirely (a "spurious retransmission", even if
+    /// it is the first copy captured); a segment after a hole is used at
     /// once and the hole is a gap. Nothing is held back.
     #[default]
     FirstSeen,
@@ -230,7 +232,12 @@ impl StreamReassembler {
             if seq_diff(end, max) > 0 {
                 self.max_end = Some(end);
             }
-            if seq_diff(seq, max) < 0 {
+            // Before the furthest byte seen: a retransmission. Entirely
+            // acknowledged by the peer already: tshark calls it a spurious
+            // retransmission and skips it too, even when it is the first copy
+            // captured.
+            let acked = self.peer_ack.is_some_and(|a| seq_diff(a, end) >= 0);
+            if seq_diff(seq, max) < 0 || acked {
                 out.duplicate = payload.len();
                 return out;
             }
@@ -477,6 +484,11 @@ mod tests {
         // In-order data after all that.
         s.push(11, false, false, &[1, 2, 0], &mut t);
         assert_eq!(t.pdus, vec![vec![1, 7], vec![0], vec![1, 2], vec![0]]);
+        // A first copy that the peer already acknowledged is skipped as well.
+        s.on_peer_ack(20, &mut t);
+        let o = s.push(16, false, false, &[0, 0], &mut t);
+        assert_eq!((o.duplicate, o.delivered), (2, 0));
+        assert_eq!(t.pdus.len(), 4);
     }
 
     #[test]
