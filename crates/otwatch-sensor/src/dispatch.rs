@@ -2,8 +2,8 @@
 //!
 //! A flow is given to a protocol handler by well-known port (the server
 //! port first, then the client port) or, failing that, by content: each
-//! active handler's probe looks at the first payload segments (TCP, up to
-//! [`MAX_PROBE_SEGMENTS`]) or each datagram (UDP). TCP flows of a known
+//! active handler's probe looks at the first payload segments or datagrams
+//! (up to [`MAX_PROBE_SEGMENTS`]). TCP flows of a known
 //! protocol go through the flow's per-direction reassemblers, which cut the
 //! byte stream into PDUs with the handler's framing function; UDP
 //! datagrams are handed over whole. Flows of no known protocol are not
@@ -19,7 +19,8 @@ use crate::summary::handler::{
     FrameMarks, LinkContext, LinkPayload, PduContext, ProtocolHandler, Transport,
 };
 
-/// TCP payload segments a flow on no well-known port is probed on before it is given up.
+/// Payload segments (TCP) or datagrams (UDP) a flow on no well-known port
+/// is probed on before it is given up.
 pub const MAX_PROBE_SEGMENTS: u8 = 4;
 
 /// Per-flow dispatch state, kept in the flow table.
@@ -252,11 +253,12 @@ impl Dispatcher {
                 flow.state.decided = true;
             } else if !payload.is_empty() {
                 let found = self.handlers.iter().position(|h| h.active() && h.probe_udp(payload));
+                flow.state.probes = flow.state.probes.saturating_add(1);
                 if found.is_some() {
                     self.stats.probed_flows = self.stats.probed_flows.saturating_add(1);
-                    flow.state.handler = found;
-                    flow.state.decided = true;
                 }
+                flow.state.handler = found;
+                flow.state.decided = found.is_some() || flow.state.probes >= MAX_PROBE_SEGMENTS;
             }
         }
         let Some(hi) = flow.state.handler else { return };
