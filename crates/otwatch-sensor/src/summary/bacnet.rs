@@ -43,7 +43,7 @@ const MAX_I_AM_DEVICES: usize = 4096;
 /// Distinct error class/code pairs kept at most.
 const MAX_ERROR_KINDS: usize = 1024;
 /// Segmented transactions being reassembled at once, at most.
-const MAX_REASSEMBLIES: usize = 256;
+const MAX_REASSEMBLIES: usize = 64;
 /// The 802.2 SAP of SNAP frames (which carry Cimetrics MS/TP captures).
 const LLC_SAP_SNAP: u8 = 0xaa;
 
