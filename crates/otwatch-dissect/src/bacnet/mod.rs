@@ -26,24 +26,25 @@
 //!   synchronization, UnconfirmedPrivateTransfer, Who-Am-I, You-Are; clause 18
 //!   for error classes/codes and reject/abort reasons.
 //!
-//! Entry points: [`parse`] for a BACnet/IP UDP payload, [`parse_llc`] for the
-//! data of an 802.3 frame with LLC SAP 0x82, [`parse_mstp`] (and
-//! [`mstp_frame_len`] on a serial stream) for MS/TP, [`parse_cimetrics`] for
-//! MS/TP frames a Cimetrics sniffer relays in SNAP frames, [`parse_npdu`] for a bare
-//! NPDU. [`probe`] recognises BACnet/IP by content. BACnet is a datagram
-//! protocol: no stream framing is needed above MS/TP, so `parse` takes one
-//! whole datagram and returns no remainder, and takes no direction because
-//! BACnet peers are symmetric (requests and answers are told apart by APDU
-//! type, not by who is the server). Segmented messages are
+//! Entry points: [`parse`] for a BACnet/IP UDP payload and [`parse_ipv6`] for
+//! BACnet/IPv6 (BVLC type 0x82, Annex U); [`parse_llc`] for the data of an
+//! 802.3 frame with LLC SAP 0x82; [`parse_mstp`] (and [`mstp_frame_len`] on a
+//! serial stream) for MS/TP, [`parse_cimetrics`] for MS/TP frames a Cimetrics
+//! sniffer relays in SNAP frames; [`parse_npdu`] for a bare NPDU. [`probe`]
+//! recognises BACnet/IP by content.
+//!
+//! BACnet is a datagram protocol: no stream framing is needed above MS/TP, so
+//! `parse` takes one whole datagram and returns no remainder, and it takes no
+//! direction because BACnet peers are symmetric (requests and answers are told
+//! apart by APDU type, not by who is the server). Segmented messages are
 //! reassembled by [`Reassembly`] and their data decoded with
-//! [`decode_confirmed_request`] or [`decode_complex_ack`].
+//! [`decode_confirmed_request`] or [`decode_complex_ack`]. MS/TP extended
+//! (COBS-encoded) frames are framed and CRC-checked by [`parse_mstp`];
+//! [`decode_cobs_data`] decodes their data.
 //!
-//! BACnet/IPv6 (BVLC type 0x82, Annex U) is decoded by [`parse_ipv6`].
-//!
-//! Not decoded here: BACnet Secure Connect, the
-//! network security wrapper, and the values of most properties (kept as raw
-//! tagged octets with a first-value helper). MS/TP extended (COBS-encoded)
-//! frames are framed and CRC-checked; [`decode_cobs_data`] decodes their data.
+//! Not decoded here: BACnet Secure Connect, the network security wrapper, and
+//! the values of most properties (kept as raw tagged octets, with helpers that
+//! decode the first value: see [`Apdu::read_values`]).
 
 // Defined before the submodules so they can all use it.
 macro_rules! wire_enum {
