@@ -335,7 +335,7 @@ fn summaries_agree_with_the_tshark_truth() {
     let known = known_differences();
     let mut seen = Vec::new();
     let mut table = String::from(
-        "\nfile                                                  agree  known  differ\n",
+        "\nfile                                                 generic   all keys  known  differ\n",
     );
     let mut failures = Vec::new();
     let mut totals = (0usize, 0usize, 0usize, 0usize);
