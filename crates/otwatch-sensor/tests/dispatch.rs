@@ -200,3 +200,112 @@ fn modbus_on_a_non_standard_port_is_found_by_content() {
     );
     std::fs::remove_file(&dst).unwrap();
 }
+
+/// Records what the pipeline tells a handler about one TCP flow.
+#[derive(Default)]
+struct Recorder {
+    events: Arc<Mutex<Vec<String>>>,
+}
+
+impl ProtocolHandler for Recorder {
+    fn name(&self) -> &'static str {
+        "recorder"
+    }
+    fn active(&self) -> bool {
+        true
+    }
+    fn tcp_ports(&self) -> &'static [u16] {
+        &[502]
+    }
+    fn pdu_len(&self, buf: &[u8]) -> Result<usize, DecodeError> {
+        mbap_len(buf)
+    }
+    fn on_pdu(&mut self, cx: &mut PduContext<'_>, pdu: &[u8]) {
+        let tid = u16::from_be_bytes([pdu[0], pdu[1]]);
+        let d = if cx.direction == otwatch_dissect::Direction::ToServer { ">" } else { "<" };
+        self.events
+            .lock()
+            .unwrap()
+            .push(format!("frame {} {d} pdu {tid} gap={}", cx.frame_number, cx.after_gap));
+    }
+    fn on_gap(&mut self, cx: &mut PduContext<'_>, missing: u64) {
+        self.events.lock().unwrap().push(format!("frame {} gap {missing}", cx.frame_number));
+    }
+    fn on_flow_end(&mut self, flow_id: u64) {
+        self.events.lock().unwrap().push(format!("end {flow_id}"));
+    }
+}
+
+/// An Ethernet/IPv4/TCP frame from 10.0.0.1:40000 (client) or 10.0.0.2:502 (server).
+fn tcp_frame(to_server: bool, seq: u32, ack: u32, flags: u8, payload: &[u8]) -> Vec<u8> {
+    let (src, dst, sp, dp) =
+        if to_server { (1u8, 2u8, 40000u16, 502u16) } else { (2, 1, 502, 40000) };
+    let mut f = vec![0x02, 0, 0, 0, 0, dst, 0x02, 0, 0, 0, 0, src, 0x08, 0x00]; // MACs, EtherType IPv4
+    f.extend_from_slice(&[0x45, 0x00]); // IPv4, IHL 5
+    f.extend_from_slice(&(40 + payload.len() as u16).to_be_bytes()); // total length
+    f.extend_from_slice(&[0, 0, 0x40, 0x00, 64, 6, 0, 0]); // id, DF, TTL, TCP, checksum
+    f.extend_from_slice(&[10, 0, 0, src, 10, 0, 0, dst]); // addresses
+    f.extend_from_slice(&sp.to_be_bytes()); // source port
+    f.extend_from_slice(&dp.to_be_bytes()); // destination port
+    f.extend_from_slice(&seq.to_be_bytes()); // sequence number
+    f.extend_from_slice(&ack.to_be_bytes()); // acknowledgement number
+    f.extend_from_slice(&[0x50, flags, 0xff, 0xff, 0, 0, 0, 0]); // offset 5, flags, window, checksum, urgent
+    f.extend_from_slice(payload);
+    f
+}
+
+/// A Modbus read-holding-registers request ADU with transaction id `tid` (12 bytes).
+fn read_request(tid: u16) -> Vec<u8> {
+    let mut a = tid.to_be_bytes().to_vec(); // transaction id
+    a.extend_from_slice(&[0, 0, 0, 6, 1]); // protocol 0, length 6, unit 1
+    a.extend_from_slice(&[0x03, 0, 0, 0, 2]); // FC 3, address 0, quantity 2
+    a
+}
+
+#[test]
+fn gaps_split_pdus_and_flow_end_reach_the_handler() {
+    const SYN: u8 = 0x02;
+    const ACK: u8 = 0x10;
+    const PSH_ACK: u8 = 0x18;
+    let (r1, r2, r3, r4) = (read_request(1), read_request(2), read_request(3), read_request(4));
+    let two = [r1.clone(), r2.clone()].concat();
+    let frames = vec![
+        tcp_frame(true, 99, 0, SYN, &[]), // 1: SYN, data starts at 100
+        tcp_frame(false, 499, 100, SYN | ACK, &[]), // 2: SYN-ACK
+        tcp_frame(true, 100, 500, PSH_ACK, &two), // 3: two PDUs in one segment
+        tcp_frame(true, 124, 500, PSH_ACK, &r3[..5]), // 4: first 5 bytes of PDU 3
+        tcp_frame(true, 129, 500, PSH_ACK, &r3[5..]), // 5: the rest of PDU 3
+        tcp_frame(true, 129, 500, PSH_ACK, &r3[5..]), // 6: retransmission, ignored
+        tcp_frame(true, 136, 500, PSH_ACK, &r4[..4]), // 7: start of PDU 4 ...
+        tcp_frame(true, 152, 500, PSH_ACK, &r1), // 8: ... 12 bytes never captured, then PDU 1 again
+    ];
+    let records: Vec<(u32, u32, Vec<u8>)> =
+        frames.into_iter().enumerate().map(|(i, f)| (1, i as u32, f)).collect();
+    let mut pcap = Vec::new();
+    for v in [0xa1b2_c3d4u32, 0x0004_0002, 0, 0, 65535, 1] {
+        pcap.extend(v.to_le_bytes()); // magic, version 2.4, zone, sigfigs, snaplen, Ethernet
+    }
+    for (sec, usec, f) in &records {
+        for v in [*sec, *usec, f.len() as u32, f.len() as u32] {
+            pcap.extend(v.to_le_bytes()); // record header
+        }
+        pcap.extend_from_slice(f);
+    }
+    let path = std::env::temp_dir().join(format!("otwatch-gap-{}.pcap", std::process::id()));
+    std::fs::write(&path, &pcap).unwrap();
+    let rec = Recorder::default();
+    let events = Arc::clone(&rec.events);
+    summarize_with(&[path.clone()], &SummaryOptions::default(), vec![Box::new(rec)]).unwrap();
+    std::fs::remove_file(&path).unwrap();
+    assert_eq!(
+        *events.lock().unwrap(),
+        vec![
+            "frame 3 > pdu 1 gap=false",
+            "frame 3 > pdu 2 gap=false",
+            "frame 5 > pdu 3 gap=false",
+            "frame 8 gap 12",
+            "frame 8 > pdu 1 gap=true",
+            "end 0",
+        ]
+    );
+}
