@@ -4,6 +4,7 @@
 //! store backend (SQLite, the embedded default), and calls the library crates.
 //! It is the only crate that reads the wall clock or uses `anyhow`.
 
+mod admin;
 mod alerts;
 mod context;
 mod generate;
@@ -72,6 +73,21 @@ enum Command {
     /// Check and show the configuration.
     #[command(subcommand)]
     Config(ConfigCmd),
+    /// Run the console (REST API) on the data directory until Ctrl-C.
+    ///
+    /// On first start it creates the user `admin` and prints its password once
+    /// (or takes it from OTWATCH_ADMIN_PASSWORD / server.admin_password).
+    Serve {
+        /// Listen address (overrides server.listen), e.g. 0.0.0.0:8080.
+        #[arg(long)]
+        listen: Option<String>,
+    },
+    /// Manage console users (argon2-hashed passwords; roles viewer, analyst, admin).
+    #[command(subcommand)]
+    Users(admin::UsersCmd),
+    /// Manage API tokens for scripts and sensors (stored hashed; shown once).
+    #[command(subcommand)]
+    Tokens(admin::TokensCmd),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -219,7 +235,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
         };
     }
-    let config = match cli.global.load_config() {
+    let mut global = cli.global.clone();
+    if let Command::Serve { listen: Some(l) } = &cli.command {
+        global.set.push(format!("server.listen={l}"));
+    }
+    let config = match global.load_config() {
         Ok(c) => c,
         Err(e) => {
             eprint!("{e}");
@@ -274,6 +294,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
         }
         Command::GenAlerts(a) => generate::run(&a, &mut out)?,
+        Command::Serve { .. } => admin::serve(Ctx::open(config)?, &mut out)?,
+        Command::Users(cmd) => admin::users(&Ctx::open(config)?, cmd, &mut out)?,
+        Command::Tokens(cmd) => admin::tokens(&Ctx::open(config)?, cmd, &mut out)?,
         Command::Ingest { input, json } => {
             let ctx = Ctx::open(config)?;
             let stderr = std::io::stderr();

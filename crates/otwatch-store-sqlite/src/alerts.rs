@@ -790,3 +790,22 @@ pub(crate) fn aggregate(
     });
     Ok(out)
 }
+
+pub(crate) fn put_pcap(tx: &Transaction<'_>, id: AlertId, pcap: &[u8]) -> Result<()> {
+    get(tx, id)?;
+    tx.execute(
+        "INSERT INTO alert_pcaps (alert_id, bytes, pcap) VALUES (?, ?, ?) \
+         ON CONFLICT (alert_id) DO UPDATE SET bytes = excluded.bytes, pcap = excluded.pcap",
+        params![id.0, pcap.len() as i64, pcap],
+    )
+    .map_err(backend_err)?;
+    Ok(())
+}
+
+pub(crate) fn pcap(c: &Connection, id: AlertId) -> Result<Option<Vec<u8>>> {
+    c.prepare_cached("SELECT pcap FROM alert_pcaps WHERE alert_id = ?")
+        .map_err(backend_err)?
+        .query_row([id.0], |r| r.get(0))
+        .optional()
+        .map_err(backend_err)
+}

@@ -30,10 +30,11 @@ use otwatch_store::{Result, StoreError};
 const MIGRATIONS: &[(u32, &str)] = &[
     (1, include_str!("../migrations/0001_init.sql")),
     (2, include_str!("../migrations/0002_hunt_views.sql")),
+    (3, include_str!("../migrations/0003_alert_pcaps.sql")),
 ];
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// Name of the database file inside the data directory.
 pub const DB_FILE: &str = "otwatch.db";
@@ -349,6 +350,12 @@ mod store_impl {
         }
         fn aggregate_alerts(&self, q: &AlertQuery, period: i64) -> Result<Vec<AggregatedAlert>> {
             self.read_tx(|c| alerts::aggregate(c, q, period))
+        }
+        fn put_alert_pcap(&self, id: AlertId, pcap: &[u8]) -> Result<()> {
+            self.write(|tx| alerts::put_pcap(tx, id, pcap))
+        }
+        fn alert_pcap(&self, id: AlertId) -> Result<Option<Vec<u8>>> {
+            self.read(|c| alerts::pcap(c, id))
         }
         fn create_exclusion(
             &self,

@@ -982,6 +982,17 @@ pub fn hunting_relations_have_the_documented_columns(s: &dyn Store) {
     ));
 }
 
+pub fn pcap_evidence_is_kept_per_alert(s: &dyn Store) {
+    let c = catalog();
+    ingest(s, &c, &[det("t_anomaly", "10.0.0.1", "10.0.0.2", 0)], 1);
+    let id = all(s)[0].id;
+    assert_eq!(s.alert_pcap(id).unwrap(), None);
+    s.put_alert_pcap(id, b"\xd4\xc3\xb2\xa1first").unwrap();
+    s.put_alert_pcap(id, b"\xd4\xc3\xb2\xa1second").unwrap();
+    assert_eq!(s.alert_pcap(id).unwrap().as_deref(), Some(&b"\xd4\xc3\xb2\xa1second"[..]));
+    assert!(s.put_alert_pcap(AlertId(99_999), b"x").is_err());
+}
+
 /// Generates one `#[test]` per conformance check. `$factory` is an
 /// expression returning `(store, guard)`; the guard is kept alive for the test.
 #[macro_export]
@@ -995,7 +1006,7 @@ macro_rules! conformance_tests {
             filters_match_what_they_say, keyset_paging_visits_every_row_once, group_by_counts_add_up,
             export_streams_every_matching_row, comments_and_history_are_kept, aggregated_view_lists_devices,
             inventory_merges_observations, events_are_idempotent_by_key, users_and_tokens,
-            hunting_relations_have_the_documented_columns);
+            hunting_relations_have_the_documented_columns, pcap_evidence_is_kept_per_alert);
     };
     (@each $factory:expr; $($name:ident),+) => {
         $(

@@ -19,6 +19,7 @@ pub mod query;
 
 pub use error::{Result, StoreError};
 pub use query::{
+    MAX_PAGE_FOR_BULK,
     AggregatedAlert, AlertPage, AlertQuery, AuditQuery, ConnectionQuery, Cursor, DeviceGroup,
     DeviceQuery, EventQuery, Filter, FilterOp, GroupCount, Sort, TimeRange, Value,
 };
@@ -196,6 +197,12 @@ pub trait Store: Send + Sync {
 
     /// Same-type alerts grouped per aggregation period (the micro-agent view).
     fn aggregate_alerts(&self, q: &AlertQuery, period: i64) -> Result<Vec<AggregatedAlert>>;
+
+    /// Stores the PCAP evidence of an alert (replacing any before).
+    fn put_alert_pcap(&self, id: AlertId, pcap: &[u8]) -> Result<()>;
+
+    /// The PCAP evidence of an alert, if any is kept.
+    fn alert_pcap(&self, id: AlertId) -> Result<Option<Vec<u8>>>;
 
     // ---- exclusion rules ---------------------------------------------
 

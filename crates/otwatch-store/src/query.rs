@@ -58,6 +58,8 @@ pub const MAX_FILTER_VALUES: usize = 1000;
 pub const MAX_PAGE: usize = 10_000;
 /// Default page.
 pub const DEFAULT_PAGE: usize = 100;
+/// Most alerts one bulk action may change.
+pub const MAX_PAGE_FOR_BULK: usize = 100_000;
 
 impl Filter {
     /// `field` equals any of `values` (text, checked and typed for the column).

@@ -1,0 +1,236 @@
+//! `/api/v1/devices`, `/api/v1/connections`, `/api/v1/events`, `/api/v1/sensors`.
+
+use axum::Extension;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::json;
+
+use otwatch_model::{AlertField, DeviceType, Importance};
+use otwatch_store::{
+    AlertQuery, ConnectionQuery, DeviceGroup, DevicePatch, DeviceQuery, EventQuery, Filter,
+};
+
+use crate::api::json::Json;
+use crate::api::params::{get, time_param};
+use crate::auth::Principal;
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+
+type Params = Query<Vec<(String, String)>>;
+
+fn list(p: &[(String, String)], name: &str) -> Vec<String> {
+    p.iter()
+        .filter(|(k, _)| k == name)
+        .flat_map(|(_, v)| v.split(','))
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+fn usize_param(p: &[(String, String)], name: &str) -> ApiResult<usize> {
+    match get(p, name) {
+        Some(v) => v.parse().map_err(|_| ApiError::field(name, format!("{v:?} is not a number"))),
+        None => Ok(0),
+    }
+}
+
+fn bool_param(p: &[(String, String)], name: &str) -> ApiResult<Option<bool>> {
+    match get(p, name) {
+        None | Some("") => Ok(None),
+        Some("true" | "1" | "yes") => Ok(Some(true)),
+        Some("false" | "0" | "no") => Ok(Some(false)),
+        Some(v) => Err(ApiError::field(name, format!("{v:?} is not true or false"))),
+    }
+}
+
+const DEVICE_PARAMS: &[&str] = &[
+    "q", "type", "vendor", "site", "zone", "is_ot", "protocol", "limit", "offset", "group_by",
+    "total",
+];
+
+/// Reads a device query.
+pub fn device_query(p: &[(String, String)]) -> ApiResult<DeviceQuery> {
+    for (k, _) in p {
+        if !DEVICE_PARAMS.contains(&k.as_str()) {
+            return Err(ApiError::field(
+                k.clone(),
+                format!("unknown parameter; use {}", DEVICE_PARAMS.join(", ")),
+            ));
+        }
+    }
+    let types = list(p, "type");
+    for t in &types {
+        DeviceType::parse(t).map_err(|e| ApiError::field("type", e.to_string()))?;
+    }
+    let limit = usize_param(p, "limit")?;
+    if limit > otwatch_store::query::MAX_PAGE {
+        return Err(ApiError::field(
+            "limit",
+            format!("at most {}", otwatch_store::query::MAX_PAGE),
+        ));
+    }
+    Ok(DeviceQuery {
+        search: get(p, "q").map(String::from).filter(|s| !s.trim().is_empty()),
+        device_types: types
+            .iter()
+            .filter_map(|t| DeviceType::parse(t).ok())
+            .map(|t| t.as_str().to_string())
+            .collect(),
+        vendors: list(p, "vendor"),
+        sites: list(p, "site"),
+        zones: list(p, "zone"),
+        is_ot: bool_param(p, "is_ot")?,
+        protocol: get(p, "protocol").map(String::from).filter(|s| !s.is_empty()),
+        limit,
+        offset: usize_param(p, "offset")?,
+    })
+}
+
+/// GET /api/v1/devices
+pub async fn devices(State(st): State<AppState>, Query(p): Params) -> ApiResult<Response> {
+    let q = device_query(&p)?;
+    if let Some(g) = get(&p, "group_by") {
+        let by = DeviceGroup::parse(g)?;
+        let groups = st.blocking(move |s| Ok(s.group_devices(&q, by)?)).await?;
+        return Ok(axum::Json(json!({"by": g, "groups": groups.iter().map(|x| json!({"value": x.value, "count": x.count})).collect::<Vec<_>>()})).into_response());
+    }
+    let (items, total) =
+        st.blocking(move |s| Ok((s.list_devices(&q)?, s.count_devices(&q)?))).await?;
+    Ok(axum::Json(json!({"items": items, "total": total})).into_response())
+}
+
+fn parse_id(text: &str, what: &str) -> ApiResult<i64> {
+    text.parse::<i64>()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| ApiError::field("id", format!("{text:?} is not a {what} id")))
+}
+
+/// GET /api/v1/devices/{id} — the device with its alerts, connections and events.
+pub async fn device(State(st): State<AppState>, Path(id): Path<String>) -> ApiResult<Response> {
+    let id = parse_id(&id, "device")?;
+    let out = st
+        .blocking(move |s| {
+            let d = s.device(id)?;
+            let mut alerts = Vec::new();
+            if let Some(ip) = &d.ip {
+                for f in [AlertField::SourceIp, AlertField::DestinationIp] {
+                    let q = AlertQuery {
+                        filters: vec![Filter::any_of(f, &[ip])?],
+                        limit: 200,
+                        ..AlertQuery::default()
+                    };
+                    alerts.extend(s.list_alerts(&q)?.items);
+                }
+            }
+            alerts.sort_by(|a, b| b.last_detection.cmp(&a.last_detection).then(b.id.cmp(&a.id)));
+            alerts.dedup_by_key(|a| a.id);
+            let connections = s.list_connections(&ConnectionQuery {
+                device_id: Some(id),
+                limit: 200,
+                ..Default::default()
+            })?;
+            let events = s.list_events(&EventQuery {
+                device_id: Some(id),
+                limit: 200,
+                ..Default::default()
+            })?;
+            Ok(json!({"device": d, "alerts": alerts, "connections": connections, "events": events}))
+        })
+        .await?;
+    Ok(axum::Json(out).into_response())
+}
+
+/// Body of PATCH /api/v1/devices/{id}.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeviceBody {
+    name: Option<String>,
+    device_type: Option<String>,
+    authorized: Option<bool>,
+    programming_device: Option<bool>,
+    scanner: Option<bool>,
+    importance: Option<String>,
+}
+
+/// PATCH /api/v1/devices/{id}
+pub async fn patch_device(
+    State(st): State<AppState>,
+    Extension(who): Extension<Principal>,
+    Path(id): Path<String>,
+    Json(b): Json<DeviceBody>,
+) -> ApiResult<Response> {
+    let id = parse_id(&id, "device")?;
+    let patch = DevicePatch {
+        name: b.name,
+        device_type: b
+            .device_type
+            .as_deref()
+            .map(DeviceType::parse)
+            .transpose()
+            .map_err(|e| ApiError::field("device_type", e.to_string()))?,
+        authorized: b.authorized,
+        programming_device: b.programming_device,
+        scanner: b.scanner,
+        importance: b
+            .importance
+            .as_deref()
+            .map(Importance::parse)
+            .transpose()
+            .map_err(|e| ApiError::field("importance", e.to_string()))?,
+    };
+    let actor = who.actor();
+    let now = st.now();
+    let d = st.blocking(move |s| Ok(s.update_device(id, &patch, &actor, now)?)).await?;
+    Ok(axum::Json(d).into_response())
+}
+
+/// GET /api/v1/connections
+pub async fn connections(State(st): State<AppState>, Query(p): Params) -> ApiResult<Response> {
+    let now = st.now();
+    let q = ConnectionQuery {
+        device_id: get(&p, "device_id").map(|v| parse_id(v, "device")).transpose()?,
+        address: get(&p, "address").map(String::from),
+        protocols: list(&p, "protocol"),
+        transport: get(&p, "transport").map(String::from),
+        from: get(&p, "from").map(|v| time_param("from", v, now)).transpose()?,
+        to: get(&p, "to").map(|v| time_param("to", v, now)).transpose()?,
+        limit: usize_param(&p, "limit")?.min(otwatch_store::query::MAX_PAGE),
+        offset: usize_param(&p, "offset")?,
+    };
+    let items = st.blocking(move |s| Ok(s.list_connections(&q)?)).await?;
+    Ok(axum::Json(json!({"items": items})).into_response())
+}
+
+/// Reads an event query.
+pub fn event_query(p: &[(String, String)], st: &AppState) -> ApiResult<EventQuery> {
+    let now = st.now();
+    Ok(EventQuery {
+        device_id: get(p, "device_id").map(|v| parse_id(v, "device")).transpose()?,
+        alert_id: get(p, "alert_id").map(|v| parse_id(v, "alert")).transpose()?,
+        event_types: list(p, "type"),
+        from: get(p, "from")
+            .filter(|v| !v.is_empty())
+            .map(|v| time_param("from", v, now))
+            .transpose()?,
+        to: get(p, "to").filter(|v| !v.is_empty()).map(|v| time_param("to", v, now)).transpose()?,
+        search: get(p, "q").map(String::from).filter(|s| !s.trim().is_empty()),
+        limit: usize_param(p, "limit")?.min(otwatch_store::query::MAX_PAGE),
+        before_id: get(p, "before").map(|v| parse_id(v, "event")).transpose()?,
+    })
+}
+
+/// GET /api/v1/events
+pub async fn events(State(st): State<AppState>, Query(p): Params) -> ApiResult<Response> {
+    let q = event_query(&p, &st)?;
+    let items = st.blocking(move |s| Ok(s.list_events(&q)?)).await?;
+    let next = items.last().map(|e| e.id);
+    Ok(axum::Json(json!({"items": items, "before": next})).into_response())
+}
+
+/// GET /api/v1/sensors
+pub async fn sensors(State(st): State<AppState>) -> ApiResult<Response> {
+    let items = st.blocking(|s| Ok(s.list_sensors()?)).await?;
+    Ok(axum::Json(json!({"items": items})).into_response())
+}
