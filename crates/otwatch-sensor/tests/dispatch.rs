@@ -268,7 +268,7 @@ fn gaps_split_pdus_and_flow_end_reach_the_handler() {
     const ACK: u8 = 0x10;
     const PSH_ACK: u8 = 0x18;
     let (r1, r2, r3, r4) = (read_request(1), read_request(2), read_request(3), read_request(4));
-    let two = [r1.clone(), r2.clone()].concat();
+    let two = [r1.clone(), r2].concat();
     let frames = vec![
         tcp_frame(true, 99, 0, SYN, &[]), // 1: SYN, data starts at 100
         tcp_frame(false, 499, 100, SYN | ACK, &[]), // 2: SYN-ACK
@@ -295,7 +295,8 @@ fn gaps_split_pdus_and_flow_end_reach_the_handler() {
     std::fs::write(&path, &pcap).unwrap();
     let rec = Recorder::default();
     let events = Arc::clone(&rec.events);
-    summarize_with(&[path.clone()], &SummaryOptions::default(), vec![Box::new(rec)]).unwrap();
+    summarize_with(std::slice::from_ref(&path), &SummaryOptions::default(), vec![Box::new(rec)])
+        .unwrap();
     std::fs::remove_file(&path).unwrap();
     assert_eq!(
         *events.lock().unwrap(),
