@@ -106,3 +106,46 @@ fn serve_answers_over_http_and_stops_cleanly() {
     let rest: Vec<String> = lines.map_while(Result::ok).collect();
     assert!(rest.iter().any(|l| l == "stopped"), "{rest:?}");
 }
+
+/// HTTPS from certificate files: a self-signed certificate made with openssl, checked with curl.
+#[test]
+fn serve_speaks_tls_with_certificate_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    let made = Command::new("openssl")
+        .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost", "-keyout"])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .stderr(Stdio::null())
+        .status()
+        .expect("this test needs the openssl command (apt-get install openssl)");
+    assert!(made.success());
+    let port = free_port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_otwatch"))
+        .arg("--data-dir")
+        .arg(dir.path())
+        .args(["--set", &format!("server.tls_cert={}", cert.display()), "--set", &format!("server.tls_key={}", key.display())])
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .env("OTWATCH_ADMIN_PASSWORD", "a long admin password")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let _admin = lines.next();
+    let ready = lines.next().unwrap().unwrap();
+    assert!(ready.contains("https://"), "{ready}");
+    let out = Command::new("curl")
+        .args(["-sk", "-i", &format!("https://127.0.0.1:{port}/api/v1/auth/login"), "-H", "Content-Type: application/json"])
+        .args(["-d", r#"{"username":"admin","password":"a long admin password"}"#])
+        .output()
+        .expect("this test needs curl (apt-get install curl)");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.starts_with("HTTP/1.1 200") || text.starts_with("HTTP/2 200"), "{text}");
+    assert!(text.contains("Secure"), "cookies are Secure over TLS: {text}");
+    let plain = std::panic::catch_unwind(|| http(port, "GET", "/healthz", &[], None));
+    assert!(plain.map(|r| r.0 != 200).unwrap_or(true), "plain HTTP must not be served on the TLS port");
+    Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(child.wait().unwrap().success());
+}
