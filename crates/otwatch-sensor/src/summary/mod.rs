@@ -44,9 +44,10 @@ pub const PIPELINE_FRAME_TAGS: [&str; 1] = ["pn_dcp"];
 
 /// The protocol handlers, in dispatch priority order (a flow that several
 /// probes accept goes to the first).
+// One push per enabled feature, so the list cannot be a literal.
+#[allow(clippy::vec_init_then_push)]
 pub fn registry() -> Vec<Box<dyn ProtocolHandler>> {
-    // One push per enabled feature, so the list cannot be a literal.
-    #[allow(unused_mut, clippy::vec_init_then_push)]
+    #[allow(unused_mut)]
     let mut v: Vec<Box<dyn ProtocolHandler>> = Vec::new();
     #[cfg(feature = "modbus")]
     v.push(Box::new(modbus::ModbusSummary::default()));
