@@ -17,7 +17,8 @@
 //!
 //! Entry points: [`probe`], [`pdu_len`] and [`parse`] for encapsulation
 //! messages on TCP or UDP 44818; [`probe_io`] and [`parse_io`] for I/O
-//! datagrams on UDP 2222; [`parse_cip`] for a bare CIP message. Response
+//! datagrams on UDP 2222; [`parse_cip`] for a bare CIP message;
+//! [`parse_header`] for the header of a datagram cut short. Response
 //! data whose meaning depends on the request (class-specific replies, the
 //! Identity object's attributes) is decoded by [`parse_identity`] and
 //! [`parse_forward_open_reply`] once [`Transactions`] has matched the
