@@ -110,6 +110,11 @@ pub trait StreamSink {
     fn skipped(&mut self, bytes: usize, why: SkipReason) {
         let _ = (bytes, why);
     }
+    /// The start of a PDU whose rest was cut off by the capture (see
+    /// [`StreamReassembler::cut`]).
+    fn truncated(&mut self, partial: &[u8]) {
+        let _ = partial;
+    }
 }
 
 /// What one call to [`StreamReassembler::push`] did.
@@ -289,6 +294,17 @@ impl StreamReassembler {
         self.deliver(data, sink, &mut out);
         self.drain(sink, &mut out);
         out
+    }
+
+    /// The segment just pushed was cut short by the capture (snap length):
+    /// its missing bytes will never come, so a partial PDU now waiting is
+    /// handed over as truncated and forgotten. (tshark, too, dissects what
+    /// a cut segment holds instead of waiting for the rest.)
+    pub fn cut(&mut self, sink: &mut impl StreamSink) {
+        if !self.pending.is_empty() {
+            sink.truncated(&self.pending);
+            self.pending.clear();
+        }
     }
 
     /// Ends the stream: held-back segments are delivered after their gaps,
@@ -602,6 +618,31 @@ mod tests {
         s.push(1, false, false, &[0], &mut t);
         assert_eq!(t.pdus, vec![vec![1, 5], vec![0]]);
         assert!(t.gaps.is_empty());
+    }
+
+    #[test]
+    fn cut_hands_over_the_partial_pdu() {
+        #[derive(Default)]
+        struct Cut(Vec<Vec<u8>>, Toy);
+        impl StreamSink for Cut {
+            fn frame(&mut self, buf: &[u8]) -> Framing {
+                self.1.frame(buf)
+            }
+            fn pdu(&mut self, pdu: &[u8]) {
+                self.1.pdu(pdu);
+            }
+            fn truncated(&mut self, partial: &[u8]) {
+                self.0.push(partial.to_vec());
+            }
+        }
+        let (mut s, mut c) = (first_seen(), Cut::default());
+        s.push(0, false, false, &[0, 9, 1, 2], &mut c); // one PDU, then 3 of 10 bytes
+        s.cut(&mut c);
+        assert_eq!(c.1.pdus, vec![vec![0]]);
+        assert_eq!(c.0, vec![vec![9, 1, 2]]);
+        assert_eq!(s.buffered(), 0);
+        s.cut(&mut c); // nothing waiting: nothing handed over
+        assert_eq!(c.0.len(), 1);
     }
 
     #[test]

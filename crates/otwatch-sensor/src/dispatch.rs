@@ -164,12 +164,15 @@ impl Dispatcher {
         self.ports.lookup(protocol, first).or_else(|| self.ports.lookup(protocol, second))
     }
 
-    /// One TCP segment of a tracked flow.
+    /// One TCP segment of a tracked flow; `cut` says the capture cut the
+    /// segment short (its IP length is larger than what was captured).
+    #[allow(clippy::too_many_arguments)]
     pub fn on_tcp(
         &mut self,
         flow: &mut Flow<AppState>,
         dir: FlowDirection,
         seg: &Tcp<'_>,
+        cut: bool,
         frame: &FrameInfo,
         marks: &mut FrameMarks,
     ) {
@@ -236,6 +239,9 @@ impl Dispatcher {
             stats: &mut self.stats,
         };
         stream.push(seg.seq, seg.flags.syn(), seg.flags.fin(), seg.payload, &mut sink);
+        if cut {
+            stream.cut(&mut sink);
+        }
     }
 
     /// One UDP datagram of a tracked flow.
@@ -409,6 +415,12 @@ impl StreamSink for Sink<'_> {
         *self.after_gap = true;
         let mut cx = self.meta.cx(self.marks, true);
         self.handler.on_gap(&mut cx, missing);
+    }
+
+    fn truncated(&mut self, partial: &[u8]) {
+        let mut cx = self.meta.cx(self.marks, *self.after_gap);
+        self.handler.on_truncated_pdu(&mut cx, partial);
+        *self.after_gap = true;
     }
 
     fn skipped(&mut self, bytes: usize, why: SkipReason) {

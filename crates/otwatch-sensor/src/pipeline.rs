@@ -7,7 +7,7 @@
 //! a new address, conversation or flow appears.
 
 use otwatch_flow::{Endpoint, Flow, FlowConfig, FlowTable, PacketMeta, TCP, UDP};
-use otwatch_wire::{Decoder, Payload, Transport as WireTransport};
+use otwatch_wire::{Decoder, Payload, Transport as WireTransport, WireAnomalies};
 
 use crate::dispatch::{AppState, Dispatcher, FrameInfo, PortMap};
 use crate::intake::Packet;
@@ -106,7 +106,8 @@ impl Pipeline {
                     );
                     match &ip.transport {
                         WireTransport::Tcp(t) => {
-                            self.dispatch.on_tcp(flow, dir, t, &info, &mut marks)
+                            let cut = frame.anomalies.contains(WireAnomalies::TRUNCATED_IP);
+                            self.dispatch.on_tcp(flow, dir, t, cut, &info, &mut marks);
                         }
                         WireTransport::Udp(u) => {
                             self.dispatch.on_udp(flow, dir, u.payload, &info, &mut marks)

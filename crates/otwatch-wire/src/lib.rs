@@ -148,10 +148,11 @@ pub enum Link {
     Unsupported,
 }
 
-/// The VLAN ids of a frame, outermost first.
+/// The VLAN tags of a frame, outermost first.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct VlanIds {
     ids: [u16; MAX_VLAN_TAGS],
+    tpids: [u16; MAX_VLAN_TAGS],
     len: usize,
 }
 
@@ -161,14 +162,21 @@ impl VlanIds {
         self.ids.get(..self.len).unwrap_or(&[])
     }
 
-    fn push(&mut self, id: u16) -> bool {
-        match self.ids.get_mut(self.len) {
-            Some(slot) => {
+    /// (tag protocol id, VLAN id) pairs, outermost first: TPID 0x8100 is an
+    /// 802.1Q C-tag, 0x88a8 an 802.1ad S-tag, 0x9100 a pre-standard QinQ tag.
+    pub fn tags(&self) -> impl Iterator<Item = (u16, u16)> + '_ {
+        self.tpids.iter().copied().zip(self.ids.iter().copied()).take(self.len)
+    }
+
+    fn push(&mut self, tpid: u16, id: u16) -> bool {
+        match (self.ids.get_mut(self.len), self.tpids.get_mut(self.len)) {
+            (Some(slot), Some(t)) => {
                 *slot = id;
+                *t = tpid;
                 self.len = self.len.saturating_add(1);
                 true
             }
-            None => false,
+            _ => false,
         }
     }
 }
@@ -348,6 +356,21 @@ pub struct Ip<'a> {
     pub fragmentation: Fragmentation,
     /// What the IP packet carries.
     pub transport: Transport<'a>,
+    /// The inner header of IP-in-IP (protocol 4) or IPv6-in-IP (protocol 41), one level deep.
+    pub inner: Option<InnerIp>,
+}
+
+/// The addresses of a tunnelled IP header (and the ports, when TCP or UDP follows).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct InnerIp {
+    /// Source address.
+    pub src: IpAddr,
+    /// Destination address.
+    pub dst: IpAddr,
+    /// The inner header's protocol field (IPv4 protocol or IPv6 first next header).
+    pub protocol: u8,
+    /// The inner TCP or UDP destination port.
+    pub dst_port: Option<u16>,
 }
 
 /// What a frame carries above the link layer.
@@ -458,6 +481,8 @@ const IPPROTO_TCP: u8 = 6;
 const IPPROTO_UDP: u8 = 17;
 const IPPROTO_ICMP: u8 = 1;
 const IPPROTO_ICMPV6: u8 = 58;
+const IPPROTO_IPIP: u8 = 4;
+const IPPROTO_IPV6: u8 = 41;
 
 /// Decodes frames; holds the IPv4 reassembly table.
 #[derive(Debug, Default)]
@@ -537,7 +562,7 @@ fn ethernet<'a>(f: &mut Frame<'a>, data: &'a [u8], cx: &mut Cx<'a>) {
             f.anomalies.insert(WireAnomalies::TRUNCATED_LINK);
             return;
         };
-        if !f.vlan_ids.push(tag.vlan_identifier().value()) {
+        if !f.vlan_ids.push(ether_type, tag.vlan_identifier().value()) {
             f.anomalies.insert(WireAnomalies::TOO_MANY_VLAN_TAGS);
             return;
         }
@@ -749,9 +774,13 @@ fn ip<'a>(data: &'a [u8], anomalies: &mut WireAnomalies, cx: &mut Cx<'a>) -> Pay
         ttl,
         fragmentation: Fragmentation::None,
         transport: Transport::Fragment,
+        inner: None,
     };
     if !pl.fragmented {
         out.transport = transport(protocol, pl.payload, anomalies);
+        if matches!(protocol, IPPROTO_IPIP | IPPROTO_IPV6) {
+            out.inner = inner_ip(pl.payload);
+        }
         return Payload::Ip(out);
     }
     out.fragmentation = Fragmentation::Pending;
@@ -776,6 +805,30 @@ fn ip<'a>(data: &'a [u8], anomalies: &mut WireAnomalies, cx: &mut Cx<'a>) -> Pay
         out.transport = transport(protocol, payload, anomalies);
     }
     Payload::Ip(out)
+}
+
+/// The addresses (and ports) of a tunnelled IP header; nothing deeper.
+fn inner_ip(data: &[u8]) -> Option<InnerIp> {
+    let (slice, _) = LaxIpSlice::from_slice(data).ok()?;
+    let (src, dst, protocol) = match &slice {
+        LaxIpSlice::Ipv4(v4) => {
+            let h = v4.header();
+            (IpAddr::V4(h.source_addr()), IpAddr::V4(h.destination_addr()), h.protocol().0)
+        }
+        LaxIpSlice::Ipv6(v6) => {
+            let h = v6.header();
+            (IpAddr::V6(h.source_addr()), IpAddr::V6(h.destination_addr()), h.next_header().0)
+        }
+    };
+    let pl = slice.payload();
+    let dst_port = match (pl.fragmented, pl.ip_number.0) {
+        (false, IPPROTO_TCP) => TcpSlice::from_slice(pl.payload).ok().map(|t| t.destination_port()),
+        (false, IPPROTO_UDP) => {
+            UdpSlice::from_slice_lax(pl.payload).ok().map(|u| u.destination_port())
+        }
+        _ => None,
+    };
+    Some(InnerIp { src, dst, protocol, dst_port })
 }
 
 fn transport<'a>(protocol: u8, data: &'a [u8], anomalies: &mut WireAnomalies) -> Transport<'a> {

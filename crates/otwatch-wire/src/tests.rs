@@ -306,3 +306,24 @@ fn cisco_isl_frames_show_the_encapsulated_frame() {
     let Payload::Llc(l) = fr.payload else { panic!("{fr:?}") };
     assert_eq!((l.dsap, l.payload.len()), (0xaa, 11));
 }
+
+#[test]
+fn tunnelled_ip_and_vlan_tag_protocols_are_kept() {
+    // IPv6 in IPv4 (protocol 41): the inner header's addresses and TCP port.
+    let mut f = eth([0x88, 0xa8]); // 802.1ad S-tag
+    f.extend_from_slice(&[0x00, 0x64, 0x81, 0x00]); // VID 100, then a C-tag
+    f.extend_from_slice(&[0x00, 0x0a, 0x08, 0x00]); // VID 10, then IPv4
+    f.extend(ipv4(41, 40 + 20, 1, 0));
+    f.extend_from_slice(&[0x60, 0, 0, 0, 0x00, 20, 6, 64]); // IPv6, payload 20, next header TCP, hop limit
+    f.extend_from_slice(&[0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]); // 2001:db8::1
+    f.extend_from_slice(&[0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2]); // 2001:db8::2
+    f.extend(tcp_502());
+    let mut d = Decoder::new();
+    let fr = d.decode(LinkType::ETHERNET, &f, 0);
+    assert_eq!(fr.vlan_ids.tags().collect::<Vec<_>>(), vec![(0x88a8, 100), (0x8100, 10)]);
+    let ip = fr.ip().unwrap();
+    assert_eq!(ip.protocol, 41);
+    let inner = ip.inner.unwrap();
+    assert_eq!(inner.src.to_string(), "2001:db8::1");
+    assert_eq!((inner.protocol, inner.dst_port), (6, Some(502)));
+}

@@ -35,6 +35,9 @@ fn ip_proto_name(p: u8) -> Option<&'static str> {
     })
 }
 
+/// The 802.1ad S-tag protocol id.
+const ETHERTYPE_8021AD: u16 = 0x88a8;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 struct ConvKey {
     src: IpAddr,
@@ -77,37 +80,58 @@ impl GenericCollector {
                 self.macs.insert(m);
             }
         }
-        if let Some(&id) = frame.vlan_ids.as_slice().first() {
+        // tshark's `vlan.id` is the 802.1Q dissector's: 802.1ad S-tags (0x88a8) have their own field.
+        if let Some((_, id)) = frame.vlan_ids.tags().find(|(tpid, _)| *tpid != ETHERTYPE_8021AD) {
             let c = self.vlan_ids.entry(id).or_insert(0);
             *c = c.saturating_add(1);
         }
         if let Payload::Ip(ip) = &frame.payload {
-            for a in [ip.src, ip.dst] {
+            // tshark's fields take the first header of each IP version: the
+            // outer one, or a tunnelled one when the outer is the other version.
+            let inner = ip.inner.filter(|i| i.src.is_ipv4() != ip.src.is_ipv4());
+            let (v4, v6) = match (ip.src, inner) {
+                (IpAddr::V4(_), i) => (Some((ip.src, ip.dst)), i.map(|i| (i.src, i.dst))),
+                (IpAddr::V6(_), i) => (i.map(|i| (i.src, i.dst)), Some((ip.src, ip.dst))),
+            };
+            for a in [v4, v6].into_iter().flatten().flat_map(|(s, d)| [s, d]) {
                 match a {
-                    IpAddr::V4(v4) => {
-                        if !self.ipv4.contains(&v4) {
-                            self.ipv4.insert(v4);
+                    IpAddr::V4(a) => {
+                        if !self.ipv4.contains(&a) {
+                            self.ipv4.insert(a);
                         }
                     }
-                    IpAddr::V6(v6) => {
-                        if !self.ipv6.contains(&v6) {
-                            self.ipv6.insert(v6);
+                    IpAddr::V6(a) => {
+                        if !self.ipv6.contains(&a) {
+                            self.ipv6.insert(a);
                         }
                     }
                 }
             }
-            let protocol = match ip.src {
-                IpAddr::V4(_) => ip.header_protocol,
-                IpAddr::V6(_) if ip_proto_name(ip.header_protocol).is_some() => ip.header_protocol,
-                IpAddr::V6(_) if matches!(ip.protocol, 6 | 17 | 58 | 132) => ip.protocol,
-                IpAddr::V6(_) => ip.header_protocol,
+            // A conversation is keyed by the first IPv4 header if there is one.
+            let key = match (ip.src, inner) {
+                (IpAddr::V6(_), Some(i)) => ConvKey {
+                    src: i.src,
+                    dst: i.dst,
+                    protocol: i.protocol,
+                    dst_port: i.dst_port.filter(|_| matches!(i.protocol, 6 | 17)),
+                },
+                _ => {
+                    let protocol = match ip.src {
+                        IpAddr::V4(_) => ip.header_protocol,
+                        IpAddr::V6(_) if ip_proto_name(ip.header_protocol).is_some() => {
+                            ip.header_protocol
+                        }
+                        IpAddr::V6(_) if matches!(ip.protocol, 6 | 17 | 58 | 132) => ip.protocol,
+                        IpAddr::V6(_) => ip.header_protocol,
+                    };
+                    let dst_port = match ip.transport {
+                        WireTransport::Tcp(t) if protocol == 6 => Some(t.dst_port),
+                        WireTransport::Udp(u) if protocol == 17 => Some(u.dst_port),
+                        _ => None,
+                    };
+                    ConvKey { src: ip.src, dst: ip.dst, protocol, dst_port }
+                }
             };
-            let dst_port = match ip.transport {
-                WireTransport::Tcp(t) if protocol == 6 => Some(t.dst_port),
-                WireTransport::Udp(u) if protocol == 17 => Some(u.dst_port),
-                _ => None,
-            };
-            let key = ConvKey { src: ip.src, dst: ip.dst, protocol, dst_port };
             let e = self.conversations.entry(key).or_insert((0, 0));
             e.0 = e.0.saturating_add(1);
             e.1 = e.1.saturating_add(u64::from(wire_len));

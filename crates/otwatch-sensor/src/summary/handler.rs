@@ -254,6 +254,14 @@ pub trait ProtocolHandler: Send {
         let _ = (cx, payload);
     }
 
+    /// The start of a TCP PDU whose rest was cut off by the capture's snap
+    /// length (the frame is shorter than its IP length says): tshark
+    /// dissects such a fragment in its frame rather than waiting, so a
+    /// handler may count it. The rest of the stream continues after a gap.
+    fn on_truncated_pdu(&mut self, cx: &mut PduContext<'_>, partial: &[u8]) {
+        let _ = (cx, partial);
+    }
+
     /// `missing` bytes of this direction of a TCP flow were never seen.
     fn on_gap(&mut self, cx: &mut PduContext<'_>, missing: u64) {
         let _ = (cx, missing);
