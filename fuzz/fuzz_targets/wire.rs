@@ -10,7 +10,7 @@ use otwatch_flow::{Framing, ReassemblyPolicy, StreamLimits, StreamReassembler, S
 use otwatch_wire::{Decoder, LinkType};
 
 /// Link types the decoder handles, plus one it does not.
-const LINK_TYPES: [u32; 8] = [0, 1, 12, 14, 101, 108, 113, 165];
+const LINK_TYPES: [u32; 9] = [0, 1, 12, 14, 101, 108, 113, 165, 276];
 
 /// One length byte, then that many bytes; 0xff is not a PDU start.
 struct Toy;
@@ -30,7 +30,7 @@ impl StreamSink for Toy {
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     let Some((&sel, frame)) = data.split_first() else { return };
-    let link = LinkType(LINK_TYPES.get(usize::from(sel % 8)).copied().unwrap_or(1));
+    let link = LinkType(LINK_TYPES.get(usize::from(sel % 9)).copied().unwrap_or(1));
     let mut decoder = Decoder::new();
     let limits = StreamLimits {
         max_buffered: 512,

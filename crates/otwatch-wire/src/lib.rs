@@ -60,6 +60,8 @@ impl LinkType {
     pub const LOOP: LinkType = LinkType(108);
     /// Linux cooked capture v1 (SLL).
     pub const LINUX_SLL: LinkType = LinkType(113);
+    /// Linux cooked capture v2 (SLL2).
+    pub const LINUX_SLL2: LinkType = LinkType(276);
     /// BACnet MS/TP frames, preamble included.
     pub const BACNET_MSTP: LinkType = LinkType(165);
 
@@ -71,6 +73,7 @@ impl LinkType {
             LinkType::RAW_12 | LinkType::RAW_14 | LinkType::RAW => "RAW",
             LinkType::LOOP => "LOOP",
             LinkType::LINUX_SLL => "LINUX_SLL",
+            LinkType::LINUX_SLL2 => "LINUX_SLL2",
             LinkType::BACNET_MSTP => "BACNET_MS_TP",
             _ => return None,
         })
@@ -474,6 +477,7 @@ const MAX_8023_LENGTH: u16 = 1500;
 /// Linux SLL protocol value for an 802.2 LLC payload.
 const SLL_PROTO_8022: u16 = 0x0004;
 const SLL_HEADER_LEN: usize = 16;
+const SLL2_HEADER_LEN: usize = 20;
 const ARPHRD_ETHER: u16 = 1;
 const ARPHRD_LOOPBACK: u16 = 772;
 
@@ -518,6 +522,7 @@ impl Decoder {
         match link_type {
             LinkType::ETHERNET => ethernet(&mut f, data, &mut cx),
             LinkType::LINUX_SLL => linux_sll(&mut f, data, &mut cx),
+            LinkType::LINUX_SLL2 => linux_sll2(&mut f, data, &mut cx),
             LinkType::NULL | LinkType::LOOP => loopback(&mut f, data, &mut cx),
             LinkType::RAW | LinkType::RAW_12 | LinkType::RAW_14 => {
                 f.link = Link::RawIp;
@@ -659,6 +664,27 @@ fn linux_sll<'a>(f: &mut Frame<'a>, data: &'a [u8], cx: &mut Cx<'a>) {
     let proto = u16::from(sll.protocol_type());
     let rest = sll.payload_slice();
     sll_payload(f, hw, proto, rest, cx);
+}
+
+/// Linux cooked capture v2 (etherparse has no decoder for it). The 20-byte
+/// header (LINKTYPE_LINUX_SLL2): protocol (2), reserved (2), interface
+/// index (4), ARPHRD type (2), packet type (1), address length (1), address (8).
+fn linux_sll2<'a>(f: &mut Frame<'a>, data: &'a [u8], cx: &mut Cx<'a>) {
+    let (Some(hdr), Some(rest)) = (data.get(..SLL2_HEADER_LEN), data.get(SLL2_HEADER_LEN..)) else {
+        f.anomalies.insert(WireAnomalies::TRUNCATED_LINK);
+        return;
+    };
+    let Ok(h) = <[u8; SLL2_HEADER_LEN]>::try_from(hdr) else {
+        f.anomalies.insert(WireAnomalies::TRUNCATED_LINK);
+        return;
+    };
+    let [p0, p1, _, _, _, _, _, _, hw0, hw1, packet_type, addr_len, a0, a1, a2, a3, a4, a5, _, _] =
+        h;
+    let hw = u16::from_be_bytes([hw0, hw1]);
+    let src = (addr_len == 6 && (hw == ARPHRD_ETHER || hw == ARPHRD_LOOPBACK))
+        .then_some(MacAddr([a0, a1, a2, a3, a4, a5]));
+    f.link = Link::LinuxSll { packet_type: u16::from(packet_type), src };
+    sll_payload(f, hw, u16::from_be_bytes([p0, p1]), rest, cx);
 }
 
 /// Decodes an SLL header etherparse refused (an ARPHRD type it does not know).

@@ -327,3 +327,30 @@ fn tunnelled_ip_and_vlan_tag_protocols_are_kept() {
     assert_eq!(inner.src.to_string(), "2001:db8::1");
     assert_eq!((inner.protocol, inner.dst_port), (6, Some(502)));
 }
+
+#[test]
+fn linux_sll2_ipv4() {
+    let mut f = vec![
+        0x08, 0x00, // protocol IPv4
+        0x00, 0x00, // reserved
+        0x00, 0x00, 0x00, 0x02, // interface index
+        0x00, 0x01, // ARPHRD_ETHER
+        0x04, // packet type: sent by us
+        0x06, // address length
+        0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb, 0x00, 0x00, // address
+    ];
+    f.extend(ipv4(6, 20, 3, 0));
+    f.extend(tcp_502());
+    let mut d = Decoder::new();
+    let fr = d.decode(LinkType::LINUX_SLL2, &f, 0);
+    assert_eq!(
+        fr.link,
+        Link::LinuxSll { packet_type: 4, src: Some(MacAddr([0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb])) }
+    );
+    assert_eq!(fr.tcp().unwrap().dst_port, 502);
+    assert!(
+        d.decode(LinkType::LINUX_SLL2, &f[..19], 0)
+            .anomalies
+            .contains(WireAnomalies::TRUNCATED_LINK)
+    );
+}
