@@ -333,6 +333,14 @@ pub enum Transport<'a> {
         /// Code.
         code: u8,
     },
+    /// A TCP or UDP header that did not decode (short, or a bad data
+    /// offset), of which the ports could still be read.
+    PortsOnly {
+        /// Source port.
+        src_port: u16,
+        /// Destination port.
+        dst_port: u16,
+    },
     /// A fragment of a datagram that is not complete: nothing above IP yet.
     Fragment,
     /// Another protocol (or a header that did not decode: see the anomalies).
@@ -860,7 +868,14 @@ fn inner_ip(data: &[u8]) -> Option<InnerIp> {
 fn transport<'a>(protocol: u8, data: &'a [u8], anomalies: &mut WireAnomalies) -> Transport<'a> {
     let bad = |anomalies: &mut WireAnomalies| {
         anomalies.insert(WireAnomalies::MALFORMED_TRANSPORT);
-        Transport::Other { payload: data }
+        // TCP and UDP headers start with the two ports: keep them if present.
+        match (protocol, data) {
+            (IPPROTO_TCP | IPPROTO_UDP, [a, b, c, d, ..]) => Transport::PortsOnly {
+                src_port: u16::from_be_bytes([*a, *b]),
+                dst_port: u16::from_be_bytes([*c, *d]),
+            },
+            _ => Transport::Other { payload: data },
+        }
     };
     match protocol {
         IPPROTO_TCP => match TcpSlice::from_slice(data) {

@@ -238,12 +238,13 @@ fn malformed_inputs_are_flagged_not_fatal() {
     let fr = d.decode(LinkType::ETHERNET, &f, 0);
     assert!(fr.anomalies.contains(WireAnomalies::TRUNCATED_IP));
     assert_eq!(fr.tcp().unwrap().dst_port, 502);
-    // Short TCP header.
+    // Short TCP header: flagged, the ports are kept.
     let mut f = eth([0x08, 0x00]);
     f.extend(ipv4(6, 4, 6, 0));
     f.extend_from_slice(&[0, 1, 0, 2]);
     let fr = d.decode(LinkType::ETHERNET, &f, 0);
     assert!(fr.anomalies.contains(WireAnomalies::MALFORMED_TRANSPORT));
+    assert_eq!(fr.ip().unwrap().transport, Transport::PortsOnly { src_port: 1, dst_port: 2 });
     // Short link headers and an unknown link type.
     assert!(
         d.decode(LinkType::ETHERNET, &[0; 5], 0).anomalies.contains(WireAnomalies::TRUNCATED_LINK)

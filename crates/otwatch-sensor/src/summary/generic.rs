@@ -127,6 +127,9 @@ impl GenericCollector {
                     let dst_port = match ip.transport {
                         WireTransport::Tcp(t) if protocol == 6 => Some(t.dst_port),
                         WireTransport::Udp(u) if protocol == 17 => Some(u.dst_port),
+                        WireTransport::PortsOnly { dst_port, .. } if matches!(protocol, 6 | 17) => {
+                            Some(dst_port)
+                        }
                         _ => None,
                     };
                     ConvKey { src: ip.src, dst: ip.dst, protocol, dst_port }
