@@ -624,7 +624,13 @@ impl Binder {
     }
 
     fn const_count(&self, e: &Expr, what: &str) -> Result<usize, QueryError> {
-        let b = self.expr(e, &Vec::new())?;
+        let b = match self.expr(e, &Vec::new()) {
+            Ok(b) => b,
+            Err(err) if err.code == Code::UnknownColumn => {
+                return Err(QueryError::new(Code::NotConstant, e.span, format!("{what} needs a constant, non-negative integer")));
+            }
+            Err(err) => return Err(err),
+        };
         match self.fold(b.e) {
             BExpr::Lit(Value::Long(n)) if n >= 0 => Ok(usize::try_from(n).unwrap_or(usize::MAX)),
             _ => Err(QueryError::new(Code::NotConstant, e.span, format!("{what} needs a constant, non-negative integer"))),
@@ -1453,12 +1459,8 @@ impl Binder {
                         items.push(BExpr::Lit(Value::dynamic(el.clone()).undynamic()));
                     }
                 }
-                (_, t) => {
-                    if !comparable(x.ty, t) {
-                        return Err(type_err(it.span, if negated { "!in" } else { "in" }, x.ty, t));
-                    }
-                    items.push(b.e);
-                }
+                // Kusto accepts values of other types here; they never match.
+                _ => items.push(b.e),
             }
         }
         if items.len() > MAX_IN_LIST {

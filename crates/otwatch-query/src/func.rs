@@ -6,7 +6,6 @@
 //! does.
 
 use std::net::Ipv4Addr;
-use std::sync::Arc;
 
 use serde_json::Value as Json;
 
@@ -919,7 +918,7 @@ mod tests {
     use super::*;
 
     fn string(s: &str) -> Value {
-        Value::Str(Arc::from(s))
+        Value::str(s)
     }
 
     fn call(f: Func, a: &[Value]) -> Value {

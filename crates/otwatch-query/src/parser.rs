@@ -104,7 +104,11 @@ impl Parser {
     }
 
     fn span(&self) -> Span {
-        self.tokens.get(self.pos).or(self.tokens.last()).map_or(Span::default(), |t| t.span)
+        match self.tokens.get(self.pos) {
+            // At the end, point just after the last token rather than at trailing blank lines.
+            Some(Token { tok: Tok::Eof, .. }) | None => Span::new(self.prev_end(), self.prev_end()),
+            Some(t) => t.span,
+        }
     }
 
     fn prev_end(&self) -> usize {

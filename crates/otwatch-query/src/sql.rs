@@ -629,7 +629,7 @@ impl Builder<'_> {
 
     /// Tries to push one operator; `next` is the following operator, if any.
     /// Returns false when the operator (or part of it) must run in Rust.
-    fn push(&mut self, op: &POp, out: &Schema, next: Option<&POp>) -> bool {
+    fn push(&mut self, op: &POp, out: &Schema, rest: &[(POp, Schema)]) -> bool {
         match op {
             POp::Filter(e) => {
                 if self.shape == Shape::Sorted {
@@ -708,7 +708,13 @@ impl Builder<'_> {
                 true
             }
             POp::Sort(keys) => {
-                if !(next.is_none() || matches!(next, Some(POp::Take(_)))) || self.shape == Shape::Limited || self.shape == Shape::Sorted {
+                // Only a take and column projections may follow a pushed sort.
+                let tail_ok = rest.iter().all(|(o, _)| match o {
+                    POp::Take(_) => true,
+                    POp::Project(es) => es.iter().all(|e| matches!(e, BExpr::Col(_))),
+                    _ => false,
+                });
+                if !tail_ok || self.shape == Shape::Limited || self.shape == Shape::Sorted {
                     return false;
                 }
                 let mut order = Vec::new();
@@ -734,6 +740,10 @@ impl Builder<'_> {
                 true
             }
             POp::Take(n) => {
+                if self.shape == Shape::Sorted && self.sel.limit.is_some() {
+                    // Wrapping a sorted, limited select would lose its order.
+                    return false;
+                }
                 if self.shape == Shape::Limited {
                     self.wrap();
                 }
@@ -782,15 +792,10 @@ pub fn push_down(
     };
     let mut consumed = 0;
     for (i, (op, out)) in ops.iter().enumerate() {
-        let next = ops.get(i + 1).map(|(o, _)| o);
-        if !b.push(op, out, next) {
+        if !b.push(op, out, ops.get(i + 1..).unwrap_or(&[])) {
             break;
         }
         consumed = i + 1;
-        if b.shape == Shape::Sorted && (matches!(op, POp::Take(_)) || next.is_none()) {
-            // Nothing goes on top of a sorted select without losing its order.
-            break;
-        }
     }
     let need = needed(consumed);
     let items: Vec<SqlExpr> =
