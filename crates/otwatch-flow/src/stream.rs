@@ -26,6 +26,9 @@
 pub const MAX_STREAM_BUFFER: usize = 256 * 1024;
 /// Out-of-order segments held per direction.
 pub const MAX_OUT_OF_ORDER_SEGMENTS: usize = 32;
+/// A segment (or acknowledgement) more than this far ahead of the stream
+/// (1 MiB) is believed only when the next segment continues from it.
+pub const MAX_SEQUENCE_JUMP: i64 = 1 << 20;
 /// Out-of-order bytes held per direction (256 KiB).
 pub const MAX_OUT_OF_ORDER_BYTES: usize = 256 * 1024;
 
@@ -141,6 +144,10 @@ pub struct StreamReassembler {
     peer_ack: Option<u32>,
     /// The highest sequence number seen (end of the furthest segment).
     max_end: Option<u32>,
+    /// End of a segment that jumped far ahead, until a next one confirms it.
+    jump_end: Option<u32>,
+    /// Segments set aside because they jumped far ahead unconfirmed.
+    outliers: u64,
     gaps: u64,
     fin: bool,
 }
@@ -176,6 +183,12 @@ impl StreamReassembler {
         self.gaps
     }
 
+    /// Segments set aside because they jumped more than
+    /// [`MAX_SEQUENCE_JUMP`] ahead and nothing followed on from them.
+    pub fn outliers(&self) -> u64 {
+        self.outliers
+    }
+
     /// Whether a FIN was seen.
     pub fn fin_seen(&self) -> bool {
         self.fin
@@ -192,7 +205,12 @@ impl StreamReassembler {
     /// segments behind them are released.
     pub fn on_peer_ack(&mut self, ack: u32, sink: &mut impl StreamSink) -> PushOutcome {
         let mut out = PushOutcome::default();
-        if self.peer_ack.is_none_or(|p| seq_diff(ack, p) > 0) {
+        // An acknowledgement far beyond anything this direction sent is
+        // corrupt or forged; believing it would make every later segment
+        // look acknowledged already (and be skipped).
+        let plausible =
+            self.max_end.or(self.next_seq).is_none_or(|m| seq_diff(ack, m) <= MAX_SEQUENCE_JUMP);
+        if plausible && self.peer_ack.is_none_or(|p| seq_diff(ack, p) > 0) {
             self.peer_ack = Some(ack);
         }
         if let (Some(next), Some(&(first, _))) = (self.next_seq, self.ooo.first())
@@ -234,6 +252,18 @@ impl StreamReassembler {
         if self.limits.policy == ReassemblyPolicy::FirstSeen {
             let end = seq.wrapping_add(u32::try_from(payload.len()).unwrap_or(u32::MAX));
             let max = *self.max_end.get_or_insert(next);
+            // A segment far ahead of the stream is taken only when the next
+            // one continues from it: a single corrupt or forged sequence
+            // number must not make the rest of the stream look old.
+            if seq_diff(seq, max) > MAX_SEQUENCE_JUMP {
+                if self.jump_end != Some(seq) {
+                    self.jump_end = Some(end);
+                    self.outliers = self.outliers.saturating_add(1);
+                    out.duplicate = payload.len();
+                    return out;
+                }
+                self.jump_end = None;
+            }
             if seq_diff(end, max) > 0 {
                 self.max_end = Some(end);
             }
@@ -618,6 +648,28 @@ mod tests {
         s.push(1, false, false, &[0], &mut t);
         assert_eq!(t.pdus, vec![vec![1, 5], vec![0]]);
         assert!(t.gaps.is_empty());
+    }
+
+    #[test]
+    fn a_far_jump_is_believed_only_when_the_next_segment_follows_it() {
+        let (mut s, mut t) = (first_seen(), Toy::default());
+        s.push(0, false, false, &[0], &mut t);
+        let far = 1u32 << 24;
+        // A corrupt sequence number far ahead: set aside, nothing poisoned.
+        assert_eq!(s.push(far, false, false, &[0], &mut t).delivered, 0);
+        assert_eq!(s.outliers(), 1);
+        s.push(1, false, false, &[0], &mut t);
+        assert_eq!(t.pdus.len(), 2);
+        // A forged acknowledgement far ahead is not believed either.
+        s.on_peer_ack(far, &mut t);
+        s.push(2, false, false, &[0], &mut t);
+        assert_eq!(t.pdus.len(), 3);
+        // A real jump (a long loss in the capture): the next segment follows on.
+        s.push(far, false, false, &[0], &mut t);
+        let o = s.push(far + 1, false, false, &[0], &mut t);
+        assert_eq!((o.delivered, o.gaps), (1, 1));
+        assert_eq!(t.pdus.len(), 4);
+        assert_eq!(s.next_seq(), Some(far + 2));
     }
 
     #[test]
