@@ -116,7 +116,7 @@ impl SqliteStore {
             )
             .map_err(backend_err)?;
             r.busy_timeout(BUSY_TIMEOUT).map_err(backend_err)?;
-            r.execute_batch("PRAGMA cache_size = -32768; PRAGMA temp_store = MEMORY;")
+            r.execute_batch("PRAGMA cache_size = -32768; PRAGMA temp_store = MEMORY; PRAGMA mmap_size = 1073741824;")
                 .map_err(backend_err)?;
             readers.push(Mutex::new(r));
         }
