@@ -88,7 +88,13 @@ pub const AGGREGATES: &[&str] = &[
 
 /// Binds a parsed query.
 pub fn bind(q: &ast::Query, now: i64) -> Result<Compiled, QueryError> {
-    let mut b = Binder { now, scalars: HashMap::new(), tabulars: HashMap::new(), subqueries: RefCell::new(Vec::new()), render: None };
+    let mut b = Binder {
+        now,
+        scalars: HashMap::new(),
+        tabulars: HashMap::new(),
+        subqueries: RefCell::new(Vec::new()),
+        render: None,
+    };
     for l in &q.lets {
         b.bind_let(l)?;
     }
@@ -104,6 +110,9 @@ struct Binder {
     render: Option<String>,
 }
 
+/// An aggregate and the generated names of its output columns.
+type NamedAgg = (BAgg, Vec<Option<String>>);
+
 /// A bound expression with its type and, when it has one, its derived column name.
 struct Bound {
     e: BExpr,
@@ -115,7 +124,10 @@ fn table_by_name(name: &str) -> Option<&'static HuntTable> {
 }
 
 fn table_schema(t: &HuntTable) -> Schema {
-    t.columns.iter().map(|(n, ty, _)| Column { name: (*n).to_string(), ty: Type::from_model(*ty) }).collect()
+    t.columns
+        .iter()
+        .map(|(n, ty, _)| Column { name: (*n).to_string(), ty: Type::from_model(*ty) })
+        .collect()
 }
 
 fn col_index(schema: &Schema, name: &str) -> Option<usize> {
@@ -127,7 +139,10 @@ fn unique(base: &str, used: &[String]) -> String {
     if !used.iter().any(|u| u == base) {
         return base.to_string();
     }
-    (1..).map(|i| format!("{base}{i}")).find(|n| !used.iter().any(|u| u == n)).unwrap_or_else(|| base.to_string())
+    (1..)
+        .map(|i| format!("{base}{i}"))
+        .find(|n| !used.iter().any(|u| u == n))
+        .unwrap_or_else(|| base.to_string())
 }
 
 /// The next `ColumnN` not in `used`.
@@ -135,7 +150,7 @@ fn next_column(counter: &mut usize, used: &[String]) -> String {
     loop {
         *counter += 1;
         let n = format!("Column{counter}");
-        if !used.iter().any(|u| *u == n) {
+        if !used.contains(&n) {
             return n;
         }
     }
@@ -221,7 +236,9 @@ fn arith_type(op: BinOp, a: Type, b: Type) -> Option<Type> {
         BinOp::Add => match (a, b) {
             (DateTime, TimeSpan) | (TimeSpan, DateTime) => DateTime,
             (TimeSpan, TimeSpan) => TimeSpan,
-            (x, y) if (x.is_numeric() || x == Dynamic) && (y.is_numeric() || y == Dynamic) => numeric_result(x, y),
+            (x, y) if (x.is_numeric() || x == Dynamic) && (y.is_numeric() || y == Dynamic) => {
+                numeric_result(x, y)
+            }
             (Dynamic, x) | (x, Dynamic) if matches!(x, DateTime | TimeSpan) => x,
             _ => return None,
         },
@@ -229,22 +246,30 @@ fn arith_type(op: BinOp, a: Type, b: Type) -> Option<Type> {
             (DateTime, DateTime) => TimeSpan,
             (DateTime, TimeSpan) => DateTime,
             (TimeSpan, TimeSpan) => TimeSpan,
-            (x, y) if (x.is_numeric() || x == Dynamic) && (y.is_numeric() || y == Dynamic) => numeric_result(x, y),
+            (x, y) if (x.is_numeric() || x == Dynamic) && (y.is_numeric() || y == Dynamic) => {
+                numeric_result(x, y)
+            }
             _ => return None,
         },
         BinOp::Mul => match (a, b) {
             (TimeSpan, x) | (x, TimeSpan) if x.is_numeric() => TimeSpan,
-            (x, y) if (x.is_numeric() || x == Dynamic) && (y.is_numeric() || y == Dynamic) => numeric_result(x, y),
+            (x, y) if (x.is_numeric() || x == Dynamic) && (y.is_numeric() || y == Dynamic) => {
+                numeric_result(x, y)
+            }
             _ => return None,
         },
         BinOp::Div => match (a, b) {
             (TimeSpan, TimeSpan) => Real,
             (TimeSpan, x) if x.is_numeric() => TimeSpan,
-            (x, y) if (x.is_numeric() || x == Dynamic) && (y.is_numeric() || y == Dynamic) => numeric_result(x, y),
+            (x, y) if (x.is_numeric() || x == Dynamic) && (y.is_numeric() || y == Dynamic) => {
+                numeric_result(x, y)
+            }
             _ => return None,
         },
         BinOp::Mod => match (a, b) {
-            (x, y) if (x.is_numeric() || x == Dynamic) && (y.is_numeric() || y == Dynamic) => numeric_result(x, y),
+            (x, y) if (x.is_numeric() || x == Dynamic) && (y.is_numeric() || y == Dynamic) => {
+                numeric_result(x, y)
+            }
             _ => return None,
         },
         _ => return None,
@@ -273,7 +298,11 @@ impl Binder {
                     && !self.scalars.contains_key(n)
                     && (table_by_name(n).is_some() || self.tabulars.contains_key(n))
                 {
-                    let t = Tabular { source: ast::Source::Name(ast::Ident { name: n.to_string(), span: e.span }), ops: Vec::new(), span: e.span };
+                    let t = Tabular {
+                        source: ast::Source::Name(ast::Ident { name: n.to_string(), span: e.span }),
+                        ops: Vec::new(),
+                        span: e.span,
+                    };
                     let c = self.tabular(&t, false)?;
                     self.scalars.remove(&name);
                     self.tabulars.insert(name, c);
@@ -281,8 +310,12 @@ impl Binder {
                 }
                 let b = self.expr(e, &Vec::new())?;
                 let BExpr::Lit(v) = self.fold(b.e) else {
-                    return Err(QueryError::new(Code::NotConstant, e.span, "a scalar let must be a constant expression")
-                        .with_hint("toscalar() is not supported; use a tabular let and `in`"));
+                    return Err(QueryError::new(
+                        Code::NotConstant,
+                        e.span,
+                        "a scalar let must be a constant expression",
+                    )
+                    .with_hint("toscalar() is not supported; use a tabular let and `in`"));
                 };
                 self.tabulars.remove(&name);
                 self.scalars.insert(name, (v, b.ty));
@@ -300,17 +333,37 @@ impl Binder {
                     return Ok(c.clone());
                 }
                 if let Some(tab) = table_by_name(&id.name) {
-                    return Ok(Chain { source: ChainSource::Table(tab), source_schema: table_schema(tab), ops: Vec::new() });
+                    return Ok(Chain {
+                        source: ChainSource::Table(tab),
+                        source_schema: table_schema(tab),
+                        ops: Vec::new(),
+                    });
                 }
                 if self.scalars.contains_key(&id.name) {
-                    return Err(QueryError::new(Code::Kind, id.span, format!("{} is a scalar, not a table", id.name)));
+                    return Err(QueryError::new(
+                        Code::Kind,
+                        id.span,
+                        format!("{} is a scalar, not a table", id.name),
+                    ));
                 }
-                let mut names: Vec<&str> = HUNT_TABLES.iter().flat_map(|t| std::iter::once(t.name).chain(t.aliases.iter().copied())).collect();
+                let mut names: Vec<&str> = HUNT_TABLES
+                    .iter()
+                    .flat_map(|t| std::iter::once(t.name).chain(t.aliases.iter().copied()))
+                    .collect();
                 names.extend(self.tabulars.keys().map(String::as_str));
-                let mut err = QueryError::new(Code::UnknownTable, id.span, format!("unknown table {}", id.name));
+                let mut err = QueryError::new(
+                    Code::UnknownTable,
+                    id.span,
+                    format!("unknown table {}", id.name),
+                );
                 err = match closest(&id.name, names.iter().copied()) {
-                    Some(s) => err.with_hint(format!("did you mean {s}? Table names are case-sensitive")),
-                    None => err.with_hint(format!("tables: {}", HUNT_TABLES.iter().map(|t| t.name).collect::<Vec<_>>().join(", "))),
+                    Some(s) => {
+                        err.with_hint(format!("did you mean {s}? Table names are case-sensitive"))
+                    }
+                    None => err.with_hint(format!(
+                        "tables: {}",
+                        HUNT_TABLES.iter().map(|t| t.name).collect::<Vec<_>>().join(", ")
+                    )),
                 };
                 Err(err)
             }
@@ -367,7 +420,11 @@ impl Binder {
         }
         let used: Vec<String> = schema.iter().map(|c| c.name.clone()).collect();
         if used.iter().enumerate().any(|(i, n)| used.iter().skip(i + 1).any(|m| m == n)) {
-            return Err(QueryError::new(Code::DuplicateColumn, u.span, "withsource names a column the tables already have"));
+            return Err(QueryError::new(
+                Code::DuplicateColumn,
+                u.span,
+                "withsource names a column the tables already have",
+            ));
         }
         let maps = legs
             .iter()
@@ -391,10 +448,18 @@ impl Binder {
         for (i, op) in t.ops.iter().enumerate() {
             if let OpKind::Render(kind) = &op.kind {
                 if !top || i != last {
-                    return Err(QueryError::new(Code::Syntax, op.span, "render must be the last operator of the query"));
+                    return Err(QueryError::new(
+                        Code::Syntax,
+                        op.span,
+                        "render must be the last operator of the query",
+                    ));
                 }
                 if !CHART_KINDS.contains(&kind.name.as_str()) {
-                    let mut e = QueryError::new(Code::Syntax, kind.span, format!("unknown chart kind {}", kind.name));
+                    let mut e = QueryError::new(
+                        Code::Syntax,
+                        kind.span,
+                        format!("unknown chart kind {}", kind.name),
+                    );
                     e = match closest(&kind.name, CHART_KINDS.iter().copied()) {
                         Some(s) => e.with_hint(format!("did you mean {s}?")),
                         None => e.with_hint(format!("chart kinds: {}", CHART_KINDS.join(", "))),
@@ -425,7 +490,11 @@ impl Binder {
             OpKind::Where(e) => {
                 let b = self.expr(e, input)?;
                 if b.ty != Type::Bool && b.ty != Type::Dynamic {
-                    return Err(QueryError::new(Code::NotBoolean, e.span, format!("where needs a bool, this is a {}", b.ty.name())));
+                    return Err(QueryError::new(
+                        Code::NotBoolean,
+                        e.span,
+                        format!("where needs a bool, this is a {}", b.ty.name()),
+                    ));
                 }
                 vec![(POp::Filter(b.e), input.clone())]
             }
@@ -439,7 +508,10 @@ impl Binder {
                         Some(n) => n.name.clone(),
                         None => match derived_name(&a.expr) {
                             Some(n) => n,
-                            None => next_column(&mut counter, &schema.iter().map(|c| c.name.clone()).collect::<Vec<_>>()),
+                            None => next_column(
+                                &mut counter,
+                                &schema.iter().map(|c| c.name.clone()).collect::<Vec<_>>(),
+                            ),
                         },
                     };
                     match col_index(&schema, &name) {
@@ -465,7 +537,11 @@ impl Binder {
                     let name = match &a.name {
                         Some(n) => {
                             if used.contains(&n.name) {
-                                return Err(QueryError::new(Code::DuplicateColumn, n.span, format!("the column name {} is used twice", n.name)));
+                                return Err(QueryError::new(
+                                    Code::DuplicateColumn,
+                                    n.span,
+                                    format!("the column name {} is used twice", n.name),
+                                ));
                             }
                             n.name.clone()
                         }
@@ -510,9 +586,14 @@ impl Binder {
             OpKind::ProjectRename(pairs) => {
                 let mut schema = input.clone();
                 for (new, old) in pairs {
-                    let i = col_index(&schema, &old.name).ok_or_else(|| unknown_column(&old.name, old.span, &schema, &[]))?;
+                    let i = col_index(&schema, &old.name)
+                        .ok_or_else(|| unknown_column(&old.name, old.span, &schema, &[]))?;
                     if schema.iter().enumerate().any(|(j, c)| j != i && c.name == new.name) {
-                        return Err(QueryError::new(Code::DuplicateColumn, new.span, format!("a column named {} already exists", new.name)));
+                        return Err(QueryError::new(
+                            Code::DuplicateColumn,
+                            new.span,
+                            format!("a column named {} already exists", new.name),
+                        ));
                     }
                     schema[i].name = new.name.clone();
                 }
@@ -520,7 +601,8 @@ impl Binder {
             }
             OpKind::Summarize { aggs, by } => self.summarize(aggs, by, input)?,
             OpKind::Sort(keys) => {
-                let keys = keys.iter().map(|k| self.sort_key(k, input)).collect::<Result<Vec<_>, _>>()?;
+                let keys =
+                    keys.iter().map(|k| self.sort_key(k, input)).collect::<Result<Vec<_>, _>>()?;
                 vec![(POp::Sort(keys), input.clone())]
             }
             OpKind::Top { n, key } => {
@@ -532,7 +614,9 @@ impl Binder {
                 let n = self.const_count(n, "take")?;
                 vec![(POp::Take(n), input.clone())]
             }
-            OpKind::Count => vec![(POp::Count, vec![Column { name: "Count".into(), ty: Type::Long }])],
+            OpKind::Count => {
+                vec![(POp::Count, vec![Column { name: "Count".into(), ty: Type::Long }])]
+            }
             OpKind::Distinct(cols) => {
                 let (keys, schema) = match cols {
                     None => ((0..input.len()).map(BExpr::Col).collect(), input.clone()),
@@ -555,7 +639,9 @@ impl Binder {
                 };
                 vec![(POp::Summarize { keys, aggs: Vec::new() }, schema)]
             }
-            OpKind::Join { kind, right, on } => self.join(kind.as_ref(), right, on, input, op.span)?,
+            OpKind::Join { kind, right, on } => {
+                self.join(kind.as_ref(), right, on, input, op.span)?
+            }
             OpKind::MvExpand { items, limit } => {
                 let mut schema = input.clone();
                 let mut out = Vec::new();
@@ -563,13 +649,20 @@ impl Binder {
                 for (a, ty) in items {
                     let b = self.expr(&a.expr, input)?;
                     if b.ty != Type::Dynamic {
-                        return Err(QueryError::new(Code::ArgumentType, a.expr.span, format!("mv-expand needs a dynamic value, this is a {}", b.ty.name())));
+                        return Err(QueryError::new(
+                            Code::ArgumentType,
+                            a.expr.span,
+                            format!("mv-expand needs a dynamic value, this is a {}", b.ty.name()),
+                        ));
                     }
                     let name = match &a.name {
                         Some(n) => n.name.clone(),
                         None => match derived_name(&a.expr) {
                             Some(n) => n,
-                            None => next_column(&mut counter, &schema.iter().map(|c| c.name.clone()).collect::<Vec<_>>()),
+                            None => next_column(
+                                &mut counter,
+                                &schema.iter().map(|c| c.name.clone()).collect::<Vec<_>>(),
+                            ),
                         },
                     };
                     let t = ty.map_or(Type::Dynamic, Type::from_name);
@@ -618,7 +711,9 @@ impl Binder {
                 let _ = &names;
                 vec![(POp::Parse { expr: b.e, parts: bparts }, schema)]
             }
-            OpKind::MakeSeries { aggs, on, from, to, step, by } => self.make_series(aggs, on, from, to, step, by, input)?,
+            OpKind::MakeSeries { aggs, on, from, to, step, by } => {
+                self.make_series(aggs, on, from, to, step, by, input)?
+            }
             OpKind::Render(_) | OpKind::Union(_) => Vec::new(),
         })
     }
@@ -627,13 +722,21 @@ impl Binder {
         let b = match self.expr(e, &Vec::new()) {
             Ok(b) => b,
             Err(err) if err.code == Code::UnknownColumn => {
-                return Err(QueryError::new(Code::NotConstant, e.span, format!("{what} needs a constant, non-negative integer")));
+                return Err(QueryError::new(
+                    Code::NotConstant,
+                    e.span,
+                    format!("{what} needs a constant, non-negative integer"),
+                ));
             }
             Err(err) => return Err(err),
         };
         match self.fold(b.e) {
             BExpr::Lit(Value::Long(n)) if n >= 0 => Ok(usize::try_from(n).unwrap_or(usize::MAX)),
-            _ => Err(QueryError::new(Code::NotConstant, e.span, format!("{what} needs a constant, non-negative integer"))),
+            _ => Err(QueryError::new(
+                Code::NotConstant,
+                e.span,
+                format!("{what} needs a constant, non-negative integer"),
+            )),
         }
     }
 
@@ -678,7 +781,10 @@ impl Binder {
                 schema.push(Column { name: unique(&c.name, &used), ty: c.ty });
             }
         }
-        Ok(vec![(POp::Join { right: Box::new(rchain), kind, left_keys: lk, right_keys: rk }, schema)])
+        Ok(vec![(
+            POp::Join { right: Box::new(rchain), kind, left_keys: lk, right_keys: rk },
+            schema,
+        )])
     }
 
     fn join_cond(
@@ -701,10 +807,15 @@ impl Binder {
         };
         let mut push = |l: &ast::Ident, r: &ast::Ident| -> Result<(), QueryError> {
             let li = col_index(left, &l.name).ok_or_else(|| {
-                unknown_column(&l.name, l.span, left, &[]).with_hint(format!("{} is not a column of the left side", l.name))
+                unknown_column(&l.name, l.span, left, &[])
+                    .with_hint(format!("{} is not a column of the left side", l.name))
             })?;
             let ri = col_index(right, &r.name).ok_or_else(|| {
-                let mut e = QueryError::new(Code::BadJoin, r.span, format!("{} is not a column of the right side", r.name));
+                let mut e = QueryError::new(
+                    Code::BadJoin,
+                    r.span,
+                    format!("{} is not a column of the right side", r.name),
+                );
                 if let Some(s) = closest(&r.name, right.iter().map(|c| c.name.as_str())) {
                     e = e.with_hint(format!("did you mean {s}?"));
                 }
@@ -715,7 +826,13 @@ impl Binder {
                 return Err(QueryError::new(
                     Code::TypeMismatch,
                     l.span.to(r.span),
-                    format!("join keys {} ({}) and {} ({}) have different types", l.name, a.name(), r.name, b.name()),
+                    format!(
+                        "join keys {} ({}) and {} ({}) have different types",
+                        l.name,
+                        a.name(),
+                        r.name,
+                        b.name()
+                    ),
                 ));
             }
             lk.push(li);
@@ -732,17 +849,33 @@ impl Binder {
                 self.join_cond(b, left, right, lk, rk)
             }
             ExprKind::Binary(BinOp::Eq, a, b) => match (side(a), side(b)) {
-                (Some((true, l)), Some((false, r))) | (Some((false, r)), Some((true, l))) => push(&l, &r),
-                _ => Err(QueryError::new(Code::BadJoin, cond.span, "a join condition compares $left.Column with $right.Column")),
+                (Some((true, l)), Some((false, r))) | (Some((false, r)), Some((true, l))) => {
+                    push(&l, &r)
+                }
+                _ => Err(QueryError::new(
+                    Code::BadJoin,
+                    cond.span,
+                    "a join condition compares $left.Column with $right.Column",
+                )),
             },
-            _ => Err(QueryError::new(Code::BadJoin, cond.span, "join conditions are column names or $left.A == $right.B")
-                .with_hint("only equality joins are supported")),
+            _ => Err(QueryError::new(
+                Code::BadJoin,
+                cond.span,
+                "join conditions are column names or $left.A == $right.B",
+            )
+            .with_hint("only equality joins are supported")),
         }
     }
 
     // ---- summarize ------------------------------------------------------------
 
-    fn keys(&self, by: &[ast::Assign], input: &Schema, used: &mut Vec<String>, counter: &mut usize) -> Result<(Vec<BExpr>, Schema), QueryError> {
+    fn keys(
+        &self,
+        by: &[ast::Assign],
+        input: &Schema,
+        used: &mut Vec<String>,
+        counter: &mut usize,
+    ) -> Result<(Vec<BExpr>, Schema), QueryError> {
         let mut keys = Vec::new();
         let mut schema = Vec::new();
         for a in by {
@@ -753,7 +886,11 @@ impl Binder {
             let name = match &a.name {
                 Some(n) => {
                     if used.contains(&n.name) {
-                        return Err(QueryError::new(Code::DuplicateColumn, n.span, format!("the column name {} is used twice", n.name)));
+                        return Err(QueryError::new(
+                            Code::DuplicateColumn,
+                            n.span,
+                            format!("the column name {} is used twice", n.name),
+                        ));
                     }
                     n.name.clone()
                 }
@@ -769,11 +906,19 @@ impl Binder {
         Ok((keys, schema))
     }
 
-    fn summarize(&mut self, aggs: &[ast::Assign], by: &[ast::Assign], input: &Schema) -> Result<Vec<(POp, Schema)>, QueryError> {
+    fn summarize(
+        &mut self,
+        aggs: &[ast::Assign],
+        by: &[ast::Assign],
+        input: &Schema,
+    ) -> Result<Vec<(POp, Schema)>, QueryError> {
         let mut used: Vec<String> = Vec::new();
         let mut counter = 0;
         let (keys, mut schema) = self.keys(by, input, &mut used, &mut counter)?;
-        let key_cols: Vec<usize> = keys.iter().filter_map(|k| if let BExpr::Col(i) = k { Some(*i) } else { None }).collect();
+        let key_cols: Vec<usize> = keys
+            .iter()
+            .filter_map(|k| if let BExpr::Col(i) = k { Some(*i) } else { None })
+            .collect();
         let mut baggs: Vec<BAgg> = Vec::new();
         // Post-aggregation expressions: Some(expr over the summarize output) when an item is not a bare aggregate.
         let mut post: Vec<(Option<BExpr>, Column)> = Vec::new();
@@ -789,12 +934,20 @@ impl Binder {
                 let names: Vec<String> = match (&a.name, n_out) {
                     (Some(n), 1) => {
                         if used.contains(&n.name) {
-                            return Err(QueryError::new(Code::DuplicateColumn, n.span, format!("the column name {} is used twice", n.name)));
+                            return Err(QueryError::new(
+                                Code::DuplicateColumn,
+                                n.span,
+                                format!("the column name {} is used twice", n.name),
+                            ));
                         }
                         vec![n.name.clone()]
                     }
                     (Some(n), _) => {
-                        return Err(QueryError::new(Code::Unsupported, n.span, "this aggregate returns several columns and cannot be named"));
+                        return Err(QueryError::new(
+                            Code::Unsupported,
+                            n.span,
+                            "this aggregate returns several columns and cannot be named",
+                        ));
                     }
                     (None, _) => names
                         .into_iter()
@@ -824,7 +977,11 @@ impl Binder {
                 let name = match &a.name {
                     Some(n) => {
                         if used.contains(&n.name) {
-                            return Err(QueryError::new(Code::DuplicateColumn, n.span, format!("the column name {} is used twice", n.name)));
+                            return Err(QueryError::new(
+                                Code::DuplicateColumn,
+                                n.span,
+                                format!("the column name {} is used twice", n.name),
+                            ));
                         }
                         n.name.clone()
                     }
@@ -845,12 +1002,23 @@ impl Binder {
         if !needs_post {
             return Ok(vec![(POp::Summarize { keys, aggs: baggs }, final_schema)]);
         }
-        let exprs: Vec<BExpr> = post.into_iter().map(|(e, _)| e.unwrap_or(BExpr::Lit(Value::Null))).collect();
-        Ok(vec![(POp::Summarize { keys, aggs: baggs }, schema), (POp::Project(exprs), final_schema)])
+        let exprs: Vec<BExpr> =
+            post.into_iter().map(|(e, _)| e.unwrap_or(BExpr::Lit(Value::Null))).collect();
+        Ok(vec![
+            (POp::Summarize { keys, aggs: baggs }, schema),
+            (POp::Project(exprs), final_schema),
+        ])
     }
 
     /// Binds an expression containing aggregates: each aggregate becomes a column reference past `base`.
-    fn agg_expr(&self, e: &Expr, input: &Schema, key_cols: &[usize], out: &mut Vec<BAgg>, base: usize) -> Result<Bound, QueryError> {
+    fn agg_expr(
+        &self,
+        e: &Expr,
+        input: &Schema,
+        key_cols: &[usize],
+        out: &mut Vec<BAgg>,
+        base: usize,
+    ) -> Result<Bound, QueryError> {
         if let ExprKind::Call(f, _) = &e.kind
             && AGGREGATES.contains(&f.name.as_str())
         {
@@ -858,7 +1026,11 @@ impl Binder {
                 return Err(QueryError::new(Code::Aggregate, e.span, "expected an aggregate"));
             };
             if agg.out.len() != 1 {
-                return Err(QueryError::new(Code::Unsupported, e.span, "this aggregate returns several columns and cannot be used in an expression"));
+                return Err(QueryError::new(
+                    Code::Unsupported,
+                    e.span,
+                    "this aggregate returns several columns and cannot be used in an expression",
+                ));
             }
             let idx = base + out.iter().map(|g| g.out.len()).sum::<usize>();
             let ty = agg.out[0];
@@ -896,7 +1068,12 @@ impl Binder {
     }
 
     /// A top-level aggregate call: the bound aggregate and the generated names of its outputs.
-    fn bare_agg(&self, e: &Expr, input: &Schema, key_cols: &[usize]) -> Result<Option<(BAgg, Vec<Option<String>>)>, QueryError> {
+    fn bare_agg(
+        &self,
+        e: &Expr,
+        input: &Schema,
+        key_cols: &[usize],
+    ) -> Result<Option<NamedAgg>, QueryError> {
         let ExprKind::Call(f, args) = &e.kind else { return Ok(None) };
         let name = f.name.as_str();
         if !AGGREGATES.contains(&name) {
@@ -905,22 +1082,40 @@ impl Binder {
         let argc = |min: usize, max: usize| -> Result<(), QueryError> {
             if args.len() < min || args.len() > max {
                 let want = if min == max { format!("{min}") } else { format!("{min} to {max}") };
-                return Err(QueryError::new(Code::ArgumentCount, e.span, format!("{name}() takes {want} arguments, not {}", args.len())));
+                return Err(QueryError::new(
+                    Code::ArgumentCount,
+                    e.span,
+                    format!("{name}() takes {want} arguments, not {}", args.len()),
+                ));
             }
             Ok(())
         };
         let arg0 = |this: &Binder| -> Result<Bound, QueryError> {
             match args.first() {
-                Some(a) if matches!(a.kind, ExprKind::Star) => Err(QueryError::new(Code::Unsupported, a.span, format!("{name}(*) is not supported"))),
+                Some(a) if matches!(a.kind, ExprKind::Star) => Err(QueryError::new(
+                    Code::Unsupported,
+                    a.span,
+                    format!("{name}(*) is not supported"),
+                )),
                 Some(a) => this.expr(a, input),
-                None => Err(QueryError::new(Code::ArgumentCount, e.span, format!("{name}() needs an argument"))),
+                None => Err(QueryError::new(
+                    Code::ArgumentCount,
+                    e.span,
+                    format!("{name}() needs an argument"),
+                )),
             }
         };
         let pred = |this: &Binder, i: usize| -> Result<BExpr, QueryError> {
-            let a = args.get(i).ok_or_else(|| QueryError::new(Code::ArgumentCount, e.span, format!("{name}() needs a condition")))?;
+            let a = args.get(i).ok_or_else(|| {
+                QueryError::new(Code::ArgumentCount, e.span, format!("{name}() needs a condition"))
+            })?;
             let b = this.expr(a, input)?;
             if b.ty != Type::Bool && b.ty != Type::Dynamic {
-                return Err(QueryError::new(Code::NotBoolean, a.span, "the condition must be a bool"));
+                return Err(QueryError::new(
+                    Code::NotBoolean,
+                    a.span,
+                    "the condition must be a bool",
+                ));
             }
             Ok(b.e)
         };
@@ -932,13 +1127,23 @@ impl Binder {
         };
         let arg_name = args.first().and_then(derived_name);
         let prefixed = |p: &str| Some(format!("{p}_{}", arg_name.clone().unwrap_or_default()));
-        let simple = |kind: AggKind, arg: Option<BExpr>, pred: Option<BExpr>, ty: Type, n: Option<String>| {
+        let simple = |kind: AggKind,
+                      arg: Option<BExpr>,
+                      pred: Option<BExpr>,
+                      ty: Type,
+                      n: Option<String>| {
             Ok(Some((BAgg { kind, arg, pred, ret: Vec::new(), out: vec![ty] }, vec![n])))
         };
         match name {
             "count" => {
-                if !args.is_empty() && !(args.len() == 1 && matches!(args[0].kind, ExprKind::Star)) {
-                    return Err(QueryError::new(Code::ArgumentCount, e.span, "count() takes no arguments").with_hint("use countif(condition) or dcount(column)"));
+                if !(args.is_empty() || (args.len() == 1 && matches!(args[0].kind, ExprKind::Star)))
+                {
+                    return Err(QueryError::new(
+                        Code::ArgumentCount,
+                        e.span,
+                        "count() takes no arguments",
+                    )
+                    .with_hint("use countif(condition) or dcount(column)"));
                 }
                 simple(AggKind::Count, None, None, Type::Long, Some("count_".into()))
             }
@@ -965,7 +1170,13 @@ impl Binder {
                     Type::Int | Type::Long => Type::Long,
                     Type::Real | Type::Dynamic => Type::Real,
                     Type::TimeSpan => Type::TimeSpan,
-                    t => return Err(QueryError::new(Code::ArgumentType, args[0].span, format!("{name}() needs a number, this is a {}", t.name()))),
+                    t => {
+                        return Err(QueryError::new(
+                            Code::ArgumentType,
+                            args[0].span,
+                            format!("{name}() needs a number, this is a {}", t.name()),
+                        ));
+                    }
                 };
                 if name == "sum" {
                     simple(AggKind::Sum, Some(a.e), None, ty, prefixed("sum"))
@@ -984,7 +1195,11 @@ impl Binder {
                 argc(if name == "avg" { 1 } else { 2 }, if name == "avg" { 1 } else { 2 })?;
                 let a = arg0(self)?;
                 if !(a.ty.is_numeric() || a.ty == Type::Dynamic) {
-                    return Err(QueryError::new(Code::ArgumentType, args[0].span, format!("{name}() needs a number, this is a {}", a.ty.name())));
+                    return Err(QueryError::new(
+                        Code::ArgumentType,
+                        args[0].span,
+                        format!("{name}() needs a number, this is a {}", a.ty.name()),
+                    ));
                 }
                 if name == "avg" {
                     simple(AggKind::Avg, Some(a.e), None, Type::Real, prefixed("avg"))
@@ -1027,7 +1242,13 @@ impl Binder {
             }
             "arg_max" | "argmax" | "arg_min" | "argmin" => {
                 if args.len() < 2 {
-                    return Err(QueryError::new(Code::ArgumentCount, e.span, format!("{name}() needs the expression to maximize and the columns to return (or *)")));
+                    return Err(QueryError::new(
+                        Code::ArgumentCount,
+                        e.span,
+                        format!(
+                            "{name}() needs the expression to maximize and the columns to return (or *)"
+                        ),
+                    ));
                 }
                 let a = arg0(self)?;
                 let mut names = vec![arg_name.clone()];
@@ -1058,11 +1279,21 @@ impl Binder {
                 if name == "percentile" {
                     argc(2, 2)?;
                 } else if args.len() < 2 {
-                    return Err(QueryError::new(Code::ArgumentCount, e.span, "percentiles() needs a value and at least one percentage"));
+                    return Err(QueryError::new(
+                        Code::ArgumentCount,
+                        e.span,
+                        "percentiles() needs a value and at least one percentage",
+                    ));
                 }
                 let a = arg0(self)?;
-                if !(a.ty.is_numeric() || matches!(a.ty, Type::DateTime | Type::TimeSpan | Type::Dynamic)) {
-                    return Err(QueryError::new(Code::ArgumentType, args[0].span, format!("{name}() needs a number, this is a {}", a.ty.name())));
+                if !(a.ty.is_numeric()
+                    || matches!(a.ty, Type::DateTime | Type::TimeSpan | Type::Dynamic))
+                {
+                    return Err(QueryError::new(
+                        Code::ArgumentType,
+                        args[0].span,
+                        format!("{name}() needs a number, this is a {}", a.ty.name()),
+                    ));
                 }
                 let mut ps = Vec::new();
                 let mut names = Vec::new();
@@ -1073,15 +1304,41 @@ impl Binder {
                         _ => None,
                     };
                     let Some(v) = v.filter(|v| (0.0..=100.0).contains(v)) else {
-                        return Err(QueryError::new(Code::NotConstant, p.span, "a percentage is a constant from 0 to 100"));
+                        return Err(QueryError::new(
+                            Code::NotConstant,
+                            p.span,
+                            "a percentage is a constant from 0 to 100",
+                        ));
                     };
                     ps.push(v);
-                    let text = if v.fract() == 0.0 { format!("{}", v as i64) } else { format!("{v}").replace('.', "_") };
-                    names.push(Some(format!("percentile_{}_{text}", arg_name.clone().unwrap_or_default())));
+                    let text = if v.fract() == 0.0 {
+                        format!("{}", v as i64)
+                    } else {
+                        format!("{v}").replace('.', "_")
+                    };
+                    names.push(Some(format!(
+                        "percentile_{}_{text}",
+                        arg_name.clone().unwrap_or_default()
+                    )));
                 }
-                let ty = if a.ty == Type::Int { Type::Long } else if a.ty == Type::Dynamic { Type::Real } else { a.ty };
+                let ty = if a.ty == Type::Int {
+                    Type::Long
+                } else if a.ty == Type::Dynamic {
+                    Type::Real
+                } else {
+                    a.ty
+                };
                 let out = vec![ty; ps.len()];
-                Ok(Some((BAgg { kind: AggKind::Percentiles(ps), arg: Some(a.e), pred: None, ret: Vec::new(), out }, names)))
+                Ok(Some((
+                    BAgg {
+                        kind: AggKind::Percentiles(ps),
+                        arg: Some(a.e),
+                        pred: None,
+                        ret: Vec::new(),
+                        out,
+                    },
+                    names,
+                )))
             }
             _ => Ok(None),
         }
@@ -1105,33 +1362,63 @@ impl Binder {
         let datetime_axis = match on_b.ty {
             Type::DateTime => true,
             t if t.is_numeric() => false,
-            t => return Err(QueryError::new(Code::ArgumentType, on.span, format!("make-series needs a datetime or number axis, this is a {}", t.name()))),
+            t => {
+                return Err(QueryError::new(
+                    Code::ArgumentType,
+                    on.span,
+                    format!("make-series needs a datetime or number axis, this is a {}", t.name()),
+                ));
+            }
         };
         let constant = |this: &Binder, e: &Expr, what: &str| -> Result<Value, QueryError> {
             let b = this.expr(e, &Vec::new())?;
             match this.fold(b.e) {
                 BExpr::Lit(v) if !v.is_null() => Ok(v),
-                _ => Err(QueryError::new(Code::NotConstant, e.span, format!("make-series needs a constant {what}"))),
+                _ => Err(QueryError::new(
+                    Code::NotConstant,
+                    e.span,
+                    format!("make-series needs a constant {what}"),
+                )),
             }
         };
-        let (fv, tv, sv) = (constant(self, from, "start")?, constant(self, to, "end")?, constant(self, step, "step")?);
+        let (fv, tv, sv) = (
+            constant(self, from, "start")?,
+            constant(self, to, "end")?,
+            constant(self, step, "step")?,
+        );
         let (f, t, s) = match (datetime_axis, &fv, &tv, &sv) {
             (true, Value::DateTime(f), Value::DateTime(t), Value::TimeSpan(s)) => (*f, *t, *s),
             (false, Value::Long(f), Value::Long(t), Value::Long(s)) => (*f, *t, *s),
             _ => {
-                return Err(QueryError::new(Code::TypeMismatch, from.span.to(step.span), "from and to must match the axis type and step must be a timespan (or a number for a numeric axis)"));
+                return Err(QueryError::new(
+                    Code::TypeMismatch,
+                    from.span.to(step.span),
+                    "from and to must match the axis type and step must be a timespan (or a number for a numeric axis)",
+                ));
             }
         };
         if s <= 0 || t < f || (t - f) / s > 100_000 {
-            return Err(QueryError::new(Code::Runtime, step.span, "make-series needs a positive step and at most 100000 bins"));
+            return Err(QueryError::new(
+                Code::Runtime,
+                step.span,
+                "make-series needs a positive step and at most 100000 bins",
+            ));
         }
         let mut baggs = Vec::new();
         for sa in aggs {
             let Some((agg, names)) = self.bare_agg(&sa.agg.expr, input, &[])? else {
-                return Err(QueryError::new(Code::Aggregate, sa.agg.expr.span, "make-series needs an aggregate such as count() or sum(x)"));
+                return Err(QueryError::new(
+                    Code::Aggregate,
+                    sa.agg.expr.span,
+                    "make-series needs an aggregate such as count() or sum(x)",
+                ));
             };
             if agg.out.len() != 1 {
-                return Err(QueryError::new(Code::Unsupported, sa.agg.expr.span, "this aggregate is not supported in make-series"));
+                return Err(QueryError::new(
+                    Code::Unsupported,
+                    sa.agg.expr.span,
+                    "this aggregate is not supported in make-series",
+                ));
             }
             let default = match &sa.default {
                 Some(d) => constant(self, d, "default")?,
@@ -1150,7 +1437,18 @@ impl Binder {
         }
         let axis = derived_name(on).unwrap_or_else(|| next_column(&mut counter, &used));
         schema.push(Column { name: unique(&axis, &used), ty: Type::Dynamic });
-        Ok(vec![(POp::MakeSeries { keys, aggs: baggs, on: on_b.e, from: f, to: t, step: s, datetime_axis }, schema)])
+        Ok(vec![(
+            POp::MakeSeries {
+                keys,
+                aggs: baggs,
+                on: on_b.e,
+                from: f,
+                to: t,
+                step: s,
+                datetime_axis,
+            },
+            schema,
+        )])
     }
 
     // ---- scalar expressions ----------------------------------------------------
@@ -1171,53 +1469,107 @@ impl Binder {
                     return Ok(Bound { e: BExpr::Lit(v.clone()), ty: *t });
                 }
                 if table_by_name(n).is_some() || self.tabulars.contains_key(n) {
-                    return Err(QueryError::new(Code::Kind, e.span, format!("{n} is a table, not a scalar")));
+                    return Err(QueryError::new(
+                        Code::Kind,
+                        e.span,
+                        format!("{n} is a table, not a scalar"),
+                    ));
                 }
                 let lets: Vec<&str> = self.scalars.keys().map(String::as_str).collect();
                 Err(unknown_column(n, e.span, schema, &lets))
             }
-            ExprKind::Star => Err(QueryError::new(Code::Syntax, e.span, "* is only allowed in count(*) and arg_max(x, *)")),
-            ExprKind::TypeOf(t) => Ok(Bound { e: BExpr::Lit(Value::str(Type::from_name(*t).name())), ty: Type::String }),
-            ExprKind::Tabular(_) => Err(QueryError::new(Code::Kind, e.span, "a tabular expression cannot be used as a value").with_hint("use it in `in (…)`")),
+            ExprKind::Star => Err(QueryError::new(
+                Code::Syntax,
+                e.span,
+                "* is only allowed in count(*) and arg_max(x, *)",
+            )),
+            ExprKind::TypeOf(t) => Ok(Bound {
+                e: BExpr::Lit(Value::str(Type::from_name(*t).name())),
+                ty: Type::String,
+            }),
+            ExprKind::Tabular(_) => Err(QueryError::new(
+                Code::Kind,
+                e.span,
+                "a tabular expression cannot be used as a value",
+            )
+            .with_hint("use it in `in (…)`")),
             ExprKind::Neg(a) => {
                 let x = self.expr(a, schema)?;
                 if !(x.ty.is_numeric() || matches!(x.ty, Type::TimeSpan | Type::Dynamic)) {
-                    return Err(QueryError::new(Code::TypeMismatch, e.span, format!("cannot negate a {}", x.ty.name())));
+                    return Err(QueryError::new(
+                        Code::TypeMismatch,
+                        e.span,
+                        format!("cannot negate a {}", x.ty.name()),
+                    ));
                 }
                 Ok(Bound { e: BExpr::Neg(Box::new(x.e)), ty: x.ty })
             }
             ExprKind::Member(base, f) => {
                 let b = self.expr(base, schema)?;
                 if b.ty != Type::Dynamic {
-                    return Err(QueryError::new(Code::TypeMismatch, e.span, format!("only dynamic values have properties; {} is a {}", derived_name(base).unwrap_or_default(), b.ty.name())));
+                    return Err(QueryError::new(
+                        Code::TypeMismatch,
+                        e.span,
+                        format!(
+                            "only dynamic values have properties; {} is a {}",
+                            derived_name(base).unwrap_or_default(),
+                            b.ty.name()
+                        ),
+                    ));
                 }
                 Ok(Bound { e: BExpr::Member(Box::new(b.e), f.name.clone()), ty: Type::Dynamic })
             }
             ExprKind::Index(base, idx) => {
                 let b = self.expr(base, schema)?;
                 if b.ty != Type::Dynamic {
-                    return Err(QueryError::new(Code::TypeMismatch, e.span, format!("only dynamic values can be indexed; this is a {}", b.ty.name())));
+                    return Err(QueryError::new(
+                        Code::TypeMismatch,
+                        e.span,
+                        format!("only dynamic values can be indexed; this is a {}", b.ty.name()),
+                    ));
                 }
                 let i = self.expr(idx, schema)?;
                 match (&i.e, i.ty) {
-                    (BExpr::Lit(Value::Str(s)), _) => Ok(Bound { e: BExpr::Member(Box::new(b.e), s.to_string()), ty: Type::Dynamic }),
+                    (BExpr::Lit(Value::Str(s)), _) => Ok(Bound {
+                        e: BExpr::Member(Box::new(b.e), s.to_string()),
+                        ty: Type::Dynamic,
+                    }),
                     (_, t) if t.is_integer() || t == Type::String || t == Type::Dynamic => {
-                        Ok(Bound { e: BExpr::Index(Box::new(b.e), Box::new(i.e)), ty: Type::Dynamic })
+                        Ok(Bound {
+                            e: BExpr::Index(Box::new(b.e), Box::new(i.e)),
+                            ty: Type::Dynamic,
+                        })
                     }
-                    (_, t) => Err(QueryError::new(Code::TypeMismatch, idx.span, format!("an index is an integer or a string, not a {}", t.name()))),
+                    (_, t) => Err(QueryError::new(
+                        Code::TypeMismatch,
+                        idx.span,
+                        format!("an index is an integer or a string, not a {}", t.name()),
+                    )),
                 }
             }
             ExprKind::Call(f, args) => {
                 if AGGREGATES.contains(&f.name.as_str()) && Func::lookup(&f.name).is_none() {
-                    return Err(QueryError::new(Code::Aggregate, f.span, format!("{}() is an aggregate: use it in summarize", f.name)));
+                    return Err(QueryError::new(
+                        Code::Aggregate,
+                        f.span,
+                        format!("{}() is an aggregate: use it in summarize", f.name),
+                    ));
                 }
                 if matches!(f.name.as_str(), "toscalar" | "materialize") {
-                    return Err(QueryError::new(Code::Unsupported, f.span, format!("{}() is not supported", f.name)));
+                    return Err(QueryError::new(
+                        Code::Unsupported,
+                        f.span,
+                        format!("{}() is not supported", f.name),
+                    ));
                 }
                 let mut bargs = Vec::new();
                 for a in args {
                     if matches!(a.kind, ExprKind::Star) {
-                        return Err(QueryError::new(Code::Syntax, a.span, "* is not an argument of this function"));
+                        return Err(QueryError::new(
+                            Code::Syntax,
+                            a.span,
+                            "* is not an argument of this function",
+                        ));
                     }
                     bargs.push(self.expr(a, schema)?);
                 }
@@ -1231,20 +1583,33 @@ impl Binder {
                 let y = self.expr(b, schema)?;
                 self.binary_bound(*op, x, y, e.span, b.span)
             }
-            ExprKind::In { expr, list, negated, ci } => self.in_expr(expr, list, *negated, *ci, schema, e.span),
+            ExprKind::In { expr, list, negated, ci } => {
+                self.in_expr(expr, list, *negated, *ci, schema, e.span)
+            }
             ExprKind::Between { expr, lo, hi, negated } => {
                 let x = self.expr(expr, schema)?;
                 let l = self.expr(lo, schema)?;
                 let mut h = self.expr(hi, schema)?;
                 if x.ty == Type::DateTime && l.ty == Type::DateTime && h.ty == Type::TimeSpan {
-                    h = Bound { e: self.fold(BExpr::Bin(BinOp::Add, Box::new(l.e.clone()), Box::new(h.e))), ty: Type::DateTime };
+                    h = Bound {
+                        e: self.fold(BExpr::Bin(BinOp::Add, Box::new(l.e.clone()), Box::new(h.e))),
+                        ty: Type::DateTime,
+                    };
                 }
                 for (bound, span) in [(&l, lo.span), (&h, hi.span)] {
                     if !comparable(x.ty, bound.ty) {
                         return Err(type_err(span, "between", x.ty, bound.ty));
                     }
                 }
-                Ok(Bound { e: BExpr::Between { expr: Box::new(x.e), lo: Box::new(l.e), hi: Box::new(h.e), negated: *negated }, ty: Type::Bool })
+                Ok(Bound {
+                    e: BExpr::Between {
+                        expr: Box::new(x.e),
+                        lo: Box::new(l.e),
+                        hi: Box::new(h.e),
+                        negated: *negated,
+                    },
+                    ty: Type::Bool,
+                })
             }
         }
     }
@@ -1256,7 +1621,10 @@ impl Binder {
                 Bound { e: BExpr::Lit(ty.null()), ty }
             }
             Lit::Bool(b) => Bound { e: BExpr::Lit(Value::Bool(*b)), ty: Type::Bool },
-            Lit::Long(n, int) => Bound { e: BExpr::Lit(Value::Long(*n)), ty: if *int { Type::Int } else { Type::Long } },
+            Lit::Long(n, int) => Bound {
+                e: BExpr::Lit(Value::Long(*n)),
+                ty: if *int { Type::Int } else { Type::Long },
+            },
             Lit::Real(r) => Bound { e: BExpr::Lit(Value::Real(*r)), ty: Type::Real },
             Lit::Str(s) => Bound { e: BExpr::Lit(Value::str(s)), ty: Type::String },
             Lit::TimeSpan(t) => Bound { e: BExpr::Lit(Value::TimeSpan(*t)), ty: Type::TimeSpan },
@@ -1271,13 +1639,24 @@ impl Binder {
                 })?;
                 Bound { e: BExpr::Lit(Value::DateTime(t)), ty: Type::DateTime }
             }
-            Lit::Dynamic(j) => Bound { e: BExpr::Lit(Value::dynamic(j.clone())), ty: Type::Dynamic },
+            Lit::Dynamic(j) => {
+                Bound { e: BExpr::Lit(Value::dynamic(j.clone())), ty: Type::Dynamic }
+            }
         })
     }
 
-    fn call_bound(&self, f: &ast::Ident, args: Vec<Bound>, span: Span) -> Result<Bound, QueryError> {
+    fn call_bound(
+        &self,
+        f: &ast::Ident,
+        args: Vec<Bound>,
+        span: Span,
+    ) -> Result<Bound, QueryError> {
         let Some(func) = Func::lookup(&f.name) else {
-            let mut err = QueryError::new(Code::UnknownFunction, f.span, format!("unknown function {}()", f.name));
+            let mut err = QueryError::new(
+                Code::UnknownFunction,
+                f.span,
+                format!("unknown function {}()", f.name),
+            );
             let all = Func::NAMES.iter().chain(AGGREGATES.iter()).copied();
             if let Some(s) = closest(&f.name, all) {
                 err = err.with_hint(format!("did you mean {s}()?"));
@@ -1289,11 +1668,21 @@ impl Binder {
             Ok(t) => t,
             Err(se) => {
                 return Err(match se.arg {
-                    None => QueryError::new(Code::ArgumentCount, span, format!("{}() takes {}, not {}", f.name, se.expected, args.len())),
+                    None => QueryError::new(
+                        Code::ArgumentCount,
+                        span,
+                        format!("{}() takes {}, not {}", f.name, se.expected, args.len()),
+                    ),
                     Some(i) => QueryError::new(
                         Code::ArgumentType,
                         span,
-                        format!("argument {} of {}() must be {}, not a {}", i + 1, f.name, se.expected, types.get(i).map_or("?", |t| t.name())),
+                        format!(
+                            "argument {} of {}() must be {}, not a {}",
+                            i + 1,
+                            f.name,
+                            se.expected,
+                            types.get(i).map_or("?", |t| t.name())
+                        ),
                     ),
                 });
             }
@@ -1308,12 +1697,24 @@ impl Binder {
             && let Some(BExpr::Lit(v)) = args.get(i).map(|a| &a.e)
             && let Err(e) = regex::RegexBuilder::new(&v.to_kql_string()).size_limit(1 << 20).build()
         {
-            return Err(QueryError::new(Code::BadRegex, span, format!("invalid regular expression: {}", first_line(&e.to_string()))));
+            return Err(QueryError::new(
+                Code::BadRegex,
+                span,
+                format!("invalid regular expression: {}", first_line(&e.to_string())),
+            ));
         }
         let ty = if func == Func::Extract && args.len() == 4 {
             match args[3].e.as_lit() {
-                Some(Value::Str(t)) => ast::TypeName::parse(t).map_or(Type::String, Type::from_name),
-                _ => return Err(QueryError::new(Code::ArgumentType, span, "the fourth argument of extract() is typeof(T)")),
+                Some(Value::Str(t)) => {
+                    ast::TypeName::parse(t).map_or(Type::String, Type::from_name)
+                }
+                _ => {
+                    return Err(QueryError::new(
+                        Code::ArgumentType,
+                        span,
+                        "the fourth argument of extract() is typeof(T)",
+                    ));
+                }
             }
         } else {
             ty
@@ -1321,7 +1722,14 @@ impl Binder {
         Ok(Bound { e: BExpr::Call(func, args.into_iter().map(|a| a.e).collect()), ty })
     }
 
-    fn binary_bound(&self, op: BinOp, x: Bound, y: Bound, span: Span, _rspan: Span) -> Result<Bound, QueryError> {
+    fn binary_bound(
+        &self,
+        op: BinOp,
+        x: Bound,
+        y: Bound,
+        span: Span,
+        _rspan: Span,
+    ) -> Result<Bound, QueryError> {
         let ty = match op {
             BinOp::And | BinOp::Or => {
                 for b in [&x, &y] {
@@ -1353,22 +1761,52 @@ impl Binder {
         Ok(Bound { e: BExpr::Bin(op, Box::new(x.e), Box::new(y.e)), ty })
     }
 
-    fn str_op(&self, op: StrOp, negated: bool, a: &Expr, b: &Expr, schema: &Schema, span: Span) -> Result<Bound, QueryError> {
+    fn str_op(
+        &self,
+        op: StrOp,
+        negated: bool,
+        a: &Expr,
+        b: &Expr,
+        schema: &Schema,
+        span: Span,
+    ) -> Result<Bound, QueryError> {
         let x = self.expr(a, schema)?;
         if x.ty != Type::String && x.ty != Type::Dynamic {
-            return Err(QueryError::new(Code::TypeMismatch, span, format!("string operators need a string on the left, this is a {}", x.ty.name())));
+            return Err(QueryError::new(
+                Code::TypeMismatch,
+                span,
+                format!("string operators need a string on the left, this is a {}", x.ty.name()),
+            ));
         }
-        let ci = matches!(op, StrOp::Has | StrOp::HasPrefix | StrOp::HasSuffix | StrOp::Contains | StrOp::StartsWith | StrOp::EndsWith | StrOp::HasAny | StrOp::HasAll);
+        let ci = matches!(
+            op,
+            StrOp::Has
+                | StrOp::HasPrefix
+                | StrOp::HasSuffix
+                | StrOp::Contains
+                | StrOp::StartsWith
+                | StrOp::EndsWith
+                | StrOp::HasAny
+                | StrOp::HasAll
+        );
         match op {
             StrOp::HasAny | StrOp::HasAll => {
                 let ExprKind::Call(_, items) = &b.kind else {
-                    return Err(QueryError::new(Code::Syntax, b.span, "expected a list in parentheses"));
+                    return Err(QueryError::new(
+                        Code::Syntax,
+                        b.span,
+                        "expected a list in parentheses",
+                    ));
                 };
                 let mut list = Vec::new();
                 for it in items {
                     let v = self.expr(it, schema)?;
                     let BExpr::Lit(v) = v.e else {
-                        return Err(QueryError::new(Code::NotConstant, it.span, "has_any and has_all need constant values"));
+                        return Err(QueryError::new(
+                            Code::NotConstant,
+                            it.span,
+                            "has_any and has_all need constant values",
+                        ));
                     };
                     match v {
                         Value::Dynamic(j) if j.is_array() => {
@@ -1380,21 +1818,51 @@ impl Binder {
                     }
                 }
                 if list.len() > MAX_IN_LIST {
-                    return Err(QueryError::new(Code::Unsupported, b.span, format!("at most {MAX_IN_LIST} values")));
+                    return Err(QueryError::new(
+                        Code::Unsupported,
+                        b.span,
+                        format!("at most {MAX_IN_LIST} values"),
+                    ));
                 }
                 let list = list.into_iter().map(|s| fold(&s)).collect();
-                Ok(Bound { e: BExpr::StrConst { op, negated, expr: Box::new(x.e), needle: Needle::List(list) }, ty: Type::Bool })
+                Ok(Bound {
+                    e: BExpr::StrConst {
+                        op,
+                        negated,
+                        expr: Box::new(x.e),
+                        needle: Needle::List(list),
+                    },
+                    ty: Type::Bool,
+                })
             }
             StrOp::Matches => {
                 let y = self.expr(b, schema)?;
                 let BExpr::Lit(v) = y.e else {
-                    return Err(QueryError::new(Code::NotConstant, b.span, "matches regex needs a constant pattern"));
+                    return Err(QueryError::new(
+                        Code::NotConstant,
+                        b.span,
+                        "matches regex needs a constant pattern",
+                    ));
                 };
                 let re = regex::RegexBuilder::new(&v.to_kql_string())
                     .size_limit(1 << 20)
                     .build()
-                    .map_err(|e| QueryError::new(Code::BadRegex, b.span, format!("invalid regular expression: {}", first_line(&e.to_string()))))?;
-                Ok(Bound { e: BExpr::StrConst { op, negated, expr: Box::new(x.e), needle: Needle::Regex(std::sync::Arc::new(re)) }, ty: Type::Bool })
+                    .map_err(|e| {
+                    QueryError::new(
+                        Code::BadRegex,
+                        b.span,
+                        format!("invalid regular expression: {}", first_line(&e.to_string())),
+                    )
+                })?;
+                Ok(Bound {
+                    e: BExpr::StrConst {
+                        op,
+                        negated,
+                        expr: Box::new(x.e),
+                        needle: Needle::Regex(std::sync::Arc::new(re)),
+                    },
+                    ty: Type::Bool,
+                })
             }
             _ => {
                 let y = self.expr(b, schema)?;
@@ -1405,18 +1873,41 @@ impl Binder {
                     BExpr::Lit(v) => {
                         let t = v.to_kql_string();
                         let t = if ci { fold(&t) } else { t };
-                        Ok(Bound { e: BExpr::StrConst { op, negated, expr: Box::new(x.e), needle: Needle::Text(t) }, ty: Type::Bool })
+                        Ok(Bound {
+                            e: BExpr::StrConst {
+                                op,
+                                negated,
+                                expr: Box::new(x.e),
+                                needle: Needle::Text(t),
+                            },
+                            ty: Type::Bool,
+                        })
                     }
-                    other => Ok(Bound { e: BExpr::Bin(BinOp::Str(op, negated), Box::new(x.e), Box::new(other)), ty: Type::Bool }),
+                    other => Ok(Bound {
+                        e: BExpr::Bin(BinOp::Str(op, negated), Box::new(x.e), Box::new(other)),
+                        ty: Type::Bool,
+                    }),
                 }
             }
         }
     }
 
-    fn in_expr(&self, expr: &Expr, list: &[Expr], negated: bool, ci: bool, schema: &Schema, span: Span) -> Result<Bound, QueryError> {
+    fn in_expr(
+        &self,
+        expr: &Expr,
+        list: &[Expr],
+        negated: bool,
+        ci: bool,
+        schema: &Schema,
+        span: Span,
+    ) -> Result<Bound, QueryError> {
         let x = self.expr(expr, schema)?;
         if ci && x.ty != Type::String && x.ty != Type::Dynamic {
-            return Err(QueryError::new(Code::TypeMismatch, span, format!("in~ compares strings, this is a {}", x.ty.name())));
+            return Err(QueryError::new(
+                Code::TypeMismatch,
+                span,
+                format!("in~ compares strings, this is a {}", x.ty.name()),
+            ));
         }
         // A subquery: `in (T | project x)` or `in (tabular_let)`.
         let sub = match list {
@@ -1427,7 +1918,11 @@ impl Binder {
                         && !self.scalars.contains_key(n)
                         && (self.tabulars.contains_key(n) || table_by_name(n).is_some()) =>
                 {
-                    Some(Tabular { source: ast::Source::Name(ast::Ident { name: n.clone(), span: one.span }), ops: Vec::new(), span: one.span })
+                    Some(Tabular {
+                        source: ast::Source::Name(ast::Ident { name: n.clone(), span: one.span }),
+                        ops: Vec::new(),
+                        span: one.span,
+                    })
                 }
                 _ => None,
             },
@@ -1435,7 +1930,13 @@ impl Binder {
         };
         if let Some(t) = sub {
             // Subqueries are bound in a fresh binder state sharing the lets.
-            let mut inner = Binder { now: self.now, scalars: self.scalars.clone(), tabulars: self.tabulars.clone(), subqueries: RefCell::new(Vec::new()), render: None };
+            let mut inner = Binder {
+                now: self.now,
+                scalars: self.scalars.clone(),
+                tabulars: self.tabulars.clone(),
+                subqueries: RefCell::new(Vec::new()),
+                render: None,
+            };
             let c = inner.tabular(&t, false)?;
             let Some(first) = c.schema().first() else {
                 return Err(QueryError::new(Code::Kind, t.span, "the subquery has no columns"));
@@ -1445,10 +1946,17 @@ impl Binder {
             }
             // Nested subqueries of the subquery are not supported (kept simple).
             if !inner.subqueries.borrow().is_empty() {
-                return Err(QueryError::new(Code::Unsupported, t.span, "nested in-subqueries are not supported"));
+                return Err(QueryError::new(
+                    Code::Unsupported,
+                    t.span,
+                    "nested in-subqueries are not supported",
+                ));
             }
             let idx = self.subquery_slot(c);
-            return Ok(Bound { e: BExpr::In { expr: Box::new(x.e), list: InList::Sub(idx), negated, ci }, ty: Type::Bool });
+            return Ok(Bound {
+                e: BExpr::In { expr: Box::new(x.e), list: InList::Sub(idx), negated, ci },
+                ty: Type::Bool,
+            });
         }
         let mut items = Vec::new();
         for it in list {
@@ -1464,9 +1972,16 @@ impl Binder {
             }
         }
         if items.len() > MAX_IN_LIST {
-            return Err(QueryError::new(Code::Unsupported, span, format!("at most {MAX_IN_LIST} values in a list")));
+            return Err(QueryError::new(
+                Code::Unsupported,
+                span,
+                format!("at most {MAX_IN_LIST} values in a list"),
+            ));
         }
-        Ok(Bound { e: BExpr::In { expr: Box::new(x.e), list: InList::Exprs(items), negated, ci }, ty: Type::Bool })
+        Ok(Bound {
+            e: BExpr::In { expr: Box::new(x.e), list: InList::Exprs(items), negated, ci },
+            ty: Type::Bool,
+        })
     }
 
     fn subquery_slot(&self, c: Chain) -> usize {
@@ -1477,7 +1992,7 @@ impl Binder {
 }
 
 fn first_line(s: &str) -> String {
-    s.lines().filter(|l| !l.trim().is_empty()).last().unwrap_or(s).trim().to_string()
+    s.lines().rfind(|l| !l.trim().is_empty()).unwrap_or(s).trim().to_string()
 }
 
 fn projection(input: &Schema, cols: &[usize]) -> Vec<(POp, Schema)> {

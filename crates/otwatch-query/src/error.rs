@@ -155,8 +155,11 @@ impl QueryError {
     /// ```
     pub fn render(&self, text: &str) -> String {
         let (line, col) = self.line_col(text);
-        let mut out =
-            format!("error[{}]: {} (line {line}, column {col})\n", self.code.as_str(), self.message);
+        let mut out = format!(
+            "error[{}]: {} (line {line}, column {col})\n",
+            self.code.as_str(),
+            self.message
+        );
         let src_line = text.lines().nth(line - 1).unwrap_or("");
         let num = line.to_string();
         let pad = " ".repeat(num.len());
@@ -164,9 +167,15 @@ impl QueryError {
             let start = self.span.start.min(text.len());
             let end = self.span.end.min(text.len()).max(start);
             let line_rest = src_line.chars().count().saturating_sub(col - 1);
-            text.get(start..end).map_or(1, |s| s.chars().take_while(|c| *c != '\n').count()).clamp(1, line_rest.max(1))
+            text.get(start..end)
+                .map_or(1, |s| s.chars().take_while(|c| *c != '\n').count())
+                .clamp(1, line_rest.max(1))
         };
-        out.push_str(&format!("{pad} |\n{num} | {src_line}\n{pad} | {}{}\n", " ".repeat(col - 1), "^".repeat(width)));
+        out.push_str(&format!(
+            "{pad} |\n{num} | {src_line}\n{pad} | {}{}\n",
+            " ".repeat(col - 1),
+            "^".repeat(width)
+        ));
         if let Some(h) = &self.hint {
             out.push_str(&format!("{pad} = hint: {h}\n"));
         }

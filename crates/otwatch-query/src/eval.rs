@@ -130,7 +130,11 @@ pub fn eval(e: &BExpr, row: &[Value], cx: &EvalCx<'_>) -> Value {
                 InList::Sub(i) => match cx.subs.get(*i) {
                     Some(set) => {
                         let u = x.undynamic();
-                        if *ci { set.folded.contains(&fold(&u.to_kql_string())) } else { set.keys.contains(&u.key()) }
+                        if *ci {
+                            set.folded.contains(&fold(&u.to_kql_string()))
+                        } else {
+                            set.keys.contains(&u.key())
+                        }
                     }
                     None => false,
                 },
@@ -144,7 +148,9 @@ pub fn eval(e: &BExpr, row: &[Value], cx: &EvalCx<'_>) -> Value {
                 return Value::Null;
             }
             match (compare(&x, &l), compare(&x, &h)) {
-                (Some(a), Some(b)) => Value::Bool((a != Ordering::Less && b != Ordering::Greater) != *negated),
+                (Some(a), Some(b)) => {
+                    Value::Bool((a != Ordering::Less && b != Ordering::Greater) != *negated)
+                }
                 _ => Value::Null,
             }
         }
@@ -163,7 +169,11 @@ pub fn eval(e: &BExpr, row: &[Value], cx: &EvalCx<'_>) -> Value {
                     Json::Array(v) => {
                         let len = v.len() as i64;
                         let k = if n < 0 { len + n } else { n };
-                        usize::try_from(k).ok().and_then(|k| v.get(k)).cloned().map_or(Value::Null, Value::dynamic)
+                        usize::try_from(k)
+                            .ok()
+                            .and_then(|k| v.get(k))
+                            .cloned()
+                            .map_or(Value::Null, Value::dynamic)
                     }
                     _ => Value::Null,
                 },
@@ -212,7 +222,17 @@ fn text_op(op: StrOp, hay: &str, n: &str) -> bool {
 }
 
 fn ci_op(op: StrOp) -> bool {
-    matches!(op, StrOp::Has | StrOp::HasPrefix | StrOp::HasSuffix | StrOp::Contains | StrOp::StartsWith | StrOp::EndsWith | StrOp::HasAny | StrOp::HasAll)
+    matches!(
+        op,
+        StrOp::Has
+            | StrOp::HasPrefix
+            | StrOp::HasSuffix
+            | StrOp::Contains
+            | StrOp::StartsWith
+            | StrOp::EndsWith
+            | StrOp::HasAny
+            | StrOp::HasAll
+    )
 }
 
 /// A binary operator other than and/or.
@@ -279,10 +299,13 @@ fn arith(op: BinOp, a: &Value, b: &Value) -> Value {
             BinOp::Mod => x.checked_rem(*y).map_or(Null, TimeSpan),
             _ => Null,
         },
-        (TimeSpan(x), n) | (n, TimeSpan(x)) if matches!(op, BinOp::Mul) && matches!(n, Long(_) | Real(_)) => {
+        (TimeSpan(x), n) | (n, TimeSpan(x))
+            if matches!(op, BinOp::Mul) && matches!(n, Long(_) | Real(_)) =>
+        {
             n.to_real().map_or(Null, |f| TimeSpan((*x as f64 * f).round() as i64))
         }
-        (TimeSpan(x), n) if op == BinOp::Div && matches!(n, Long(_) | Real(_)) => match n.to_real() {
+        (TimeSpan(x), n) if op == BinOp::Div && matches!(n, Long(_) | Real(_)) => match n.to_real()
+        {
             Some(f) if f != 0.0 => TimeSpan((*x as f64 / f).round() as i64),
             _ => Null,
         },
@@ -313,8 +336,12 @@ mod tests {
         let null = BExpr::Lit(Value::Null);
         let t = BExpr::Lit(Value::Bool(true));
         let f = BExpr::Lit(Value::Bool(false));
-        let and = |a: &BExpr, b: &BExpr| eval(&BExpr::Bin(BinOp::And, Box::new(a.clone()), Box::new(b.clone())), &[], &cx);
-        let or = |a: &BExpr, b: &BExpr| eval(&BExpr::Bin(BinOp::Or, Box::new(a.clone()), Box::new(b.clone())), &[], &cx);
+        let and = |a: &BExpr, b: &BExpr| {
+            eval(&BExpr::Bin(BinOp::And, Box::new(a.clone()), Box::new(b.clone())), &[], &cx)
+        };
+        let or = |a: &BExpr, b: &BExpr| {
+            eval(&BExpr::Bin(BinOp::Or, Box::new(a.clone()), Box::new(b.clone())), &[], &cx)
+        };
         assert_eq!(and(&null, &f), Value::Bool(false));
         assert_eq!(and(&null, &t), Value::Null);
         assert_eq!(or(&null, &t), Value::Bool(true));
@@ -327,18 +354,47 @@ mod tests {
         assert_eq!(binary(BinOp::Div, &Value::Long(7), &Value::Long(2)), Value::Long(3));
         assert_eq!(binary(BinOp::Div, &Value::Long(-7), &Value::Long(2)), Value::Long(-3));
         assert_eq!(binary(BinOp::Div, &Value::Long(1), &Value::Long(0)), Value::Null);
-        assert_eq!(binary(BinOp::Div, &Value::TimeSpan(90_000_000), &Value::TimeSpan(60_000_000)), Value::Real(1.5));
-        assert_eq!(binary(BinOp::Sub, &Value::DateTime(10), &Value::DateTime(4)), Value::TimeSpan(6));
+        assert_eq!(
+            binary(BinOp::Div, &Value::TimeSpan(90_000_000), &Value::TimeSpan(60_000_000)),
+            Value::Real(1.5)
+        );
+        assert_eq!(
+            binary(BinOp::Sub, &Value::DateTime(10), &Value::DateTime(4)),
+            Value::TimeSpan(6)
+        );
         assert_eq!(binary(BinOp::Mul, &Value::Long(2), &Value::TimeSpan(5)), Value::TimeSpan(10));
         assert_eq!(binary(BinOp::Add, &Value::Long(1), &Value::Real(0.5)), Value::Real(1.5));
     }
 
     #[test]
     fn case_rules() {
-        assert_eq!(binary(BinOp::Eq, &Value::str("Modbus"), &Value::str("modbus")), Value::Bool(false));
-        assert_eq!(binary(BinOp::EqCi, &Value::str("Modbus"), &Value::str("MODBUS")), Value::Bool(true));
-        assert_eq!(binary(BinOp::Str(StrOp::Has, false), &Value::str("Modbus WRITE"), &Value::str("write")), Value::Bool(true));
-        assert_eq!(binary(BinOp::Str(StrOp::HasCs, false), &Value::str("Modbus WRITE"), &Value::str("write")), Value::Bool(false));
-        assert_eq!(binary(BinOp::Str(StrOp::Contains, true), &Value::str("rewrite"), &Value::str("WRITE")), Value::Bool(false));
+        assert_eq!(
+            binary(BinOp::Eq, &Value::str("Modbus"), &Value::str("modbus")),
+            Value::Bool(false)
+        );
+        assert_eq!(
+            binary(BinOp::EqCi, &Value::str("Modbus"), &Value::str("MODBUS")),
+            Value::Bool(true)
+        );
+        assert_eq!(
+            binary(
+                BinOp::Str(StrOp::Has, false),
+                &Value::str("Modbus WRITE"),
+                &Value::str("write")
+            ),
+            Value::Bool(true)
+        );
+        assert_eq!(
+            binary(
+                BinOp::Str(StrOp::HasCs, false),
+                &Value::str("Modbus WRITE"),
+                &Value::str("write")
+            ),
+            Value::Bool(false)
+        );
+        assert_eq!(
+            binary(BinOp::Str(StrOp::Contains, true), &Value::str("rewrite"), &Value::str("WRITE")),
+            Value::Bool(false)
+        );
     }
 }

@@ -57,7 +57,15 @@ fn whole() -> Span {
 
 impl<'a> Runner<'a> {
     pub fn new(source: &'a dyn SqlSource, opts: &'a RunOptions, now: i64) -> Runner<'a> {
-        Runner { source, opts, deadline: Instant::now() + opts.time_limit, now, subs: Vec::new(), log: Vec::new(), ticks: 0 }
+        Runner {
+            source,
+            opts,
+            deadline: Instant::now() + opts.time_limit,
+            now,
+            subs: Vec::new(),
+            log: Vec::new(),
+            ticks: 0,
+        }
     }
 
     fn cx(&self) -> EvalCx<'_> {
@@ -67,15 +75,19 @@ impl<'a> Runner<'a> {
     /// Checks the time limit every 4096 calls.
     fn tick(&mut self) -> Result<(), QueryError> {
         self.ticks += 1;
-        if self.ticks % 4096 == 0 && Instant::now() > self.deadline {
+        if self.ticks.is_multiple_of(4096) && Instant::now() > self.deadline {
             return Err(self.time_error());
         }
         Ok(())
     }
 
     fn time_error(&self) -> QueryError {
-        QueryError::new(Code::TimeLimit, whole(), format!("the query ran longer than its time limit ({:?})", self.opts.time_limit))
-            .with_hint("narrow the time range or the tables, or raise hunt.time_limit")
+        QueryError::new(
+            Code::TimeLimit,
+            whole(),
+            format!("the query ran longer than its time limit ({:?})", self.opts.time_limit),
+        )
+        .with_hint("narrow the time range or the tables, or raise hunt.time_limit")
     }
 
     fn memory(&self, n: usize, what: &str) -> Result<(), QueryError> {
@@ -100,17 +112,32 @@ impl<'a> Runner<'a> {
                 let source_schema = &chain.source_schema;
                 let needed = |k: usize| -> Vec<bool> {
                     let width = if k == 0 { source_schema.len() } else { ops[k - 1].1.len() };
-                    needed_columns(&ops[k..], width, if k == 0 { source_schema } else { &ops[k - 1].1 })
+                    needed_columns(
+                        &ops[k..],
+                        width,
+                        if k == 0 { source_schema } else { &ops[k - 1].1 },
+                    )
                 };
                 let pushed = sql::push_down(t, source_schema, ops, self.source.dialect(), &needed);
                 let fully = pushed.consumed == ops.len();
-                let limit = if fully && result { self.opts.max_rows } else { self.opts.max_scan_rows };
+                let limit =
+                    if fully && result { self.opts.max_rows } else { self.opts.max_scan_rows };
                 let remaining = self.deadline.saturating_duration_since(Instant::now());
-                let fetched = self.source.fetch(&pushed.sql, &pushed.params, limit, remaining).map_err(|e| match e {
-                    FetchError::TimeLimit => self.time_error(),
-                    FetchError::Other(m) => QueryError::new(Code::Storage, whole(), format!("storage error: {m}")),
-                })?;
-                self.log.push(SqlLog { sql: pushed.sql.clone(), params: pushed.params.clone(), consumed: pushed.consumed, total: ops.len() });
+                let fetched = self
+                    .source
+                    .fetch(&pushed.sql, &pushed.params, limit, remaining)
+                    .map_err(|e| match e {
+                        FetchError::TimeLimit => self.time_error(),
+                        FetchError::Other(m) => {
+                            QueryError::new(Code::Storage, whole(), format!("storage error: {m}"))
+                        }
+                    })?;
+                self.log.push(SqlLog {
+                    sql: pushed.sql.clone(),
+                    params: pushed.params.clone(),
+                    consumed: pushed.consumed,
+                    total: ops.len(),
+                });
                 if fetched.truncated && !(fully && result) {
                     return Err(QueryError::new(
                         Code::ScanLimit,
@@ -119,11 +146,17 @@ impl<'a> Runner<'a> {
                     )
                     .with_hint("add a where on Timestamp or other columns before the operators that need every row"));
                 }
-                let schema = if pushed.consumed == 0 { chain.source_schema.clone() } else { ops[pushed.consumed - 1].1.clone() };
+                let schema = if pushed.consumed == 0 {
+                    chain.source_schema.clone()
+                } else {
+                    ops[pushed.consumed - 1].1.clone()
+                };
                 let rows = fetched
                     .rows
                     .into_iter()
-                    .map(|r| r.into_iter().zip(schema.iter()).map(|(v, c)| from_sql(v, c.ty)).collect())
+                    .map(|r| {
+                        r.into_iter().zip(schema.iter()).map(|(v, c)| from_sql(v, c.ty)).collect()
+                    })
                     .collect();
                 (Table { schema, rows }, pushed.consumed, fetched.truncated)
             }
@@ -180,7 +213,13 @@ impl<'a> Runner<'a> {
                 for r in input.rows {
                     self.tick()?;
                     let cx = self.cx();
-                    out.push(exprs.iter().zip(schema.iter()).map(|(e, c)| normalize(eval(e, &r, &cx), c.ty)).collect());
+                    out.push(
+                        exprs
+                            .iter()
+                            .zip(schema.iter())
+                            .map(|(e, c)| normalize(eval(e, &r, &cx), c.ty))
+                            .collect(),
+                    );
                 }
                 out
             }
@@ -188,15 +227,30 @@ impl<'a> Runner<'a> {
             POp::Sort(keys) => {
                 self.memory(input.rows.len(), "sort")?;
                 let cx = self.cx();
-                let mut keyed: Vec<(Vec<Value>, Vec<Value>)> =
-                    input.rows.into_iter().map(|r| (keys.iter().map(|k| eval(&k.expr, &r, &cx)).collect(), r)).collect();
+                let mut keyed: Vec<(Vec<Value>, Vec<Value>)> = input
+                    .rows
+                    .into_iter()
+                    .map(|r| (keys.iter().map(|k| eval(&k.expr, &r, &cx)).collect(), r))
+                    .collect();
                 keyed.sort_by(|(a, _), (b, _)| {
                     for (i, k) in keys.iter().enumerate() {
                         let (x, y) = (&a[i], &b[i]);
                         let o = match (x.is_null(), y.is_null()) {
                             (true, true) => std::cmp::Ordering::Equal,
-                            (true, false) => if k.nulls_first { std::cmp::Ordering::Less } else { std::cmp::Ordering::Greater },
-                            (false, true) => if k.nulls_first { std::cmp::Ordering::Greater } else { std::cmp::Ordering::Less },
+                            (true, false) => {
+                                if k.nulls_first {
+                                    std::cmp::Ordering::Less
+                                } else {
+                                    std::cmp::Ordering::Greater
+                                }
+                            }
+                            (false, true) => {
+                                if k.nulls_first {
+                                    std::cmp::Ordering::Greater
+                                } else {
+                                    std::cmp::Ordering::Less
+                                }
+                            }
                             _ => {
                                 let o = x.cmp_total(y);
                                 if k.desc { o.reverse() } else { o }
@@ -225,14 +279,16 @@ impl<'a> Runner<'a> {
                 for r in input.rows {
                     self.tick()?;
                     let cx = self.cx();
-                    let arrays: Vec<Vec<Value>> = items.iter().map(|(e, _, _)| expand(eval(e, &r, &cx))).collect();
+                    let arrays: Vec<Vec<Value>> =
+                        items.iter().map(|(e, _, _)| expand(eval(e, &r, &cx))).collect();
                     let n = arrays.iter().map(Vec::len).max().unwrap_or(0).min(*limit);
                     for k in 0..n {
                         let mut row = r.clone();
                         row.resize(schema.len(), Value::Null);
                         for ((_, idx, ty), arr) in items.iter().zip(&arrays) {
                             let v = arr.get(k).cloned().unwrap_or(Value::Null);
-                            let v = if *ty == Type::Dynamic { v } else { v.undynamic().convert(*ty) };
+                            let v =
+                                if *ty == Type::Dynamic { v } else { v.undynamic().convert(*ty) };
                             if let Some(slot) = row.get_mut(*idx) {
                                 *slot = v;
                             }
@@ -253,7 +309,10 @@ impl<'a> Runner<'a> {
                     let found = parse_simple(&text, parts);
                     for p in parts {
                         if let BParsePart::Column(idx, ty) = p {
-                            let v = found.as_ref().and_then(|f| f.get(idx)).map_or(ty.null(), |s| Value::str(s).convert(*ty));
+                            let v = found
+                                .as_ref()
+                                .and_then(|f| f.get(idx))
+                                .map_or(ty.null(), |s| Value::str(s).convert(*ty));
                             if let Some(slot) = row.get_mut(*idx) {
                                 *slot = v;
                             }
@@ -271,14 +330,24 @@ impl<'a> Runner<'a> {
         Ok(Table { schema: schema.clone(), rows })
     }
 
-    fn summarize(&mut self, keys: &[BExpr], aggs: &[BAgg], schema: &Schema, rows: Vec<Vec<Value>>) -> Result<Vec<Vec<Value>>, QueryError> {
+    fn summarize(
+        &mut self,
+        keys: &[BExpr],
+        aggs: &[BAgg],
+        schema: &Schema,
+        rows: Vec<Vec<Value>>,
+    ) -> Result<Vec<Vec<Value>>, QueryError> {
         let mut index: HashMap<Vec<Key>, usize> = HashMap::new();
         let mut groups: Vec<(Vec<Value>, Vec<AggState>)> = Vec::new();
         let mut held = 0usize;
         for r in rows {
             self.tick()?;
             let cx = self.cx();
-            let kv: Vec<Value> = keys.iter().zip(schema.iter()).map(|(k, c)| normalize(eval(k, &r, &cx), c.ty)).collect();
+            let kv: Vec<Value> = keys
+                .iter()
+                .zip(schema.iter())
+                .map(|(k, c)| normalize(eval(k, &r, &cx), c.ty))
+                .collect();
             let kk: Vec<Key> = kv.iter().map(Value::key).collect();
             let gi = match index.get(&kk) {
                 Some(i) => *i,
@@ -293,7 +362,10 @@ impl<'a> Runner<'a> {
                 held += st.update(a, &r, &cx)?;
             }
             if held > self.opts.max_memory_rows {
-                self.memory(held, "summarize (values kept by dcount, make_set, make_list or percentiles)")?;
+                self.memory(
+                    held,
+                    "summarize (values kept by dcount, make_set, make_list or percentiles)",
+                )?;
             }
         }
         if keys.is_empty() && groups.is_empty() {
@@ -311,7 +383,14 @@ impl<'a> Runner<'a> {
         Ok(out)
     }
 
-    fn join(&mut self, kind: JoinKind, lk: &[usize], rk: &[usize], left: Table, right: Table) -> Result<Vec<Vec<Value>>, QueryError> {
+    fn join(
+        &mut self,
+        kind: JoinKind,
+        lk: &[usize],
+        rk: &[usize],
+        left: Table,
+        right: Table,
+    ) -> Result<Vec<Vec<Value>>, QueryError> {
         let key = |r: &[Value], ks: &[usize]| -> Option<Vec<Key>> {
             let mut out = Vec::with_capacity(ks.len());
             for k in ks {
@@ -345,9 +424,14 @@ impl<'a> Runner<'a> {
         let mut out = Vec::new();
         for l in &left_rows {
             self.tick()?;
-            let matches: &[usize] = key(l, lk).and_then(|k| index.get(&k)).map_or(&[], |v| v.as_slice());
+            let matches: &[usize] =
+                key(l, lk).and_then(|k| index.get(&k)).map_or(&[], |v| v.as_slice());
             match kind {
-                JoinKind::InnerUnique | JoinKind::Inner | JoinKind::LeftOuter | JoinKind::FullOuter | JoinKind::RightOuter => {
+                JoinKind::InnerUnique
+                | JoinKind::Inner
+                | JoinKind::LeftOuter
+                | JoinKind::FullOuter
+                | JoinKind::RightOuter => {
                     for &ri in matches {
                         right_matched[ri] = true;
                         let mut row = Vec::with_capacity(lw + rw);
@@ -355,7 +439,9 @@ impl<'a> Runner<'a> {
                         row.extend(right.rows[ri].iter().cloned());
                         out.push(row);
                     }
-                    if matches.is_empty() && matches!(kind, JoinKind::LeftOuter | JoinKind::FullOuter) {
+                    if matches.is_empty()
+                        && matches!(kind, JoinKind::LeftOuter | JoinKind::FullOuter)
+                    {
                         let mut row = l.clone();
                         row.extend(right_nulls.iter().cloned());
                         out.push(row);
@@ -413,14 +499,11 @@ impl<'a> Runner<'a> {
     ) -> Result<Vec<Vec<Value>>, QueryError> {
         let nbins = usize::try_from((to - from + step - 1) / step).unwrap_or(0);
         let mut index: HashMap<Vec<Key>, usize> = HashMap::new();
-        let mut groups: Vec<(Vec<Value>, Vec<Vec<Option<AggState>>>)> = Vec::new();
+        let mut groups: Vec<SeriesGroup> = Vec::new();
         for r in rows {
             self.tick()?;
             let cx = self.cx();
-            let axis = match eval(on, &r, &cx) {
-                Value::DateTime(t) | Value::Long(t) => t,
-                _ => continue,
-            };
+            let (Value::DateTime(axis) | Value::Long(axis)) = eval(on, &r, &cx) else { continue };
             if axis < from || axis >= to {
                 continue;
             }
@@ -430,7 +513,10 @@ impl<'a> Runner<'a> {
             let gi = match index.get(&kk) {
                 Some(i) => *i,
                 None => {
-                    groups.push((kv, aggs.iter().map(|_| (0..nbins).map(|_| None).collect()).collect()));
+                    groups.push((
+                        kv,
+                        aggs.iter().map(|_| (0..nbins).map(|_| None).collect()).collect(),
+                    ));
                     index.insert(kk, groups.len() - 1);
                     self.memory(groups.len().saturating_mul(nbins.max(1)), "make-series")?;
                     groups.len() - 1
@@ -456,7 +542,9 @@ impl<'a> Runner<'a> {
                 let vals: Vec<Json> = bins
                     .into_iter()
                     .map(|b| match b {
-                        Some(st) => st.finish(a).into_iter().next().unwrap_or(Value::Null).to_json(),
+                        Some(st) => {
+                            st.finish(a).into_iter().next().unwrap_or(Value::Null).to_json()
+                        }
                         None => default.to_json(),
                     })
                     .collect();
@@ -644,6 +732,9 @@ fn parse_simple(text: &str, parts: &[BParsePart]) -> Option<HashMap<usize, Strin
     Some(out)
 }
 
+/// One make-series group: its keys, and per aggregate the state of each bin.
+type SeriesGroup = (Vec<Value>, Vec<Vec<Option<AggState>>>);
+
 /// The running state of one aggregate in one group.
 enum AggState {
     Count(i64),
@@ -672,7 +763,9 @@ impl AggState {
             }
             AggKind::Min | AggKind::Max | AggKind::Any => AggState::Best(None),
             AggKind::Avg | AggKind::AvgIf => AggState::Avg(0.0, 0, true, 0),
-            AggKind::MakeSet(_) | AggKind::MakeSetIf(_) => AggState::Set(HashSet::new(), Vec::new()),
+            AggKind::MakeSet(_) | AggKind::MakeSetIf(_) => {
+                AggState::Set(HashSet::new(), Vec::new())
+            }
             AggKind::MakeList(_) | AggKind::MakeListIf(_) => AggState::List(Vec::new()),
             AggKind::ArgMax | AggKind::ArgMin => AggState::Arg(None, Vec::new()),
             AggKind::Percentiles(_) => AggState::Values(Vec::new()),
@@ -706,7 +799,8 @@ impl AggState {
                     },
                 };
                 *acc = Some(acc.unwrap_or(0).checked_add(n).ok_or_else(|| {
-                    QueryError::new(Code::Runtime, whole(), "sum() overflowed a long").with_hint("use sum(todouble(x))")
+                    QueryError::new(Code::Runtime, whole(), "sum() overflowed a long")
+                        .with_hint("use sum(todouble(x))")
                 })?);
             }
             (AggState::SumReal(acc), _) => {
@@ -803,7 +897,9 @@ impl AggState {
             } else {
                 Value::Real((fsum + isum as f64) / n as f64)
             }],
-            AggState::Set(_, items) | AggState::List(items) => vec![Value::dynamic(Json::Array(items))],
+            AggState::Set(_, items) | AggState::List(items) => {
+                vec![Value::dynamic(Json::Array(items))]
+            }
             AggState::Arg(best, ret) => {
                 let mut out = vec![best.unwrap_or(Value::Null)];
                 if ret.is_empty() {

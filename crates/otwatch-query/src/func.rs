@@ -212,12 +212,22 @@ pub fn signature(f: Func, t: &[Type]) -> Result<Type, SigError> {
                     Type::Real
                 }
                 Type::Dynamic => Type::Dynamic,
-                _ => return Err(SigError { arg: Some(0), expected: "a number, datetime or timespan".into() }),
+                _ => {
+                    return Err(SigError {
+                        arg: Some(0),
+                        expected: "a number, datetime or timespan".into(),
+                    });
+                }
             }
         }
         BinAt => {
             count(t, 3, 3)?;
-            want(t, 0, matches!(g(0), Type::DateTime | Type::TimeSpan) || g(0).is_numeric(), "a number, datetime or timespan")?;
+            want(
+                t,
+                0,
+                matches!(g(0), Type::DateTime | Type::TimeSpan) || g(0).is_numeric(),
+                "a number, datetime or timespan",
+            )?;
             want(t, 2, g(2) == g(0), "a value of the same type as the first argument")?;
             g(0)
         }
@@ -284,17 +294,24 @@ pub fn signature(f: Func, t: &[Type]) -> Result<Type, SigError> {
         Iff => {
             count(t, 3, 3)?;
             want(t, 0, g(0) == Type::Bool, "a bool")?;
-            unify(g(1), g(2)).ok_or(SigError { arg: Some(2), expected: format!("a {} like the second argument", g(1).name()) })?
+            unify(g(1), g(2)).ok_or(SigError {
+                arg: Some(2),
+                expected: format!("a {} like the second argument", g(1).name()),
+            })?
         }
         Case => {
             count(t, 3, usize::MAX)?;
-            if t.len() % 2 == 0 {
-                return Err(SigError { arg: None, expected: "pairs of condition and value, then an else value".into() });
+            if t.len().is_multiple_of(2) {
+                return Err(SigError {
+                    arg: None,
+                    expected: "pairs of condition and value, then an else value".into(),
+                });
             }
             let mut ty = g(t.len() - 1);
             for i in (0..t.len() - 1).step_by(2) {
                 want(t, i, g(i) == Type::Bool, "a bool")?;
-                ty = unify(ty, g(i + 1)).ok_or(SigError { arg: Some(i + 1), expected: format!("a {}", ty.name()) })?;
+                ty = unify(ty, g(i + 1))
+                    .ok_or(SigError { arg: Some(i + 1), expected: format!("a {}", ty.name()) })?;
             }
             ty
         }
@@ -302,7 +319,8 @@ pub fn signature(f: Func, t: &[Type]) -> Result<Type, SigError> {
             count(t, 1, 64)?;
             let mut ty = g(0);
             for i in 1..t.len() {
-                ty = unify(ty, g(i)).ok_or(SigError { arg: Some(i), expected: format!("a {}", ty.name()) })?;
+                ty = unify(ty, g(i))
+                    .ok_or(SigError { arg: Some(i), expected: format!("a {}", ty.name()) })?;
             }
             ty
         }
@@ -310,7 +328,8 @@ pub fn signature(f: Func, t: &[Type]) -> Result<Type, SigError> {
             count(t, 1, 64)?;
             let mut ty = g(0);
             for i in 1..t.len() {
-                ty = unify(ty, g(i)).ok_or(SigError { arg: Some(i), expected: format!("a {}", ty.name()) })?;
+                ty = unify(ty, g(i))
+                    .ok_or(SigError { arg: Some(i), expected: format!("a {}", ty.name()) })?;
             }
             ty
         }
@@ -471,7 +490,10 @@ fn civil(us: i64) -> Option<jiff::civil::DateTime> {
 }
 
 fn from_civil(d: jiff::civil::DateTime) -> Value {
-    jiff::tz::TimeZone::UTC.to_timestamp(d).ok().map_or(Value::Null, |t| Value::DateTime(t.as_microsecond()))
+    jiff::tz::TimeZone::UTC
+        .to_timestamp(d)
+        .ok()
+        .map_or(Value::Null, |t| Value::DateTime(t.as_microsecond()))
 }
 
 /// Rounds `v` down to a multiple of `size` (datetimes from 0001-01-01, as KQL).
@@ -481,10 +503,15 @@ pub fn bin_value(v: &Value, size: &Value) -> Value {
             let shifted = t.saturating_add(TICKS_EPOCH_OFFSET);
             Value::DateTime(shifted.div_euclid(*sz) * sz - TICKS_EPOCH_OFFSET)
         }
-        (Value::TimeSpan(t), Value::TimeSpan(sz)) if *sz > 0 => Value::TimeSpan(t.div_euclid(*sz) * sz),
+        (Value::TimeSpan(t), Value::TimeSpan(sz)) if *sz > 0 => {
+            Value::TimeSpan(t.div_euclid(*sz) * sz)
+        }
         (Value::Long(n), Value::Long(sz)) if *sz > 0 => Value::Long(n.div_euclid(*sz) * sz),
         (a, b) => match (a.to_real(), b.to_real()) {
-            (Some(x), Some(sz)) if sz > 0.0 && !matches!(a, Value::DateTime(_) | Value::TimeSpan(_) | Value::Null) => {
+            (Some(x), Some(sz))
+                if sz > 0.0
+                    && !matches!(a, Value::DateTime(_) | Value::TimeSpan(_) | Value::Null) =>
+            {
                 Value::Real((x / sz).floor() * sz)
             }
             _ => Value::Null,
@@ -539,12 +566,16 @@ pub fn eval(f: Func, a: &[Value], cx: &Ctx) -> Value {
                 (Value::DateTime(t), Value::TimeSpan(z), Value::DateTime(x)) if *z > 0 => {
                     Value::DateTime((t - x).div_euclid(*z) * z + x)
                 }
-                (Value::Long(t), Value::Long(z), Value::Long(x)) if *z > 0 => Value::Long((t - x).div_euclid(*z) * z + x),
+                (Value::Long(t), Value::Long(z), Value::Long(x)) if *z > 0 => {
+                    Value::Long((t - x).div_euclid(*z) * z + x)
+                }
                 _ => Value::Null,
             }
         }
         StartOfDay => dt(&arg(0)).map_or(Value::Null, |t| Value::DateTime(t.div_euclid(DAY) * DAY)),
-        EndOfDay => dt(&arg(0)).map_or(Value::Null, |t| Value::DateTime(t.div_euclid(DAY) * DAY + DAY - 1)),
+        EndOfDay => {
+            dt(&arg(0)).map_or(Value::Null, |t| Value::DateTime(t.div_euclid(DAY) * DAY + DAY - 1))
+        }
         StartOfWeek => dt(&arg(0)).map_or(Value::Null, |t| {
             // 1970-01-01 was a Thursday; weeks start on Sunday.
             let day = t.div_euclid(DAY);
@@ -552,7 +583,10 @@ pub fn eval(f: Func, a: &[Value], cx: &Ctx) -> Value {
             Value::DateTime((day - dow) * DAY)
         }),
         StartOfMonth => dt(&arg(0)).and_then(civil).map_or(Value::Null, |d| {
-            from_civil(jiff::civil::date(d.year(), d.month(), 1).to_datetime(jiff::civil::Time::midnight()))
+            from_civil(
+                jiff::civil::date(d.year(), d.month(), 1)
+                    .to_datetime(jiff::civil::Time::midnight()),
+            )
         }),
         StartOfYear => dt(&arg(0)).and_then(civil).map_or(Value::Null, |d| {
             from_civil(jiff::civil::date(d.year(), 1, 1).to_datetime(jiff::civil::Time::midnight()))
@@ -575,7 +609,8 @@ pub fn eval(f: Func, a: &[Value], cx: &Ctx) -> Value {
                 },
                 "month" => match (civil(x), civil(y)) {
                     (Some(a), Some(b)) => Value::Long(
-                        (i64::from(a.year()) * 12 + i64::from(a.month())) - (i64::from(b.year()) * 12 + i64::from(b.month())),
+                        (i64::from(a.year()) * 12 + i64::from(a.month()))
+                            - (i64::from(b.year()) * 12 + i64::from(b.month())),
                     ),
                     _ => Value::Null,
                 },
@@ -598,7 +633,11 @@ pub fn eval(f: Func, a: &[Value], cx: &Ctx) -> Value {
         DatetimeAdd => {
             let (Some(t), Some(n)) = (dt(&arg(2)), arg(1).to_long()) else { return Value::Null };
             let part = s(&arg(0)).to_ascii_lowercase();
-            let add = |unit: i64| n.checked_mul(unit).and_then(|d| t.checked_add(d)).map_or(Value::Null, Value::DateTime);
+            let add = |unit: i64| {
+                n.checked_mul(unit)
+                    .and_then(|d| t.checked_add(d))
+                    .map_or(Value::Null, Value::DateTime)
+            };
             match part.as_str() {
                 "year" | "quarter" | "month" => {
                     let months = match part.as_str() {
@@ -607,7 +646,11 @@ pub fn eval(f: Func, a: &[Value], cx: &Ctx) -> Value {
                         _ => n,
                     };
                     let Some(d) = civil(t) else { return Value::Null };
-                    match jiff::Span::new().try_months(months).ok().and_then(|sp| d.checked_add(sp).ok()) {
+                    match jiff::Span::new()
+                        .try_months(months)
+                        .ok()
+                        .and_then(|sp| d.checked_add(sp).ok())
+                    {
                         Some(r) => from_civil(r),
                         None => Value::Null,
                     }
@@ -623,7 +666,9 @@ pub fn eval(f: Func, a: &[Value], cx: &Ctx) -> Value {
             }
         }
         ToString => Value::str(&s(&arg(0))),
-        ToInt => arg(0).to_long().filter(|n| i32::try_from(*n).is_ok()).map_or(Value::Null, Value::Long),
+        ToInt => {
+            arg(0).to_long().filter(|n| i32::try_from(*n).is_ok()).map_or(Value::Null, Value::Long)
+        }
         ToLong => arg(0).to_long().map_or(Value::Null, Value::Long),
         ToReal => arg(0).to_real().map_or(Value::Null, Value::Real),
         ToBool => arg(0).to_bool().map_or(Value::Null, Value::Bool),
@@ -690,7 +735,11 @@ pub fn eval(f: Func, a: &[Value], cx: &Ctx) -> Value {
                     None => v.clone(),
                     Some(b) => {
                         let o = v.cmp_total(&b);
-                        if (f == MinOf && o.is_lt()) || (f == MaxOf && o.is_gt()) { v.clone() } else { b }
+                        if (f == MinOf && o.is_lt()) || (f == MaxOf && o.is_gt()) {
+                            v.clone()
+                        } else {
+                            b
+                        }
                     }
                 });
             }
@@ -725,7 +774,11 @@ pub fn eval(f: Func, a: &[Value], cx: &Ctx) -> Value {
                 text.split(delim.as_str()).map(|p| Json::String(p.to_string())).collect()
             };
             if a.len() == 3 {
-                match arg(2).to_long().and_then(|i| usize::try_from(i).ok()).and_then(|i| parts.get(i)) {
+                match arg(2)
+                    .to_long()
+                    .and_then(|i| usize::try_from(i).ok())
+                    .and_then(|i| parts.get(i))
+                {
                     Some(p) => Value::dynamic(Json::Array(vec![p.clone()])),
                     None => Value::dynamic(Json::Array(Vec::new())),
                 }
@@ -781,13 +834,13 @@ pub fn eval(f: Func, a: &[Value], cx: &Ctx) -> Value {
             let Some(re) = regex_of(&arg(0)) else { return Value::Null };
             let group = arg(1).to_long().and_then(|g| usize::try_from(g).ok()).unwrap_or(0);
             let text = s(&arg(2));
-            let found = re.captures(&text).and_then(|c| c.get(group)).map(|m| m.as_str().to_string());
+            let found =
+                re.captures(&text).and_then(|c| c.get(group)).map(|m| m.as_str().to_string());
             match (found, a.get(3)) {
                 (Some(m), None) => Value::str(&m),
                 (None, None) => Value::str(""),
-                (Some(m), Some(Value::Str(ty))) => {
-                    Value::str(&m).convert(crate::ast::TypeName::parse(ty).map_or(Type::String, Type::from_name))
-                }
+                (Some(m), Some(Value::Str(ty))) => Value::str(&m)
+                    .convert(crate::ast::TypeName::parse(ty).map_or(Type::String, Type::from_name)),
                 _ => Value::Null,
             }
         }
@@ -854,7 +907,9 @@ pub fn eval(f: Func, a: &[Value], cx: &Ctx) -> Value {
         Ipv4IsPrivate => match ipv4(&s(&arg(0))) {
             Some(ip) => {
                 let in_net = |net: u32, len: u32| ip & mask(len) == net & mask(len);
-                Value::Bool(in_net(0x0A00_0000, 8) || in_net(0xAC10_0000, 12) || in_net(0xC0A8_0000, 16))
+                Value::Bool(
+                    in_net(0x0A00_0000, 8) || in_net(0xAC10_0000, 12) || in_net(0xC0A8_0000, 16),
+                )
             }
             None => Value::Null,
         },
@@ -865,7 +920,8 @@ pub fn eval(f: Func, a: &[Value], cx: &Ctx) -> Value {
                     if digits >= 0 {
                         Value::Long(n)
                     } else {
-                        let p = 10i64.checked_pow(digits.unsigned_abs().min(18) as u32).unwrap_or(1);
+                        let p =
+                            10i64.checked_pow(digits.unsigned_abs().min(18) as u32).unwrap_or(1);
                         let r = (n as f64 / p as f64).round() as i64 * p;
                         Value::Long(r)
                     }
@@ -885,14 +941,22 @@ pub fn eval(f: Func, a: &[Value], cx: &Ctx) -> Value {
             Value::TimeSpan(t) => Value::TimeSpan(t.wrapping_abs()),
             _ => Value::Null,
         },
-        HourOfDay => dt(&arg(0)).map_or(Value::Null, |t| Value::Long(t.rem_euclid(DAY) / 3_600_000_000)),
+        HourOfDay => {
+            dt(&arg(0)).map_or(Value::Null, |t| Value::Long(t.rem_euclid(DAY) / 3_600_000_000))
+        }
         DayOfWeek => dt(&arg(0)).map_or(Value::Null, |t| {
             let day = t.div_euclid(DAY);
             Value::TimeSpan((day + 4).rem_euclid(7) * DAY)
         }),
-        DayOfMonth => dt(&arg(0)).and_then(civil).map_or(Value::Null, |d| Value::Long(i64::from(d.day()))),
-        MonthOfYear => dt(&arg(0)).and_then(civil).map_or(Value::Null, |d| Value::Long(i64::from(d.month()))),
-        GetYear => dt(&arg(0)).and_then(civil).map_or(Value::Null, |d| Value::Long(i64::from(d.year()))),
+        DayOfMonth => {
+            dt(&arg(0)).and_then(civil).map_or(Value::Null, |d| Value::Long(i64::from(d.day())))
+        }
+        MonthOfYear => {
+            dt(&arg(0)).and_then(civil).map_or(Value::Null, |d| Value::Long(i64::from(d.month())))
+        }
+        GetYear => {
+            dt(&arg(0)).and_then(civil).map_or(Value::Null, |d| Value::Long(i64::from(d.year())))
+        }
     }
 }
 
@@ -936,28 +1000,52 @@ mod tests {
         assert_eq!(call(Func::DayOfWeek, &[d("2024-03-04")]), Value::TimeSpan(DAY)); // Monday
         assert_eq!(call(Func::HourOfDay, &[d("2024-03-04T13:59:00Z")]), Value::Long(13));
         assert_eq!(
-            call(Func::DatetimeDiff, &[string("day"), d("2024-03-02T00:00:01Z"), d("2024-03-01T23:59:59Z")]),
+            call(
+                Func::DatetimeDiff,
+                &[string("day"), d("2024-03-02T00:00:01Z"), d("2024-03-01T23:59:59Z")]
+            ),
             Value::Long(1)
         );
-        assert_eq!(call(Func::DatetimeDiff, &[string("month"), d("2024-03-01"), d("2023-12-31")]), Value::Long(3));
-        assert_eq!(call(Func::DatetimeAdd, &[string("month"), Value::Long(1), d("2024-01-31")]), d("2024-02-29"));
+        assert_eq!(
+            call(Func::DatetimeDiff, &[string("month"), d("2024-03-01"), d("2023-12-31")]),
+            Value::Long(3)
+        );
+        assert_eq!(
+            call(Func::DatetimeAdd, &[string("month"), Value::Long(1), d("2024-01-31")]),
+            d("2024-02-29")
+        );
         // bin on 7d aligns to 0001-01-01 (a Monday).
-        assert_eq!(bin_value(&d("2024-03-06T10:00:00Z"), &Value::TimeSpan(7 * DAY)), d("2024-03-04"));
-        assert_eq!(bin_value(&d("2024-03-06T10:20:00Z"), &Value::TimeSpan(3_600_000_000)), d("2024-03-06T10:00:00Z"));
+        assert_eq!(
+            bin_value(&d("2024-03-06T10:00:00Z"), &Value::TimeSpan(7 * DAY)),
+            d("2024-03-04")
+        );
+        assert_eq!(
+            bin_value(&d("2024-03-06T10:20:00Z"), &Value::TimeSpan(3_600_000_000)),
+            d("2024-03-06T10:00:00Z")
+        );
         assert_eq!(bin_value(&Value::Long(-7), &Value::Long(5)), Value::Long(-10));
         assert_eq!(bin_value(&Value::Real(7.5), &Value::Long(2)), Value::Real(6.0));
     }
 
     #[test]
     fn strings() {
-        assert_eq!(call(Func::Substring, &[string("abcdef"), Value::Long(1), Value::Long(3)]), string("bcd"));
+        assert_eq!(
+            call(Func::Substring, &[string("abcdef"), Value::Long(1), Value::Long(3)]),
+            string("bcd")
+        );
         assert_eq!(call(Func::Substring, &[string("abc"), Value::Long(5)]), string(""));
         assert_eq!(call(Func::Trim, &[string(" "), string("  a b  ")]), string("a b"));
         assert_eq!(call(Func::TrimStart, &[string("x"), string("xxaxx")]), string("axx"));
         assert_eq!(call(Func::TrimEnd, &[string("x"), string("xxaxx")]), string("xxa"));
-        assert_eq!(call(Func::Extract, &[string("port (\\d+)"), Value::Long(1), string("port 502 open")]), string("502"));
+        assert_eq!(
+            call(Func::Extract, &[string("port (\\d+)"), Value::Long(1), string("port 502 open")]),
+            string("502")
+        );
         assert_eq!(call(Func::IndexOf, &[string("héllo"), string("llo")]), Value::Long(2));
-        assert_eq!(call(Func::ReplaceRegex, &[string("a1b22"), string("(\\d+)"), string("<\\1>")]), string("a<1>b<22>"));
+        assert_eq!(
+            call(Func::ReplaceRegex, &[string("a1b22"), string("(\\d+)"), string("<\\1>")]),
+            string("a<1>b<22>")
+        );
         assert_eq!(
             call(Func::Split, &[string("10.1.2.3"), string("."), Value::Long(2)]).to_kql_string(),
             "[\"2\"]"
@@ -967,9 +1055,18 @@ mod tests {
 
     #[test]
     fn ip_functions() {
-        assert_eq!(call(Func::Ipv4IsInRange, &[string("10.10.5.20"), string("10.10.0.0/16")]), Value::Bool(true));
-        assert_eq!(call(Func::Ipv4IsInRange, &[string("10.11.5.20"), string("10.10.0.0/16")]), Value::Bool(false));
-        assert_eq!(call(Func::Ipv4IsInRange, &[string("nope"), string("10.10.0.0/16")]), Value::Null);
+        assert_eq!(
+            call(Func::Ipv4IsInRange, &[string("10.10.5.20"), string("10.10.0.0/16")]),
+            Value::Bool(true)
+        );
+        assert_eq!(
+            call(Func::Ipv4IsInRange, &[string("10.11.5.20"), string("10.10.0.0/16")]),
+            Value::Bool(false)
+        );
+        assert_eq!(
+            call(Func::Ipv4IsInRange, &[string("nope"), string("10.10.0.0/16")]),
+            Value::Null
+        );
         assert_eq!(call(Func::Ipv4IsPrivate, &[string("172.20.1.1")]), Value::Bool(true));
         assert_eq!(call(Func::Ipv4IsPrivate, &[string("8.8.8.8")]), Value::Bool(false));
     }

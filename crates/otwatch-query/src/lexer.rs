@@ -140,7 +140,9 @@ impl Lexer<'_> {
                 let s = self.quoted(q, true)?;
                 self.push(Tok::Str(s), start);
             } else if b.is_ascii_digit()
-                || (b == b'.' && self.peek(1).is_some_and(|c| c.is_ascii_digit()) && !self.after_value())
+                || (b == b'.'
+                    && self.peek(1).is_some_and(|c| c.is_ascii_digit())
+                    && !self.after_value())
             {
                 self.number()?;
             } else if is_ident_start(b) || (b == b'$' && self.peek(1).is_some_and(is_ident_start)) {
@@ -162,8 +164,9 @@ impl Lexer<'_> {
                         format!("unknown operator !{word}"),
                     ));
                 }
-            } else if let Some(sym) =
-                SYMBOLS.iter().find(|s| self.bytes.get(self.pos..).is_some_and(|r| r.starts_with(s.as_bytes())))
+            } else if let Some(sym) = SYMBOLS
+                .iter()
+                .find(|s| self.bytes.get(self.pos..).is_some_and(|r| r.starts_with(s.as_bytes())))
             {
                 self.pos += sym.len();
                 self.push(Tok::Sym(sym), start);
@@ -323,10 +326,17 @@ impl Lexer<'_> {
     }
 
     fn unterminated(&self, start: usize) -> QueryError {
-        let line_end =
-            self.text.get(start..).and_then(|r| r.find('\n')).map_or(self.text.len(), |i| start + i);
-        QueryError::new(Code::UnterminatedString, Span::new(start, line_end), "unterminated string literal")
-            .with_hint("close the string with the quote it starts with")
+        let line_end = self
+            .text
+            .get(start..)
+            .and_then(|r| r.find('\n'))
+            .map_or(self.text.len(), |i| start + i);
+        QueryError::new(
+            Code::UnterminatedString,
+            Span::new(start, line_end),
+            "unterminated string literal",
+        )
+        .with_hint("close the string with the quote it starts with")
     }
 
     fn number(&mut self) -> Result<(), QueryError> {
@@ -339,7 +349,11 @@ impl Lexer<'_> {
             }
             let digits = self.text.get(ds..self.pos).unwrap_or("");
             let v = i64::from_str_radix(digits, 16).map_err(|_| {
-                QueryError::new(Code::BadLiteral, Span::new(start, self.pos), "invalid hexadecimal number")
+                QueryError::new(
+                    Code::BadLiteral,
+                    Span::new(start, self.pos),
+                    "invalid hexadecimal number",
+                )
             })?;
             self.push(Tok::Long(v), start);
             return Ok(());
@@ -376,7 +390,9 @@ impl Lexer<'_> {
                     Span::new(start, self.pos),
                     format!("{num_text}{unit} is not a number or a timespan"),
                 )
-                .with_hint("timespan units are d, h, m, s, ms, microsecond and tick (e.g. 5m, 1.5h)"));
+                .with_hint(
+                    "timespan units are d, h, m, s, ms, microsecond and tick (e.g. 5m, 1.5h)",
+                ));
             };
             let _ = unit_start;
             let n: f64 = num_text.parse().map_err(|_| {
@@ -483,12 +499,10 @@ mod tests {
         assert_eq!(toks("datetime(2024-03-01 10:00)")[0], Tok::DateTime("2024-03-01 10:00".into()));
         assert_eq!(toks("h'secret'")[0], Tok::Str("secret".into()));
         assert_eq!(toks("$left.a")[0], Tok::Ident("$left".into()));
-        assert_eq!(toks("d.x // comment\n"), vec![
-            Tok::Ident("d".into()),
-            Tok::Sym("."),
-            Tok::Ident("x".into()),
-            Tok::Eof
-        ]);
+        assert_eq!(
+            toks("d.x // comment\n"),
+            vec![Tok::Ident("d".into()), Tok::Sym("."), Tok::Ident("x".into()), Tok::Eof]
+        );
     }
 
     #[test]

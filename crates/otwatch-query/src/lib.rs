@@ -75,7 +75,13 @@ pub trait SqlSource {
     /// Runs one read-only SELECT with bound parameters (`?1`/`$1` refer to
     /// `params[0]`), returning at most `max_rows` rows and saying whether
     /// there were more, within `time_limit`.
-    fn fetch(&self, sql: &str, params: &[Param], max_rows: usize, time_limit: Duration) -> Result<Rows, FetchError>;
+    fn fetch(
+        &self,
+        sql: &str,
+        params: &[Param],
+        max_rows: usize,
+        time_limit: Duration,
+    ) -> Result<Rows, FetchError>;
 }
 
 /// Limits and "now" for one run.
@@ -133,7 +139,11 @@ pub struct QueryResult {
 /// Parses and checks a query without running it (for editors and validation).
 pub fn compile(text: &str, now: i64) -> Result<Compiled, QueryError> {
     if text.len() > MAX_QUERY_BYTES {
-        return Err(QueryError::new(Code::Syntax, Span::new(0, 0), format!("the query is longer than {MAX_QUERY_BYTES} bytes")));
+        return Err(QueryError::new(
+            Code::Syntax,
+            Span::new(0, 0),
+            format!("the query is longer than {MAX_QUERY_BYTES} bytes"),
+        ));
     }
     let q = parser::parse(text)?;
     bind::bind(&q, now)
@@ -149,16 +159,26 @@ pub fn check(text: &str) -> Result<Vec<ResultColumn>, QueryError> {
 pub const MAX_QUERY_BYTES: usize = 256 * 1024;
 
 /// Runs a query.
-pub fn run(source: &dyn SqlSource, text: &str, opts: &RunOptions) -> Result<QueryResult, QueryError> {
+pub fn run(
+    source: &dyn SqlSource,
+    text: &str,
+    opts: &RunOptions,
+) -> Result<QueryResult, QueryError> {
     let compiled = compile(text, opts.now)?;
     let mut runner = exec::Runner::new(source, opts, opts.now);
     for sub in &compiled.subqueries {
         let (t, _) = runner.chain(sub, false)?;
-        runner.subs.push(eval::SubSet::new(t.rows.into_iter().filter_map(|r| r.into_iter().next())));
+        runner
+            .subs
+            .push(eval::SubSet::new(t.rows.into_iter().filter_map(|r| r.into_iter().next())));
     }
     let (table, truncated) = runner.chain(&compiled.chain, true)?;
     Ok(QueryResult {
-        columns: table.schema.iter().map(|c| ResultColumn { name: c.name.clone(), ty: c.ty }).collect(),
+        columns: table
+            .schema
+            .iter()
+            .map(|c| ResultColumn { name: c.name.clone(), ty: c.ty })
+            .collect(),
         rows: table.rows,
         truncated,
         render: compiled.render.clone(),
@@ -167,7 +187,7 @@ pub fn run(source: &dyn SqlSource, text: &str, opts: &RunOptions) -> Result<Quer
 }
 
 /// The SQL a query would send first, without running it (for tests and `EXPLAIN`-style output).
-pub fn explain(text: &str, now: i64, dialect: Dialect) -> Result<Vec<(String, Vec<Param>, usize, usize)>, QueryError> {
+pub fn explain(text: &str, now: i64, dialect: Dialect) -> Result<Vec<SqlLog>, QueryError> {
     struct Recorder {
         dialect: Dialect,
         seen: std::cell::RefCell<Vec<(String, Vec<Param>)>>,
@@ -176,12 +196,18 @@ pub fn explain(text: &str, now: i64, dialect: Dialect) -> Result<Vec<(String, Ve
         fn dialect(&self) -> Dialect {
             self.dialect
         }
-        fn fetch(&self, sql: &str, params: &[Param], _: usize, _: Duration) -> Result<Rows, FetchError> {
+        fn fetch(
+            &self,
+            sql: &str,
+            params: &[Param],
+            _: usize,
+            _: Duration,
+        ) -> Result<Rows, FetchError> {
             self.seen.borrow_mut().push((sql.to_string(), params.to_vec()));
             Ok(Rows::default())
         }
     }
     let rec = Recorder { dialect, seen: std::cell::RefCell::new(Vec::new()) };
     let r = run(&rec, text, &RunOptions::new(now))?;
-    Ok(r.sql.into_iter().map(|l| (l.sql, l.params, l.consumed, l.total)).collect())
+    Ok(r.sql)
 }

@@ -154,7 +154,8 @@ impl Parser {
 
     fn err_expected(&self, what: &str) -> QueryError {
         let found = describe(self.tok());
-        let code = if matches!(self.tok(), Tok::Eof | Tok::Sym("|") | Tok::Sym(";") | Tok::Sym(")")) {
+        let code = if matches!(self.tok(), Tok::Eof | Tok::Sym("|") | Tok::Sym(";") | Tok::Sym(")"))
+        {
             Code::MissingExpression
         } else {
             Code::Syntax
@@ -191,7 +192,10 @@ impl Parser {
                     && matches!(self.tok_at(2), Tok::Sym("]"))
                 {
                     self.pos += 3;
-                    return Ok(Ident { name, span: start.to(Span::new(self.prev_end(), self.prev_end())) });
+                    return Ok(Ident {
+                        name,
+                        span: start.to(Span::new(self.prev_end(), self.prev_end())),
+                    });
                 }
                 Err(self.err_expected(what))
             }
@@ -392,7 +396,11 @@ impl Parser {
                 break;
             }
         }
-        Ok(UnionSpec { withsource, legs, span: start.to(Span::new(self.prev_end(), self.prev_end())) })
+        Ok(UnionSpec {
+            withsource,
+            legs,
+            span: start.to(Span::new(self.prev_end(), self.prev_end())),
+        })
     }
 
     fn op(&mut self) -> Result<Op, QueryError> {
@@ -600,7 +608,10 @@ impl Parser {
             let expr = self.expr()?;
             return Ok(Assign { name: Some(name), expr });
         }
-        if self.is_sym("(") && matches!(self.tok_at(1), Tok::Ident(_)) && matches!(self.tok_at(2), Tok::Sym(",")) {
+        if self.is_sym("(")
+            && matches!(self.tok_at(1), Tok::Ident(_))
+            && matches!(self.tok_at(2), Tok::Sym(","))
+        {
             return Err(QueryError::new(
                 Code::Unsupported,
                 self.span(),
@@ -654,7 +665,9 @@ impl Parser {
                 self.span(),
                 "join needs 'on' with the key columns",
             )
-            .with_hint("e.g. join kind=inner (Devices) on DeviceId, or on $left.DstIp == $right.IpAddress"));
+            .with_hint(
+                "e.g. join kind=inner (Devices) on DeviceId, or on $left.DstIp == $right.IpAddress",
+            ));
         }
         self.bump();
         let mut on = Vec::new();
@@ -740,7 +753,11 @@ impl Parser {
                     let ty = if self.eat_sym(":") {
                         let t = self.ident("a type name")?;
                         Some(TypeName::parse(&t.name).ok_or_else(|| {
-                            QueryError::new(Code::Syntax, t.span, format!("unknown type {}", t.name))
+                            QueryError::new(
+                                Code::Syntax,
+                                t.span,
+                                format!("unknown type {}", t.name),
+                            )
                         })?)
                     } else {
                         None
@@ -870,7 +887,10 @@ impl Parser {
                     }
                 }
                 Tok::Ident(w) if w == "and" || w == "or" => {
-                    if matches!(self.tok(), Tok::Eof | Tok::Sym("|") | Tok::Sym(";") | Tok::Sym(")") | Tok::Sym(",")) {
+                    if matches!(
+                        self.tok(),
+                        Tok::Eof | Tok::Sym("|") | Tok::Sym(";") | Tok::Sym(")") | Tok::Sym(",")
+                    ) {
                         return Err(QueryError::new(
                             Code::MissingExpression,
                             op_tok.span.to(self.span()),
@@ -896,15 +916,26 @@ impl Parser {
                     }
                     let rhs = if matches!(op, StrOp::HasAny | StrOp::HasAll) {
                         let list = self.in_list()?;
-                        let span = list.first().map_or(op_tok.span, |f| f.span).to(
-                            Span::new(self.prev_end(), self.prev_end()),
-                        );
-                        Expr { kind: ExprKind::Call(Ident { name: "pack_array".into(), span }, list), span }
+                        let span = list
+                            .first()
+                            .map_or(op_tok.span, |f| f.span)
+                            .to(Span::new(self.prev_end(), self.prev_end()));
+                        Expr {
+                            kind: ExprKind::Call(Ident { name: "pack_array".into(), span }, list),
+                            span,
+                        }
                     } else {
                         self.binary(rbp)?
                     };
                     let span = start.to(rhs.span);
-                    Expr { kind: ExprKind::Binary(BinOp::Str(op, negated), Box::new(lhs), Box::new(rhs)), span }
+                    Expr {
+                        kind: ExprKind::Binary(
+                            BinOp::Str(op, negated),
+                            Box::new(lhs),
+                            Box::new(rhs),
+                        ),
+                        span,
+                    }
                 }
                 Tok::Sym(s) => {
                     let op = match s {
@@ -922,7 +953,10 @@ impl Parser {
                         "/" => BinOp::Div,
                         _ => BinOp::Mod,
                     };
-                    if matches!(self.tok(), Tok::Eof | Tok::Sym("|") | Tok::Sym(";") | Tok::Sym(")") | Tok::Sym(",")) {
+                    if matches!(
+                        self.tok(),
+                        Tok::Eof | Tok::Sym("|") | Tok::Sym(";") | Tok::Sym(")") | Tok::Sym(",")
+                    ) {
                         return Err(QueryError::new(
                             Code::MissingExpression,
                             op_tok.span.to(self.span()),
@@ -999,9 +1033,13 @@ impl Parser {
             }
             // Fold negative literals so `-5` is a constant.
             return Ok(match e.kind {
-                ExprKind::Lit(Lit::Long(n, int)) => Expr { kind: ExprKind::Lit(Lit::Long(n.wrapping_neg(), int)), span },
+                ExprKind::Lit(Lit::Long(n, int)) => {
+                    Expr { kind: ExprKind::Lit(Lit::Long(n.wrapping_neg(), int)), span }
+                }
                 ExprKind::Lit(Lit::Real(r)) => Expr { kind: ExprKind::Lit(Lit::Real(-r)), span },
-                ExprKind::Lit(Lit::TimeSpan(n)) => Expr { kind: ExprKind::Lit(Lit::TimeSpan(n.wrapping_neg())), span },
+                ExprKind::Lit(Lit::TimeSpan(n)) => {
+                    Expr { kind: ExprKind::Lit(Lit::TimeSpan(n.wrapping_neg())), span }
+                }
                 kind => Expr { kind: ExprKind::Neg(Box::new(Expr { kind, span: e.span })), span },
             });
         }
@@ -1032,7 +1070,11 @@ impl Parser {
     }
 
     fn primary(&mut self) -> Result<Expr, QueryError> {
-        let t = self.tokens.get(self.pos).cloned().unwrap_or(Token { tok: Tok::Eof, span: self.span() });
+        let t = self
+            .tokens
+            .get(self.pos)
+            .cloned()
+            .unwrap_or(Token { tok: Tok::Eof, span: self.span() });
         let span = t.span;
         let lit = |l: Lit| Expr { kind: ExprKind::Lit(l), span };
         match t.tok {
@@ -1116,9 +1158,13 @@ impl Parser {
                         (TypeName::Int | TypeName::Long, Tok::Long(n)) => {
                             Lit::Long(if neg { n.wrapping_neg() } else { n }, ty == TypeName::Int)
                         }
-                        (TypeName::Real, Tok::Long(n)) => Lit::Real(if neg { -(n as f64) } else { n as f64 }),
+                        (TypeName::Real, Tok::Long(n)) => {
+                            Lit::Real(if neg { -(n as f64) } else { n as f64 })
+                        }
                         (TypeName::Real, Tok::Real(r)) => Lit::Real(if neg { -r } else { r }),
-                        (TypeName::Bool, Tok::Ident(w)) if !neg && (w == "true" || w == "false") => {
+                        (TypeName::Bool, Tok::Ident(w))
+                            if !neg && (w == "true" || w == "false") =>
+                        {
                             Lit::Bool(w == "true")
                         }
                         (TypeName::TimeSpan, Tok::TimeSpan(n)) => {
@@ -1177,9 +1223,8 @@ impl Parser {
                 let mut m = serde_json::Map::new();
                 if !self.eat_sym("}") {
                     loop {
-                        let key = match self.bump().tok {
-                            Tok::Str(s) | Tok::Ident(s) => s,
-                            _ => return Err(self.err_expected("a property name")),
+                        let (Tok::Str(key) | Tok::Ident(key)) = self.bump().tok else {
+                            return Err(self.err_expected("a property name"));
                         };
                         self.expect_sym(":")?;
                         let val = self.json()?;
@@ -1198,7 +1243,13 @@ impl Parser {
             Tok::Sym("-") => match self.bump().tok {
                 Tok::Long(n) => J::from(n.wrapping_neg()),
                 Tok::Real(r) => serde_json::Number::from_f64(-r).map_or(J::Null, J::Number),
-                _ => return Err(QueryError::new(Code::BadLiteral, t.span, "invalid dynamic literal")),
+                _ => {
+                    return Err(QueryError::new(
+                        Code::BadLiteral,
+                        t.span,
+                        "invalid dynamic literal",
+                    ));
+                }
             },
             Tok::Ident(w) if w == "true" => J::Bool(true),
             Tok::Ident(w) if w == "false" => J::Bool(false),

@@ -123,7 +123,9 @@ impl BExpr {
                         InList::Sub(_) => false,
                     }
             }
-            BExpr::Between { expr, lo, hi, .. } => expr.is_constant() && lo.is_constant() && hi.is_constant(),
+            BExpr::Between { expr, lo, hi, .. } => {
+                expr.is_constant() && lo.is_constant() && hi.is_constant()
+            }
             BExpr::StrConst { expr, .. } => expr.is_constant(),
         }
     }

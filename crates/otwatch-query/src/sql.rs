@@ -340,7 +340,9 @@ impl Builder<'_> {
 
     fn string_col(&self, e: &BExpr) -> Option<SqlExpr> {
         match e {
-            BExpr::Col(i) if self.types.get(*i) == Some(&Type::String) => self.cols.get(*i).cloned(),
+            BExpr::Col(i) if self.types.get(*i) == Some(&Type::String) => {
+                self.cols.get(*i).cloned()
+            }
             _ => None,
         }
     }
@@ -354,23 +356,30 @@ impl Builder<'_> {
         match e {
             BExpr::Lit(Value::Bool(b)) => Tr::Exact(SqlExpr::Bool(*b)),
             BExpr::Lit(Value::Null) => Tr::Exact(SqlExpr::Bool(false)),
-            BExpr::Col(i) if self.types.get(*i) == Some(&Type::Bool) => match self.cols.get(*i).cloned() {
-                Some(c) => {
-                    let zero = self.param(Param::Int(0));
-                    Tr::Exact(SqlExpr::Bin(SqlOp::Ne, Box::new(c), Box::new(zero)))
+            BExpr::Col(i) if self.types.get(*i) == Some(&Type::Bool) => {
+                match self.cols.get(*i).cloned() {
+                    Some(c) => {
+                        let zero = self.param(Param::Int(0));
+                        Tr::Exact(SqlExpr::Bin(SqlOp::Ne, Box::new(c), Box::new(zero)))
+                    }
+                    None => Tr::No,
                 }
-                None => Tr::No,
-            },
+            }
             BExpr::Bin(BinOp::And, a, b) => match (self.pred(a), self.pred(b)) {
-                (Tr::Exact(x), Tr::Exact(y)) => Tr::Exact(SqlExpr::Bin(SqlOp::And, Box::new(x), Box::new(y))),
+                (Tr::Exact(x), Tr::Exact(y)) => {
+                    Tr::Exact(SqlExpr::Bin(SqlOp::And, Box::new(x), Box::new(y)))
+                }
                 (Tr::Exact(x) | Tr::Superset(x), Tr::Exact(y) | Tr::Superset(y)) => {
                     Tr::Superset(SqlExpr::Bin(SqlOp::And, Box::new(x), Box::new(y)))
                 }
-                (Tr::Exact(x) | Tr::Superset(x), Tr::No) | (Tr::No, Tr::Exact(x) | Tr::Superset(x)) => Tr::Superset(x),
+                (Tr::Exact(x) | Tr::Superset(x), Tr::No)
+                | (Tr::No, Tr::Exact(x) | Tr::Superset(x)) => Tr::Superset(x),
                 (Tr::No, Tr::No) => Tr::No,
             },
             BExpr::Bin(BinOp::Or, a, b) => match (self.pred(a), self.pred(b)) {
-                (Tr::Exact(x), Tr::Exact(y)) => Tr::Exact(SqlExpr::Bin(SqlOp::Or, Box::new(x), Box::new(y))),
+                (Tr::Exact(x), Tr::Exact(y)) => {
+                    Tr::Exact(SqlExpr::Bin(SqlOp::Or, Box::new(x), Box::new(y)))
+                }
                 (Tr::Exact(x) | Tr::Superset(x), Tr::Exact(y) | Tr::Superset(y)) => {
                     Tr::Superset(SqlExpr::Bin(SqlOp::Or, Box::new(x), Box::new(y)))
                 }
@@ -380,9 +389,15 @@ impl Builder<'_> {
                 Some(Tr::Exact(x)) => Tr::Exact(SqlExpr::Not(Box::new(x))),
                 _ => Tr::No,
             },
-            BExpr::Call(f @ (Func::IsNull | Func::IsNotNull | Func::IsEmpty | Func::IsNotEmpty), args) => {
+            BExpr::Call(
+                f @ (Func::IsNull | Func::IsNotNull | Func::IsEmpty | Func::IsNotEmpty),
+                args,
+            ) => {
                 let Some(BExpr::Col(i)) = args.first() else { return Tr::No };
-                let (Some(t), Some(c)) = (self.types.get(*i).copied(), self.cols.get(*i).cloned()) else { return Tr::No };
+                let (Some(t), Some(c)) = (self.types.get(*i).copied(), self.cols.get(*i).cloned())
+                else {
+                    return Tr::No;
+                };
                 let positive = matches!(f, Func::IsNull | Func::IsEmpty);
                 match (t, f) {
                     (Type::Dynamic, _) => Tr::No,
@@ -395,7 +410,11 @@ impl Builder<'_> {
                     _ => Tr::Exact(SqlExpr::IsNull(Box::new(c), !positive)),
                 }
             }
-            BExpr::Bin(op @ (BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge), a, b) => {
+            BExpr::Bin(
+                op @ (BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge),
+                a,
+                b,
+            ) => {
                 let save = self.params.len();
                 match (self.scalar(a), self.scalar(b)) {
                     (Some((x, ta)), Some((y, tb))) if sql_comparable(ta, tb) => {
@@ -420,7 +439,9 @@ impl Builder<'_> {
                 }
             }
             BExpr::Bin(op @ (BinOp::EqCi | BinOp::NeCi), a, b) => {
-                let (Some(c), Some(Value::Str(s))) = (self.string_col(a), b.as_lit()) else { return Tr::No };
+                let (Some(c), Some(Value::Str(s))) = (self.string_col(a), b.as_lit()) else {
+                    return Tr::No;
+                };
                 if !s.is_ascii() || !self.d.like_folds_ascii_only() {
                     return Tr::No;
                 }
@@ -457,7 +478,9 @@ impl Builder<'_> {
                 let mut vals = Vec::new();
                 for it in items {
                     match self.scalar(it) {
-                        Some((y, ty)) if matches!(it, BExpr::Lit(_)) && sql_comparable(tx, ty) => vals.push(y),
+                        Some((y, ty)) if matches!(it, BExpr::Lit(_)) && sql_comparable(tx, ty) => {
+                            vals.push(y)
+                        }
                         _ => {
                             self.params.truncate(save);
                             return Tr::No;
@@ -466,7 +489,11 @@ impl Builder<'_> {
                 }
                 if vals.is_empty() {
                     // x in () is false; x !in () is true unless x is null.
-                    return Tr::Exact(if *negated { SqlExpr::IsNull(Box::new(x), true) } else { SqlExpr::Bool(false) });
+                    return Tr::Exact(if *negated {
+                        SqlExpr::IsNull(Box::new(x), true)
+                    } else {
+                        SqlExpr::Bool(false)
+                    });
                 }
                 Tr::Exact(SqlExpr::In(Box::new(x), vals, *negated))
             }
@@ -489,7 +516,9 @@ impl Builder<'_> {
                 let ascii_ci = self.d.like_folds_ascii_only();
                 match needle {
                     Needle::Text(n) if !n.is_empty() => match op {
-                        StrOp::Contains | StrOp::StartsWith | StrOp::EndsWith if ascii_ci && n.is_ascii() => {
+                        StrOp::Contains | StrOp::StartsWith | StrOp::EndsWith
+                            if ascii_ci && n.is_ascii() =>
+                        {
                             let e = like_escape(n);
                             let pat = match op {
                                 StrOp::Contains => format!("%{e}%"),
@@ -498,7 +527,9 @@ impl Builder<'_> {
                             };
                             Tr::Exact(self.like(c, pat, *negated))
                         }
-                        StrOp::Has | StrOp::HasPrefix | StrOp::HasSuffix if ascii_ci && n.is_ascii() && !*negated => {
+                        StrOp::Has | StrOp::HasPrefix | StrOp::HasSuffix
+                            if ascii_ci && n.is_ascii() && !*negated =>
+                        {
                             let pat = format!("%{}%", like_escape(n));
                             Tr::Superset(self.like(c, pat, false))
                         }
@@ -507,15 +538,27 @@ impl Builder<'_> {
                             let e = match op {
                                 StrOp::ContainsCs => {
                                     let zero = self.param(Param::Int(0));
-                                    SqlExpr::Bin(SqlOp::Gt, Box::new(SqlExpr::Position(Box::new(c), Box::new(np))), Box::new(zero))
+                                    SqlExpr::Bin(
+                                        SqlOp::Gt,
+                                        Box::new(SqlExpr::Position(Box::new(c), Box::new(np))),
+                                        Box::new(zero),
+                                    )
                                 }
                                 StrOp::StartsWithCs => {
                                     let one = self.param(Param::Int(1));
-                                    SqlExpr::Bin(SqlOp::Eq, Box::new(SqlExpr::Position(Box::new(c), Box::new(np))), Box::new(one))
+                                    SqlExpr::Bin(
+                                        SqlOp::Eq,
+                                        Box::new(SqlExpr::Position(Box::new(c), Box::new(np))),
+                                        Box::new(one),
+                                    )
                                 }
                                 _ => {
                                     let len = self.param(Param::Int(n.chars().count() as i64));
-                                    SqlExpr::Bin(SqlOp::Eq, Box::new(SqlExpr::Right(Box::new(c), Box::new(len))), Box::new(np))
+                                    SqlExpr::Bin(
+                                        SqlOp::Eq,
+                                        Box::new(SqlExpr::Right(Box::new(c), Box::new(len))),
+                                        Box::new(np),
+                                    )
                                 }
                             };
                             Tr::Exact(if *negated { SqlExpr::Not(Box::new(e)) } else { e })
@@ -523,11 +566,20 @@ impl Builder<'_> {
                         StrOp::HasCs | StrOp::HasPrefixCs | StrOp::HasSuffixCs if !*negated => {
                             let np = self.param(Param::Text(n.clone()));
                             let zero = self.param(Param::Int(0));
-                            Tr::Superset(SqlExpr::Bin(SqlOp::Gt, Box::new(SqlExpr::Position(Box::new(c), Box::new(np))), Box::new(zero)))
+                            Tr::Superset(SqlExpr::Bin(
+                                SqlOp::Gt,
+                                Box::new(SqlExpr::Position(Box::new(c), Box::new(np))),
+                                Box::new(zero),
+                            ))
                         }
                         _ => Tr::No,
                     },
-                    Needle::List(items) if !*negated && ascii_ci && !items.is_empty() && items.iter().all(|t| t.is_ascii() && !t.is_empty()) => {
+                    Needle::List(items)
+                        if !*negated
+                            && ascii_ci
+                            && !items.is_empty()
+                            && items.iter().all(|t| t.is_ascii() && !t.is_empty()) =>
+                    {
                         let mut acc: Option<SqlExpr> = None;
                         let join = if *op == StrOp::HasAll { SqlOp::And } else { SqlOp::Or };
                         for t in items {
@@ -557,11 +609,16 @@ impl Builder<'_> {
                 self.cols.get(*i).cloned()
             }
             BExpr::Call(Func::Bin, args) => {
-                let (Some(BExpr::Col(i)), Some(BExpr::Lit(size))) = (args.first(), args.get(1)) else { return None };
+                let (Some(BExpr::Col(i)), Some(BExpr::Lit(size))) = (args.first(), args.get(1))
+                else {
+                    return None;
+                };
                 let t = *self.types.get(*i)?;
                 let c = self.cols.get(*i)?.clone();
                 let (sz, offset) = match (t, size) {
-                    (Type::DateTime, Value::TimeSpan(s)) if *s > 0 => (*s, 62_135_596_800_000_000i64),
+                    (Type::DateTime, Value::TimeSpan(s)) if *s > 0 => {
+                        (*s, 62_135_596_800_000_000i64)
+                    }
                     (Type::Long | Type::Int, Value::Long(s)) if *s > 0 => (*s, 0),
                     _ => return None,
                 };
@@ -577,7 +634,11 @@ impl Builder<'_> {
                 let p3 = self.param(Param::Int(sz));
                 let rem = SqlExpr::Bin(
                     SqlOp::Mod,
-                    Box::new(SqlExpr::Bin(SqlOp::Add, Box::new(SqlExpr::Bin(SqlOp::Mod, Box::new(shifted.clone()), Box::new(p1))), Box::new(p2))),
+                    Box::new(SqlExpr::Bin(
+                        SqlOp::Add,
+                        Box::new(SqlExpr::Bin(SqlOp::Mod, Box::new(shifted.clone()), Box::new(p1))),
+                        Box::new(p2),
+                    )),
                     Box::new(p3),
                 );
                 let floored = SqlExpr::Bin(SqlOp::Sub, Box::new(shifted), Box::new(rem));
@@ -618,10 +679,15 @@ impl Builder<'_> {
             }
             AggKind::Min | AggKind::Max => {
                 let (c, t) = col(self, &a.arg)?;
-                if !(t.is_integer() || matches!(t, Type::DateTime | Type::TimeSpan | Type::String)) {
+                if !(t.is_integer() || matches!(t, Type::DateTime | Type::TimeSpan | Type::String))
+                {
                     return None;
                 }
-                Some(if a.kind == AggKind::Min { SqlExpr::Min(Box::new(c)) } else { SqlExpr::Max(Box::new(c)) })
+                Some(if a.kind == AggKind::Min {
+                    SqlExpr::Min(Box::new(c))
+                } else {
+                    SqlExpr::Max(Box::new(c))
+                })
             }
             _ => None,
         }
@@ -720,8 +786,12 @@ impl Builder<'_> {
                 let mut order = Vec::new();
                 for k in keys {
                     let BExpr::Col(i) = k.expr else { return false };
-                    let (Some(t), Some(c)) = (self.types.get(i).copied(), self.cols.get(i).cloned()) else { return false };
-                    if t == Type::Dynamic || (k.nulls_first != !k.desc && !self.d.nulls_ordering()) {
+                    let (Some(t), Some(c)) =
+                        (self.types.get(i).copied(), self.cols.get(i).cloned())
+                    else {
+                        return false;
+                    };
+                    if t == Type::Dynamic || (k.nulls_first == k.desc && !self.d.nulls_ordering()) {
                         return false;
                     }
                     order.push((c, k.desc, k.nulls_first));
@@ -798,8 +868,12 @@ pub fn push_down(
         consumed = i + 1;
     }
     let need = needed(consumed);
-    let items: Vec<SqlExpr> =
-        b.cols.iter().enumerate().map(|(i, c)| if need.get(i).copied().unwrap_or(true) { c.clone() } else { SqlExpr::Null }).collect();
+    let items: Vec<SqlExpr> = b
+        .cols
+        .iter()
+        .enumerate()
+        .map(|(i, c)| if need.get(i).copied().unwrap_or(true) { c.clone() } else { SqlExpr::Null })
+        .collect();
     b.sel.items = items;
     let mut out = String::new();
     render_select(&b.sel, d, &mut out, 0);

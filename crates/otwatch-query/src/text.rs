@@ -53,13 +53,19 @@ pub fn has_term(hay: &str, needle: &str, mode: TermMode) -> bool {
         return true;
     }
     let check_start = mode != TermMode::Suffix && needle.chars().next().is_some_and(is_term_char);
-    let check_end = mode != TermMode::Prefix && needle.chars().next_back().is_some_and(is_term_char);
+    let check_end =
+        mode != TermMode::Prefix && needle.chars().next_back().is_some_and(is_term_char);
     let mut from = 0;
     while let Some(i) = hay.get(from..).and_then(|h| h.find(needle)) {
         let start = from + i;
         let end = start + needle.len();
-        let before_ok = !check_start || hay.get(..start).and_then(|s| s.chars().next_back()).is_none_or(|c| !is_term_char(c));
-        let after_ok = !check_end || hay.get(end..).and_then(|s| s.chars().next()).is_none_or(|c| !is_term_char(c));
+        let before_ok = !check_start
+            || hay
+                .get(..start)
+                .and_then(|s| s.chars().next_back())
+                .is_none_or(|c| !is_term_char(c));
+        let after_ok = !check_end
+            || hay.get(end..).and_then(|s| s.chars().next()).is_none_or(|c| !is_term_char(c));
         if before_ok && after_ok {
             return true;
         }

@@ -190,7 +190,9 @@ impl Value {
             Value::DateTime(t) | Value::TimeSpan(t) => Some(*t * 10),
             Value::Str(s) => parse_long(s),
             Value::Dynamic(j) => match &**j {
-                Json::Number(n) => n.as_i64().or_else(|| n.as_f64().filter(|f| f.is_finite()).map(|f| f.trunc() as i64)),
+                Json::Number(n) => n
+                    .as_i64()
+                    .or_else(|| n.as_f64().filter(|f| f.is_finite()).map(|f| f.trunc() as i64)),
                 Json::String(s) => parse_long(s),
                 Json::Bool(b) => Some(i64::from(*b)),
                 _ => None,
@@ -309,7 +311,9 @@ impl Value {
             (_, Value::Null) => Ordering::Greater,
             _ => match compare(self, other) {
                 Some(o) => o,
-                None => rank(self).cmp(&rank(other)).then_with(|| self.to_kql_string().cmp(&other.to_kql_string())),
+                None => rank(self)
+                    .cmp(&rank(other))
+                    .then_with(|| self.to_kql_string().cmp(&other.to_kql_string())),
             },
         }
     }
@@ -365,22 +369,39 @@ pub fn compare(a: &Value, b: &Value) -> Option<Ordering> {
         (Value::Long(x), Value::Real(y)) => (*x as f64).partial_cmp(y),
         (Value::Real(x), Value::Long(y)) => x.partial_cmp(&(*y as f64)),
         (Value::Real(x), Value::Real(y)) => x.partial_cmp(y),
-        (Value::DateTime(x), Value::DateTime(y)) | (Value::TimeSpan(x), Value::TimeSpan(y)) => Some(x.cmp(y)),
+        (Value::DateTime(x), Value::DateTime(y)) | (Value::TimeSpan(x), Value::TimeSpan(y)) => {
+            Some(x.cmp(y))
+        }
         (Value::Str(x), Value::Str(y)) => Some(x.cmp(y)),
         (Value::Bool(x), Value::Bool(y)) => Some(x.cmp(y)),
         (Value::Dynamic(x), Value::Dynamic(y)) => match (&**x, &**y) {
-            (Json::Array(_), _) | (Json::Object(_), _) | (_, Json::Array(_)) | (_, Json::Object(_)) => {
-                if x == y { Some(Ordering::Equal) } else { None }
+            (Json::Array(_), _)
+            | (Json::Object(_), _)
+            | (_, Json::Array(_))
+            | (_, Json::Object(_)) => {
+                if x == y {
+                    Some(Ordering::Equal)
+                } else {
+                    None
+                }
             }
             _ => compare(&a.undynamic(), &b.undynamic()),
         },
         (Value::Dynamic(_), other) => {
             let u = a.undynamic();
-            if matches!(u, Value::Dynamic(_)) { None } else { compare(&coerce_like(&u, other), other) }
+            if matches!(u, Value::Dynamic(_)) {
+                None
+            } else {
+                compare(&coerce_like(&u, other), other)
+            }
         }
         (other, Value::Dynamic(_)) => {
             let u = b.undynamic();
-            if matches!(u, Value::Dynamic(_)) { None } else { compare(other, &coerce_like(&u, other)) }
+            if matches!(u, Value::Dynamic(_)) {
+                None
+            } else {
+                compare(other, &coerce_like(&u, other))
+            }
         }
         _ => None,
     }
@@ -402,7 +423,9 @@ fn coerce_like(v: &Value, like: &Value) -> Value {
 
 fn parse_long(s: &str) -> Option<i64> {
     let t = s.trim();
-    t.parse::<i64>().ok().or_else(|| t.parse::<f64>().ok().filter(|f| f.is_finite()).map(|f| f.trunc() as i64))
+    t.parse::<i64>()
+        .ok()
+        .or_else(|| t.parse::<f64>().ok().filter(|f| f.is_finite()).map(|f| f.trunc() as i64))
 }
 
 fn parse_real(s: &str) -> Option<f64> {
@@ -546,11 +569,17 @@ mod tests {
         let t = parse_datetime("2024-03-01T10:00:00Z").unwrap();
         assert_eq!(format_datetime(t), "2024-03-01T10:00:00Z");
         assert_eq!(parse_datetime("2024-03-01 10:00"), Some(t));
-        assert_eq!(parse_datetime("2024-03-01").map(format_datetime).unwrap(), "2024-03-01T00:00:00Z");
+        assert_eq!(
+            parse_datetime("2024-03-01").map(format_datetime).unwrap(),
+            "2024-03-01T00:00:00Z"
+        );
         assert_eq!(format_datetime(t + 1500), "2024-03-01T10:00:00.0015000Z");
         assert_eq!(format_timespan(90 * 60 * 1_000_000), "01:30:00");
         assert_eq!(format_timespan(-(86_400 + 1) * 1_000_000), "-1.00:00:01");
-        assert_eq!(parse_timespan("1.02:03:04"), Some(((86_400 + 2 * 3600 + 3 * 60 + 4) as i64) * 1_000_000));
+        assert_eq!(
+            parse_timespan("1.02:03:04"),
+            Some(((86_400 + 2 * 3600 + 3 * 60 + 4) as i64) * 1_000_000)
+        );
         assert_eq!(parse_timespan("5m"), Some(300_000_000));
         assert_eq!(parse_datetime("yesterday"), None);
     }
@@ -575,7 +604,10 @@ mod tests {
             compare(&Value::dynamic(serde_json::json!("abc")), &Value::str("abc")),
             Some(Ordering::Equal)
         );
-        assert_eq!(compare(&Value::dynamic(serde_json::json!(5)), &Value::Long(5)), Some(Ordering::Equal));
+        assert_eq!(
+            compare(&Value::dynamic(serde_json::json!(5)), &Value::Long(5)),
+            Some(Ordering::Equal)
+        );
         assert_eq!(Value::Null.cmp_total(&Value::Long(1)), Ordering::Less);
     }
 }

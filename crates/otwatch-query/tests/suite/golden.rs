@@ -71,7 +71,10 @@ pub fn cases() -> Vec<Case> {
             };
             let mut lines = rest.lines();
             let mode = lines.next().unwrap_or("").trim().to_string();
-            let expect = lines.map(|l| l.trim_start_matches("//").trim().to_string()).filter(|l| !l.is_empty()).collect();
+            let expect = lines
+                .map(|l| l.trim_start_matches("//").trim().to_string())
+                .filter(|l| !l.is_empty())
+                .collect();
             Case { name, text, query, expect, mode }
         })
         .collect()
@@ -86,7 +89,11 @@ fn describe(r: &QueryResult, ordered: bool) -> (String, Vec<String>) {
     let mut lines = Vec::new();
     lines.push(format!(
         "columns: {}",
-        r.columns.iter().map(|c| format!("{}:{}", c.name, c.ty.name())).collect::<Vec<_>>().join(", ")
+        r.columns
+            .iter()
+            .map(|c| format!("{}:{}", c.name, c.ty.name()))
+            .collect::<Vec<_>>()
+            .join(", ")
     ));
     if let Some(k) = &r.render {
         lines.push(format!("render: {k}"));
@@ -118,15 +125,23 @@ fn check(c: &Case, fx: &Fixture, empty: &Fixture, bless: bool) -> Result<Option<
     let src = StoreSource(store);
     let opts = options(c);
     let got = otwatch_query::run(&src, &c.query, &opts);
-    let option_lines: Vec<&String> = c.expect.iter().filter(|l| l.starts_with("options:")).collect();
+    let option_lines: Vec<&String> =
+        c.expect.iter().filter(|l| l.starts_with("options:")).collect();
     let actual: (String, Vec<String>) = match &got {
         Ok(r) => {
-            let ordered = if c.mode.is_empty() || c.mode.starts_with("error") { guess_ordered(&c.query) } else { c.mode == "ordered" };
+            let ordered = if c.mode.is_empty() || c.mode.starts_with("error") {
+                guess_ordered(&c.query)
+            } else {
+                c.mode == "ordered"
+            };
             describe(r, ordered)
         }
         Err(e) => {
             let (l, col) = e.line_col(&c.query);
-            (format!("error {} at {l}:{col}", e.code.as_str()), vec![format!("message: {}", e.message)])
+            (
+                format!("error {} at {l}:{col}", e.code.as_str()),
+                vec![format!("message: {}", e.message)],
+            )
         }
     };
     if bless {
@@ -170,9 +185,19 @@ pub fn guess_ordered(q: &str) -> bool {
     let body: Vec<&str> = q.lines().filter(|l| !l.trim_start().starts_with("//")).collect();
     let joined = body.join("\n");
     let last_ops: Vec<&str> = joined.split('|').map(str::trim).collect();
-    last_ops.iter().rev().find(|op| !op.starts_with("render") && !op.starts_with("project") && !op.starts_with("take") && !op.starts_with("limit") && !op.starts_with("extend")).is_some_and(|op| {
-        op.starts_with("sort ") || op.starts_with("order ") || op.starts_with("top ")
-    })
+    last_ops
+        .iter()
+        .rev()
+        .find(|op| {
+            !op.starts_with("render")
+                && !op.starts_with("project")
+                && !op.starts_with("take")
+                && !op.starts_with("limit")
+                && !op.starts_with("extend")
+        })
+        .is_some_and(|op| {
+            op.starts_with("sort ") || op.starts_with("order ") || op.starts_with("top ")
+        })
 }
 
 #[test]
@@ -190,17 +215,26 @@ fn golden_queries_give_their_expected_results() {
             Err(m) => failures.push(m),
         }
     }
-    assert!(failures.is_empty(), "{} of {} golden cases failed:\n\n{}", failures.len(), all.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} golden cases failed:\n\n{}",
+        failures.len(),
+        all.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
 fn every_error_code_of_the_compiler_has_a_golden_case() {
-    let codes: std::collections::BTreeSet<String> =
-        cases().iter().filter(|c| c.is_error()).filter_map(|c| c.mode.split_whitespace().nth(1).map(String::from)).collect();
+    let codes: std::collections::BTreeSet<String> = cases()
+        .iter()
+        .filter(|c| c.is_error())
+        .filter_map(|c| c.mode.split_whitespace().nth(1).map(String::from))
+        .collect();
     for want in [
-        "KQL0001", "KQL0002", "KQL0003", "KQL0010", "KQL0011", "KQL0012", "KQL0013", "KQL0020", "KQL0021", "KQL0022",
-        "KQL0023", "KQL0024", "KQL0025", "KQL0026", "KQL0027", "KQL0028", "KQL0029", "KQL0030", "KQL0031", "KQL0032",
-        "KQL0033",
+        "KQL0001", "KQL0002", "KQL0003", "KQL0010", "KQL0011", "KQL0012", "KQL0013", "KQL0020",
+        "KQL0021", "KQL0022", "KQL0023", "KQL0024", "KQL0025", "KQL0026", "KQL0027", "KQL0028",
+        "KQL0029", "KQL0030", "KQL0031", "KQL0032", "KQL0033",
     ] {
         assert!(codes.contains(want), "no golden error case for {want}");
     }
@@ -227,15 +261,21 @@ fn limits_are_enforced_and_reported() {
     // Memory limit: too many groups.
     let mut o = RunOptions::new(NOW);
     o.max_memory_rows = 3;
-    let e = otwatch_query::run(&src, "Connections | extend k = strcat(SrcIp, DstIp) | summarize count() by k", &o).unwrap_err();
+    let e = otwatch_query::run(
+        &src,
+        "Connections | extend k = strcat(SrcIp, DstIp) | summarize count() by k",
+        &o,
+    )
+    .unwrap_err();
     assert_eq!(e.code, otwatch_query::Code::MemoryLimit);
-    let e = otwatch_query::run(&src, "Connections | join kind=inner (Connections) on Protocol", &o).unwrap_err();
+    let e = otwatch_query::run(&src, "Connections | join kind=inner (Connections) on Protocol", &o)
+        .unwrap_err();
     assert_eq!(e.code, otwatch_query::Code::MemoryLimit);
     // Time limit: a query that cannot finish in time stops with KQL0100.
     let mut o = RunOptions::new(NOW);
     o.time_limit = std::time::Duration::from_millis(1);
     let q = "Connections | join kind=inner (Connections) on Transport | join kind=inner (Connections) on Transport | join kind=inner (Connections) on Transport | join kind=inner (Connections) on Transport | count";
-    let mut o2 = o.clone();
+    let mut o2 = o;
     o2.max_memory_rows = 100_000_000;
     match otwatch_query::run(&src, q, &o2) {
         Err(e) => assert_eq!(e.code, otwatch_query::Code::TimeLimit, "{e}"),
@@ -271,23 +311,74 @@ fn pushdown_and_rust_agree() {
     let src = StoreSource(&fx.store);
     let o = RunOptions::new(NOW);
     for (pushed, rust) in [
-        ("Alerts | where Protocol =~ \"modbus\" | project AlertId", "Alerts | extend z = strlen(Title) | where Protocol =~ \"modbus\" | project AlertId"),
-        ("Alerts | where Title contains \"WRITE\" | project AlertId", "Alerts | extend z = strlen(Title) | where Title contains \"WRITE\" | project AlertId"),
-        ("Alerts | where Title has \"write\" | project AlertId", "Alerts | extend z = strlen(Title) | where Title has \"write\" | project AlertId"),
-        ("Alerts | where Title startswith \"modbus\" | project AlertId", "Alerts | extend z = strlen(Title) | where Title startswith \"modbus\" | project AlertId"),
-        ("Alerts | where Title endswith_cs \"Sent\" | project AlertId", "Alerts | extend z = strlen(Title) | where Title endswith_cs \"Sent\" | project AlertId"),
-        ("Alerts | where Title !contains_cs \"Modbus\" | project AlertId", "Alerts | extend z = strlen(Title) | where Title !contains_cs \"Modbus\" | project AlertId"),
-        ("Alerts | where SrcDeviceId != 4 | project AlertId", "Alerts | extend z = strlen(Title) | where SrcDeviceId != 4 | project AlertId"),
-        ("Alerts | where SrcDeviceId !in (4, 7) | project AlertId", "Alerts | extend z = strlen(Title) | where SrcDeviceId !in (4, 7) | project AlertId"),
-        ("Alerts | where isnull(SrcDeviceId) | project AlertId", "Alerts | extend z = strlen(Title) | where isnull(SrcDeviceId) | project AlertId"),
-        ("Connections | summarize count(), sum(Bytes), dcount(SrcIp), min(FirstSeen), max(DstPort) by Protocol", "Connections | extend z = 1 | summarize count(), sum(Bytes), dcount(SrcIp), min(FirstSeen), max(DstPort) by Protocol"),
-        ("Connections | summarize count() by bin(Timestamp, 7d)", "Connections | extend z = 1 | summarize count() by bin(Timestamp, 7d)"),
-        ("Connections | summarize c = countif(Bytes > 1000) by Transport", "Connections | extend z = 1 | summarize c = countif(Bytes > 1000) by Transport"),
-        ("Connections | top 3 by Bytes asc | project Bytes", "Connections | extend z = 1 | top 3 by Bytes asc | project Bytes"),
-        ("Connections | sort by DstPort asc nulls last | project DstPort", "Connections | extend z = 1 | sort by DstPort asc nulls last | project DstPort"),
-        ("Alerts | where Timestamp between (datetime(2024-03-01) .. 1d) | count", "Alerts | extend z = 1 | where Timestamp between (datetime(2024-03-01) .. 1d) | count"),
-        ("Devices | where IsOT and Authorized | project DeviceId", "Devices | extend z = 1 | where IsOT and Authorized | project DeviceId"),
-        ("Connections | summarize count() by Protocol | where count_ > 1 | project Protocol", "Connections | extend z = 1 | summarize count() by Protocol | where count_ > 1 | project Protocol"),
+        (
+            "Alerts | where Protocol =~ \"modbus\" | project AlertId",
+            "Alerts | extend z = strlen(Title) | where Protocol =~ \"modbus\" | project AlertId",
+        ),
+        (
+            "Alerts | where Title contains \"WRITE\" | project AlertId",
+            "Alerts | extend z = strlen(Title) | where Title contains \"WRITE\" | project AlertId",
+        ),
+        (
+            "Alerts | where Title has \"write\" | project AlertId",
+            "Alerts | extend z = strlen(Title) | where Title has \"write\" | project AlertId",
+        ),
+        (
+            "Alerts | where Title startswith \"modbus\" | project AlertId",
+            "Alerts | extend z = strlen(Title) | where Title startswith \"modbus\" | project AlertId",
+        ),
+        (
+            "Alerts | where Title endswith_cs \"Sent\" | project AlertId",
+            "Alerts | extend z = strlen(Title) | where Title endswith_cs \"Sent\" | project AlertId",
+        ),
+        (
+            "Alerts | where Title !contains_cs \"Modbus\" | project AlertId",
+            "Alerts | extend z = strlen(Title) | where Title !contains_cs \"Modbus\" | project AlertId",
+        ),
+        (
+            "Alerts | where SrcDeviceId != 4 | project AlertId",
+            "Alerts | extend z = strlen(Title) | where SrcDeviceId != 4 | project AlertId",
+        ),
+        (
+            "Alerts | where SrcDeviceId !in (4, 7) | project AlertId",
+            "Alerts | extend z = strlen(Title) | where SrcDeviceId !in (4, 7) | project AlertId",
+        ),
+        (
+            "Alerts | where isnull(SrcDeviceId) | project AlertId",
+            "Alerts | extend z = strlen(Title) | where isnull(SrcDeviceId) | project AlertId",
+        ),
+        (
+            "Connections | summarize count(), sum(Bytes), dcount(SrcIp), min(FirstSeen), max(DstPort) by Protocol",
+            "Connections | extend z = 1 | summarize count(), sum(Bytes), dcount(SrcIp), min(FirstSeen), max(DstPort) by Protocol",
+        ),
+        (
+            "Connections | summarize count() by bin(Timestamp, 7d)",
+            "Connections | extend z = 1 | summarize count() by bin(Timestamp, 7d)",
+        ),
+        (
+            "Connections | summarize c = countif(Bytes > 1000) by Transport",
+            "Connections | extend z = 1 | summarize c = countif(Bytes > 1000) by Transport",
+        ),
+        (
+            "Connections | top 3 by Bytes asc | project Bytes",
+            "Connections | extend z = 1 | top 3 by Bytes asc | project Bytes",
+        ),
+        (
+            "Connections | sort by DstPort asc nulls last | project DstPort",
+            "Connections | extend z = 1 | sort by DstPort asc nulls last | project DstPort",
+        ),
+        (
+            "Alerts | where Timestamp between (datetime(2024-03-01) .. 1d) | count",
+            "Alerts | extend z = 1 | where Timestamp between (datetime(2024-03-01) .. 1d) | count",
+        ),
+        (
+            "Devices | where IsOT and Authorized | project DeviceId",
+            "Devices | extend z = 1 | where IsOT and Authorized | project DeviceId",
+        ),
+        (
+            "Connections | summarize count() by Protocol | where count_ > 1 | project Protocol",
+            "Connections | extend z = 1 | summarize count() by Protocol | where count_ > 1 | project Protocol",
+        ),
     ] {
         let a = otwatch_query::run(&src, pushed, &o).unwrap();
         let b = otwatch_query::run(&src, rust, &o).unwrap();
@@ -295,7 +386,11 @@ fn pushdown_and_rust_agree() {
             // has is only a prefilter in SQL (LIKE '%term%'); Rust checks the term boundaries.
             assert!(a.sql[0].sql.contains("LIKE"), "{}", a.sql[0].sql);
         } else {
-            assert_eq!(a.sql[0].consumed, a.sql[0].total, "not fully pushed: {pushed}\n{}", a.sql[0].sql);
+            assert_eq!(
+                a.sql[0].consumed, a.sql[0].total,
+                "not fully pushed: {pushed}\n{}",
+                a.sql[0].sql
+            );
         }
         assert_eq!(b.sql[0].consumed, 0, "{rust}");
         let mut x: Vec<String> = a.rows.iter().map(|r| row_json(r)).collect();

@@ -10,7 +10,7 @@
 use std::collections::BTreeSet;
 
 use otwatch_model::hunt::HUNT_TABLES;
-use otwatch_query::{Dialect, Param, RunOptions};
+use otwatch_query::{Dialect, Param, RunOptions, SqlLog};
 use otwatch_store::{AlertQuery, Store};
 
 use super::fixture::{Fixture, NOW, StoreSource};
@@ -105,9 +105,10 @@ fn allowed_identifiers() -> BTreeSet<String> {
 }
 
 const KEYWORDS: &[&str] = &[
-    "SELECT", "AS", "FROM", "WHERE", "AND", "OR", "NOT", "IN", "IS", "NULL", "LIKE", "ESCAPE", "BETWEEN", "GROUP", "BY",
-    "ORDER", "ASC", "DESC", "NULLS", "FIRST", "LAST", "LIMIT", "COUNT", "DISTINCT", "SUM", "MIN", "MAX", "CASE", "WHEN",
-    "THEN", "END", "instr", "substr", "strpos", "right",
+    "SELECT", "AS", "FROM", "WHERE", "AND", "OR", "NOT", "IN", "IS", "NULL", "LIKE", "ESCAPE",
+    "BETWEEN", "GROUP", "BY", "ORDER", "ASC", "DESC", "NULLS", "FIRST", "LAST", "LIMIT", "COUNT",
+    "DISTINCT", "SUM", "MIN", "MAX", "CASE", "WHEN", "THEN", "END", "instr", "substr", "strpos",
+    "right",
 ];
 
 /// Checks that SQL text has only catalogue identifiers, keywords, numbers, operators and placeholders.
@@ -118,10 +119,19 @@ pub fn assert_sql_is_clean(sql: &str) {
     while i < chars.len() {
         let c = chars[i];
         if c == '"' {
-            let end = chars[i + 1..].iter().position(|x| *x == '"').map(|p| i + 1 + p).unwrap_or_else(|| panic!("unclosed identifier in {sql}"));
+            let end = chars[i + 1..]
+                .iter()
+                .position(|x| *x == '"')
+                .map(|p| i + 1 + p)
+                .unwrap_or_else(|| panic!("unclosed identifier in {sql}"));
             let name: String = chars[i + 1..end].iter().collect();
-            let generated = (name.starts_with('c') || name.starts_with('t')) && name.len() > 1 && name[1..].chars().all(|d| d.is_ascii_digit());
-            assert!(idents.contains(&name) || generated, "identifier {name:?} is not from the catalogue in {sql}");
+            let generated = (name.starts_with('c') || name.starts_with('t'))
+                && name.len() > 1
+                && name[1..].chars().all(|d| d.is_ascii_digit());
+            assert!(
+                idents.contains(&name) || generated,
+                "identifier {name:?} is not from the catalogue in {sql}"
+            );
             i = end + 1;
         } else if c == '\'' {
             let lit: String = chars[i..(i + 3).min(chars.len())].iter().collect();
@@ -170,7 +180,7 @@ fn literals_are_always_bound() {
                     continue;
                 }
             };
-            for (sql, params, _, _) in &plan {
+            for SqlLog { sql, params, .. } in &plan {
                 assert_sql_is_clean(sql);
                 let placeholders = sql.matches('?').count();
                 assert!(placeholders >= params.len().min(1) || params.is_empty(), "{sql}");
@@ -179,7 +189,8 @@ fn literals_are_always_bound() {
                         // Text that looks like a placeholder or a keyword may occur by itself; anything else must not.
                         let harmless = t.len() < 2
                             || t.chars().all(|c| c.is_ascii_alphanumeric())
-                            || (t.starts_with(['?', '$']) && t[1..].chars().all(|c| c.is_ascii_digit()));
+                            || (t.starts_with(['?', '$'])
+                                && t[1..].chars().all(|c| c.is_ascii_digit()));
                         assert!(harmless || !sql.contains(t.as_str()), "{t:?} spliced into {sql}");
                     }
                 }
@@ -187,7 +198,7 @@ fn literals_are_always_bound() {
             }
             // Postgres rendering is clean too.
             if let Ok(plan) = otwatch_query::explain(&query, NOW, Dialect::Postgres) {
-                for (sql, _, _, _) in &plan {
+                for SqlLog { sql, .. } in &plan {
                     assert!(!sql.contains('?'), "{sql}");
                     assert_sql_is_clean(&sql.replace('$', "?"));
                 }
@@ -202,12 +213,14 @@ fn the_payload_arrives_as_a_parameter() {
     let q = "Alerts | where Title == \"'; DROP TABLE alerts; --\"";
     let plan = otwatch_query::explain(q, NOW, Dialect::Sqlite).unwrap();
     assert_eq!(plan.len(), 1);
-    let (sql, params, consumed, total) = &plan[0];
+    let SqlLog { sql, params, consumed, total } = &plan[0];
     assert_eq!((consumed, total), (&1, &1));
     assert!(params.contains(&Param::Text("'; DROP TABLE alerts; --".into())), "{params:?}");
     assert!(!sql.contains("DROP"), "{sql}");
-    let plan = otwatch_query::explain("Alerts | where Title contains \"50%_off\"", NOW, Dialect::Sqlite).unwrap();
-    assert!(plan[0].1.contains(&Param::Text("%50\\%\\_off%".into())), "{:?}", plan[0].1);
+    let plan =
+        otwatch_query::explain("Alerts | where Title contains \"50%_off\"", NOW, Dialect::Sqlite)
+            .unwrap();
+    assert!(plan[0].params.contains(&Param::Text("%50\\%\\_off%".into())), "{:?}", plan[0].params);
 }
 
 #[test]
@@ -217,7 +230,7 @@ fn identifiers_never_reach_sql() {
             let query = q.replace("##", &p.replace('\'', "\\'"));
             match otwatch_query::explain(&query, NOW, Dialect::Sqlite) {
                 Ok(plan) => {
-                    for (sql, _, _, _) in &plan {
+                    for SqlLog { sql, .. } in &plan {
                         assert_sql_is_clean(sql);
                     }
                 }

@@ -52,8 +52,15 @@ fn microsofts_analyzer_agrees_with_the_golden_queries() {
     let schema: serde_json::Map<String, serde_json::Value> = HUNT_TABLES
         .iter()
         .flat_map(|t| {
-            let cols = t.columns.iter().map(|(n, ty, _)| format!("{n}:{}", ty.name())).collect::<Vec<_>>().join(", ");
-            std::iter::once(t.name).chain(t.aliases.iter().copied()).map(move |n| (n.to_string(), serde_json::Value::String(format!("({cols})"))))
+            let cols = t
+                .columns
+                .iter()
+                .map(|(n, ty, _)| format!("{n}:{}", ty.name()))
+                .collect::<Vec<_>>()
+                .join(", ");
+            std::iter::once(t.name)
+                .chain(t.aliases.iter().copied())
+                .map(move |n| (n.to_string(), serde_json::Value::String(format!("({cols})"))))
         })
         .collect();
     let all = cases();
@@ -62,8 +69,13 @@ fn microsofts_analyzer_agrees_with_the_golden_queries() {
     let input = serde_json::json!({"schema": schema, "queries": queries});
     let tmp = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(tmp.path(), input.to_string()).unwrap();
-    let out = Command::new("node").arg(oracle_dir().join("check.js")).arg(tmp.path()).output().unwrap();
-    assert!(out.status.success(), "the oracle script failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    let out =
+        Command::new("node").arg(oracle_dir().join("check.js")).arg(tmp.path()).output().unwrap();
+    assert!(
+        out.status.success(),
+        "the oracle script failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let verdicts: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(verdicts.len(), all.len());
     let fx = Fixture::new();
@@ -71,16 +83,27 @@ fn microsofts_analyzer_agrees_with_the_golden_queries() {
     let mut problems = Vec::new();
     let (mut pos, mut neg) = (0, 0);
     for (c, v) in all.iter().zip(&verdicts) {
-        let errors: Vec<String> = v["errors"].as_array().unwrap().iter().map(|e| e.as_str().unwrap().to_string()).collect();
+        let errors: Vec<String> = v["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e.as_str().unwrap().to_string())
+            .collect();
         let marked_valid = c.text.contains("// oracle: valid KQL");
         if c.is_error() {
             neg += 1;
             if marked_valid {
                 if !errors.is_empty() {
-                    problems.push(format!("{}: marked valid KQL but the analyzer rejects it: {errors:?}", c.name));
+                    problems.push(format!(
+                        "{}: marked valid KQL but the analyzer rejects it: {errors:?}",
+                        c.name
+                    ));
                 }
             } else if errors.is_empty() {
-                problems.push(format!("{}: we reject it ({}) but the analyzer accepts it", c.name, c.mode));
+                problems.push(format!(
+                    "{}: we reject it ({}) but the analyzer accepts it",
+                    c.name, c.mode
+                ));
             }
             continue;
         }
@@ -90,13 +113,30 @@ fn microsofts_analyzer_agrees_with_the_golden_queries() {
             continue;
         }
         let store = if c.name.starts_with("empty_") { &empty.store } else { &fx.store };
-        let ours = otwatch_query::run(&StoreSource(store), &c.query, &RunOptions::new(NOW)).unwrap();
-        let ours: Vec<String> = ours.columns.iter().map(|c| format!("{}:{}", c.name, c.ty.name())).collect();
-        let theirs: Vec<String> = v["columns"].as_array().unwrap().iter().map(|e| e.as_str().unwrap().to_string()).collect();
+        let ours =
+            otwatch_query::run(&StoreSource(store), &c.query, &RunOptions::new(NOW)).unwrap();
+        let ours: Vec<String> =
+            ours.columns.iter().map(|c| format!("{}:{}", c.name, c.ty.name())).collect();
+        let theirs: Vec<String> = v["columns"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e.as_str().unwrap().to_string())
+            .collect();
         if ours != theirs {
-            problems.push(format!("{}: result columns differ\n  ours:   {}\n  theirs: {}", c.name, ours.join(", "), theirs.join(", ")));
+            problems.push(format!(
+                "{}: result columns differ\n  ours:   {}\n  theirs: {}",
+                c.name,
+                ours.join(", "),
+                theirs.join(", ")
+            ));
         }
     }
     assert!(pos >= 50 && neg >= 20, "{pos} positive and {neg} negative cases");
-    assert!(problems.is_empty(), "{} disagreements with the analyzer:\n{}", problems.len(), problems.join("\n"));
+    assert!(
+        problems.is_empty(),
+        "{} disagreements with the analyzer:\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
 }
