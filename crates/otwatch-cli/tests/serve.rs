@@ -113,7 +113,18 @@ fn serve_speaks_tls_with_certificate_files() {
     let dir = tempfile::tempdir().unwrap();
     let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
     let made = Command::new("openssl")
-        .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost", "-keyout"])
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+            "-keyout",
+        ])
         .arg(&key)
         .arg("-out")
         .arg(&cert)
@@ -125,7 +136,12 @@ fn serve_speaks_tls_with_certificate_files() {
     let mut child = Command::new(env!("CARGO_BIN_EXE_otwatch"))
         .arg("--data-dir")
         .arg(dir.path())
-        .args(["--set", &format!("server.tls_cert={}", cert.display()), "--set", &format!("server.tls_key={}", key.display())])
+        .args([
+            "--set",
+            &format!("server.tls_cert={}", cert.display()),
+            "--set",
+            &format!("server.tls_key={}", key.display()),
+        ])
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
         .env("OTWATCH_ADMIN_PASSWORD", "a long admin password")
         .stdout(Stdio::piped())
@@ -137,7 +153,13 @@ fn serve_speaks_tls_with_certificate_files() {
     let ready = lines.next().unwrap().unwrap();
     assert!(ready.contains("https://"), "{ready}");
     let out = Command::new("curl")
-        .args(["-sk", "-i", &format!("https://127.0.0.1:{port}/api/v1/auth/login"), "-H", "Content-Type: application/json"])
+        .args([
+            "-sk",
+            "-i",
+            &format!("https://127.0.0.1:{port}/api/v1/auth/login"),
+            "-H",
+            "Content-Type: application/json",
+        ])
         .args(["-d", r#"{"username":"admin","password":"a long admin password"}"#])
         .output()
         .expect("this test needs curl (apt-get install curl)");
@@ -145,7 +167,10 @@ fn serve_speaks_tls_with_certificate_files() {
     assert!(text.starts_with("HTTP/1.1 200") || text.starts_with("HTTP/2 200"), "{text}");
     assert!(text.contains("Secure"), "cookies are Secure over TLS: {text}");
     let plain = std::panic::catch_unwind(|| http(port, "GET", "/healthz", &[], None));
-    assert!(plain.map(|r| r.0 != 200).unwrap_or(true), "plain HTTP must not be served on the TLS port");
+    assert!(
+        plain.map(|r| r.0 != 200).unwrap_or(true),
+        "plain HTTP must not be served on the TLS port"
+    );
     Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
     assert!(child.wait().unwrap().success());
 }

@@ -19,9 +19,9 @@ pub mod query;
 
 pub use error::{Result, StoreError};
 pub use query::{
-    MAX_PAGE_FOR_BULK,
     AggregatedAlert, AlertPage, AlertQuery, AuditQuery, ConnectionQuery, Cursor, DeviceGroup,
-    DeviceQuery, EventQuery, Filter, FilterOp, GroupCount, Sort, TimeRange, Value,
+    DeviceQuery, EventQuery, Filter, FilterOp, GroupCount, MAX_PAGE_FOR_BULK, Sort, TimeRange,
+    Value,
 };
 
 use otwatch_model::lifecycle::Action;
