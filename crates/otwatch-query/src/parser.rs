@@ -12,6 +12,44 @@ use crate::lexer::{Tok, Token, lex};
 /// Deepest nesting of expressions and subqueries.
 const MAX_DEPTH: usize = 64;
 
+/// Deepest expression tree (operators, calls, property access) after parsing.
+const MAX_TREE_DEPTH: usize = 200;
+
+/// The depth of an expression tree, computed without recursion.
+fn tree_depth(e: &Expr) -> usize {
+    let mut max = 0;
+    let mut stack = vec![(e, 1usize)];
+    while let Some((e, d)) = stack.pop() {
+        max = max.max(d);
+        if d > MAX_TREE_DEPTH {
+            break;
+        }
+        match &e.kind {
+            ExprKind::Call(_, args) => stack.extend(args.iter().map(|a| (a, d + 1))),
+            ExprKind::Neg(a) | ExprKind::Member(a, _) => stack.push((a, d + 1)),
+            ExprKind::Binary(_, a, b) | ExprKind::Index(a, b) => {
+                stack.push((a, d + 1));
+                stack.push((b, d + 1));
+            }
+            ExprKind::In { expr, list, .. } => {
+                stack.push((expr, d + 1));
+                stack.extend(list.iter().map(|a| (a, d + 1)));
+            }
+            ExprKind::Between { expr, lo, hi, .. } => {
+                stack.push((expr, d + 1));
+                stack.push((lo, d + 1));
+                stack.push((hi, d + 1));
+            }
+            ExprKind::Lit(_)
+            | ExprKind::Name(_)
+            | ExprKind::Star
+            | ExprKind::TypeOf(_)
+            | ExprKind::Tabular(_) => {}
+        }
+    }
+    max
+}
+
 /// Tabular operators that exist in KQL but that otwatch does not run.
 const KNOWN_UNSUPPORTED: &[&str] = &[
     "as",
@@ -72,7 +110,7 @@ const OPERATORS: &[&str] = &[
 /// Parses a whole query.
 pub fn parse(text: &str) -> Result<Query, QueryError> {
     let tokens = lex(text)?;
-    let mut p = Parser { tokens, pos: 0, depth: 0 };
+    let mut p = Parser { tokens, pos: 0, depth: 0, expr_nesting: 0 };
     p.query()
 }
 
@@ -80,6 +118,8 @@ struct Parser {
     tokens: Vec<Token>,
     pos: usize,
     depth: usize,
+    /// Nesting of `expr()` calls within the current tabular expression.
+    expr_nesting: usize,
 }
 
 fn describe(t: &Tok) -> String {
@@ -320,6 +360,14 @@ impl Parser {
     // ---- tabular expressions -------------------------------------------
 
     fn tabular(&mut self) -> Result<Tabular, QueryError> {
+        // Expressions inside a subquery are checked on their own.
+        let saved = std::mem::replace(&mut self.expr_nesting, 0);
+        let t = self.tabular_inner();
+        self.expr_nesting = saved;
+        t
+    }
+
+    fn tabular_inner(&mut self) -> Result<Tabular, QueryError> {
         self.enter()?;
         let start = self.span();
         let source = if self.is_word("union") {
@@ -812,9 +860,21 @@ impl Parser {
 
     fn expr(&mut self) -> Result<Expr, QueryError> {
         self.enter()?;
+        self.expr_nesting += 1;
         let e = self.binary(0);
+        self.expr_nesting -= 1;
         self.leave();
-        e
+        let e = e?;
+        if self.expr_nesting == 0 && tree_depth(&e) > MAX_TREE_DEPTH {
+            // Long operator chains (1+1+1+…) nest without recursion here, but
+            // every later stage walks the tree recursively.
+            return Err(QueryError::new(
+                Code::Syntax,
+                e.span,
+                format!("the expression nests deeper than {MAX_TREE_DEPTH} levels"),
+            ));
+        }
+        Ok(e)
     }
 
     /// Binding power of the binary operator at the cursor (left, right), or None.
@@ -834,12 +894,26 @@ impl Parser {
         })
     }
 
+    /// Fails when an expression built by a loop (operator chains, property
+    /// chains) gets too deep: every later stage, and dropping the tree, recurses.
+    fn check_depth(&self, e: &Expr) -> Result<(), QueryError> {
+        if tree_depth(e) > MAX_TREE_DEPTH {
+            return Err(QueryError::new(
+                Code::Syntax,
+                e.span,
+                format!("the expression nests deeper than {MAX_TREE_DEPTH} levels"),
+            ));
+        }
+        Ok(())
+    }
+
     fn binary(&mut self, min_bp: u8) -> Result<Expr, QueryError> {
         let mut lhs = self.unary()?;
         while let Some((lbp, rbp)) = self.infix() {
             if lbp < min_bp {
                 break;
             }
+            self.check_depth(&lhs)?;
             let op_tok = self.bump();
             let start = lhs.span;
             lhs = match op_tok.tok {
@@ -1045,6 +1119,9 @@ impl Parser {
         }
         let mut e = self.primary()?;
         loop {
+            if self.is_sym(".") || self.is_sym("[") {
+                self.check_depth(&e)?;
+            }
             if self.is_sym(".") {
                 self.bump();
                 let name = match self.tok().clone() {

@@ -352,7 +352,18 @@ impl Builder<'_> {
         SqlExpr::Like(Box::new(col), Box::new(p), negated)
     }
 
+    /// Translates a predicate. A predicate that cannot be translated leaves
+    /// no parameters behind, so the numbering of the others stays dense.
     fn pred(&mut self, e: &BExpr) -> Tr {
+        let save = self.params.len();
+        let r = self.pred_inner(e);
+        if matches!(r, Tr::No) {
+            self.params.truncate(save);
+        }
+        r
+    }
+
+    fn pred_inner(&mut self, e: &BExpr) -> Tr {
         match e {
             BExpr::Lit(Value::Bool(b)) => Tr::Exact(SqlExpr::Bool(*b)),
             BExpr::Lit(Value::Null) => Tr::Exact(SqlExpr::Bool(false)),

@@ -403,3 +403,20 @@ fn pushdown_and_rust_agree() {
         assert!(!x.is_empty(), "{pushed}");
     }
 }
+
+#[test]
+fn partly_translatable_filters_keep_parameters_dense() {
+    // The or cannot run in SQL (a regex), the comparison can: the SQL keeps
+    // only the comparison, with exactly the parameters it uses.
+    let fx = Fixture::new();
+    let src = StoreSource(&fx.store);
+    let q = "Alerts | where (Title == \"x\" or Title matches regex \"Scan\") and AlertId > 1 | project AlertId";
+    let r = otwatch_query::run(&src, q, &RunOptions::new(NOW)).unwrap();
+    assert_eq!(r.rows.len(), 1);
+    assert_eq!(r.sql[0].params, vec![otwatch_query::Param::Int(1)], "{}", r.sql[0].sql);
+    let q = "Alerts | where (AlertId > 1 and Title matches regex \"Scan\") or (AlertId > 5 and Title has \"stop\") | project AlertId";
+    let r = otwatch_query::run(&src, q, &RunOptions::new(NOW)).unwrap();
+    let mut ids: Vec<String> = r.rows.iter().map(|x| x[0].to_string()).collect();
+    ids.sort();
+    assert_eq!(ids, vec!["4", "6"]);
+}

@@ -221,6 +221,12 @@ fn mutated_golden_queries_never_panic() {
     assert!(otwatch_query::compile(&deep, NOW).is_err());
     let deep = format!("Alerts | where {}1{} == 1", "(".repeat(100_000), ")".repeat(100_000));
     assert!(otwatch_query::compile(&deep, NOW).is_err());
+    let chain = format!("Alerts | where AlertId == 0{}", " + 1".repeat(50_000));
+    assert!(otwatch_query::compile(&chain, NOW).is_err());
+    let members = format!("Alerts | extend x = Details{}", ".a".repeat(50_000));
+    assert!(otwatch_query::compile(&members, NOW).is_err());
+    let list = format!("Alerts | where AlertId in (0{})", ", 1".repeat(20_000));
+    assert!(otwatch_query::compile(&list, NOW).is_err());
     let huge = "Alerts | where Title == \"x\" ".repeat(100_000);
     assert!(otwatch_query::compile(&huge, NOW).is_err());
 }
