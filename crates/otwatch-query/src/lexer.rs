@@ -7,6 +7,8 @@
 //! raw text inside `datetime(...)` is kept as one token because it is not an
 //! expression (`datetime(2024-03-01 10:00)`).
 
+#![cfg_attr(not(test), deny(clippy::indexing_slicing))]
+
 use crate::error::{Code, QueryError, Span};
 
 /// What a token is.

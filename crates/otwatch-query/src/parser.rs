@@ -5,6 +5,8 @@
 //! spells them (lower case). Nesting is bounded so hostile input cannot
 //! overflow the stack.
 
+#![cfg_attr(not(test), deny(clippy::indexing_slicing))]
+
 use crate::ast::*;
 use crate::error::{Code, QueryError, Span};
 use crate::lexer::{Tok, Token, lex};
