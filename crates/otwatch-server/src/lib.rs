@@ -1,4 +1,4 @@
-//! The otwatch console server: REST API (and, later, the web console) over the store.
+//! The otwatch console server: REST API and web console over the store.
 //!
 //! [`router`] is the only way the application is built, so handler tests run
 //! it without a socket (`tower::ServiceExt::oneshot`) and the server runs the
@@ -11,7 +11,9 @@
 pub mod api;
 pub mod auth;
 pub mod error;
+pub mod service;
 pub mod state;
+pub mod views;
 
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
@@ -33,6 +35,10 @@ pub fn router(state: AppState) -> Router {
     let mut r: Router<AppState> = Router::new();
     for (spec, handler) in api::routes() {
         let guard = middleware::from_fn_with_state((state.clone(), spec.role), auth::guard);
+        r = r.route(spec.path, handler.layer(guard));
+    }
+    for (spec, handler) in views::routes() {
+        let guard = middleware::from_fn_with_state((state.clone(), spec.role), views::guard);
         r = r.route(spec.path, handler.layer(guard));
     }
     let limit = state.settings.max_body_bytes;

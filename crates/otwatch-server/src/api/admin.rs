@@ -24,7 +24,8 @@ pub struct Login {
     password: String,
 }
 
-fn session_cookies(
+/// The session and CSRF cookies (`max_age` 0 clears them).
+pub fn session_cookies(
     st: &AppState,
     id: &str,
     csrf: &str,
@@ -175,13 +176,7 @@ pub async fn add_user(
     Extension(who): Extension<Principal>,
     Json(b): Json<NewUser>,
 ) -> ApiResult<Response> {
-    let role = Role::parse(&b.role).map_err(|e| ApiError::field("role", e.to_string()))?;
-    auth::check_password(&b.password)?;
-    let pw = b.password;
-    let hash = tokio::task::spawn_blocking(move || auth::hash_password(&pw)).await??;
-    let actor = who.actor();
-    let now = st.now();
-    let u = st.blocking(move |s| Ok(s.create_user(&b.name, role, &hash, &actor, now)?)).await?;
+    let u = crate::service::add_user(&st, who.actor(), b.name, &b.role, b.password).await?;
     Ok((StatusCode::CREATED, axum::Json(u)).into_response())
 }
 
@@ -201,44 +196,15 @@ pub async fn patch_user(
     Path(name): Path<String>,
     Json(b): Json<UserPatch>,
 ) -> ApiResult<Response> {
-    let role = b
-        .role
-        .as_deref()
-        .map(Role::parse)
-        .transpose()
-        .map_err(|e| ApiError::field("role", e.to_string()))?;
-    let hash = match b.password {
-        Some(pw) => {
-            auth::check_password(&pw)?;
-            Some(tokio::task::spawn_blocking(move || auth::hash_password(&pw)).await??)
-        }
-        None => None,
-    };
-    let actor = who.actor();
-    let now = st.now();
-    let n = name.clone();
-    let disabled = b.disabled;
-    let revoke = hash.is_some() || disabled == Some(true);
-    let u = st
-        .blocking(move |s| {
-            if s.user_by_name(&n)?.is_none() {
-                return Err(ApiError::NotFound(format!("user {n} not found")));
-            }
-            if let Some(r) = role {
-                s.set_user_role(&n, r, &actor, now)?;
-            }
-            if let Some(d) = disabled {
-                s.set_user_disabled(&n, d, &actor, now)?;
-            }
-            if let Some(h) = hash {
-                s.set_user_password(&n, &h, &actor, now)?;
-            }
-            Ok(s.user_by_name(&n)?)
-        })
-        .await?;
-    if revoke {
-        st.sessions.remove_user(&name);
-    }
+    let u = crate::service::update_user(
+        &st,
+        who.actor(),
+        name,
+        b.role.as_deref(),
+        b.disabled,
+        b.password,
+    )
+    .await?;
     Ok(axum::Json(u).into_response())
 }
 
@@ -248,11 +214,7 @@ pub async fn delete_user(
     Extension(who): Extension<Principal>,
     Path(name): Path<String>,
 ) -> ApiResult<Response> {
-    let actor = who.actor();
-    let now = st.now();
-    let n = name.clone();
-    st.blocking(move |s| Ok(s.delete_user(&n, &actor, now)?)).await?;
-    st.sessions.remove_user(&name);
+    crate::service::delete_user(&st, who.actor(), name).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -278,22 +240,8 @@ pub async fn add_token(
     Extension(who): Extension<Principal>,
     Json(b): Json<NewToken>,
 ) -> ApiResult<Response> {
-    let role = Role::parse(&b.role).map_err(|e| ApiError::field("role", e.to_string()))?;
-    if role > who.role {
-        return Err(ApiError::field("role", "a token cannot have a higher role than its creator"));
-    }
-    let now = st.now();
-    let expires = match b.expires_in.as_deref() {
-        Some(d) => Some(now.plus_micros(
-            otwatch_model::time::parse_duration(d).map_err(|e| ApiError::field("expires_in", e))?,
-        )),
-        None => None,
-    };
-    let (secret, hash, prefix) = auth::new_token();
-    let actor = who.actor();
-    let t = st
-        .blocking(move |s| Ok(s.create_token(&b.name, role, &hash, &prefix, expires, &actor, now)?))
-        .await?;
+    let (t, secret) =
+        crate::service::create_token(&st, &who, b.name, &b.role, b.expires_in.as_deref()).await?;
     Ok((StatusCode::CREATED, axum::Json(json!({"token": t, "secret": secret, "note": "store the secret now: it is not shown again"}))).into_response())
 }
 

@@ -11,13 +11,14 @@ use serde::Deserialize;
 use serde_json::{Value as J, json};
 
 use otwatch_model::lifecycle::Action;
-use otwatch_model::{Alert, AlertField, AlertId, Detection, FieldKind, Severity, Status};
-use otwatch_store::{AlertQuery, IngestOptions, MAX_PAGE_FOR_BULK};
+use otwatch_model::{Alert, AlertField, AlertId, Detection, FieldKind};
+use otwatch_store::{AlertQuery, IngestOptions};
 
 use crate::api::json::Json;
 use crate::api::params::{self, alert_query, get};
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
+use crate::service::{self, BulkTarget};
 use crate::state::{AppState, Metrics};
 
 type Params = Query<Vec<(String, String)>>;
@@ -112,51 +113,22 @@ pub async fn facets(State(st): State<AppState>, Query(p): Params) -> ApiResult<R
             AlertField::Sensor,
         ]
     });
-    for f in &fields {
-        if !f.groupable() {
-            return Err(ApiError::field("fields", format!("no counts for {}", f.key())));
-        }
-    }
     let q = alert_query(&p, st.now())?;
-    let out = st
-        .blocking(move |s| {
-            let mut m = serde_json::Map::new();
-            for f in fields {
-                let mut q2 = q.clone();
-                q2.filters.retain(|x| x.field != f);
-                let g = s.group_alerts(&q2, f)?;
-                m.insert(
-                    f.key().into(),
-                    json!(
-                        g.iter()
-                            .map(|x| json!({"value": x.value, "count": x.count}))
-                            .collect::<Vec<_>>()
-                    ),
-                );
-            }
-            Ok(m)
-        })
-        .await?;
+    let mut out = serde_json::Map::new();
+    for (f, g) in service::facets(&st, q, fields).await? {
+        out.insert(
+            f.key().into(),
+            json!(
+                g.iter().map(|x| json!({"value": x.value, "count": x.count})).collect::<Vec<_>>()
+            ),
+        );
+    }
     Ok(axum::Json(json!({"facets": out})).into_response())
 }
 
 /// The details of one alert, as the details page needs them.
 pub async fn details_json(st: &AppState, id: i64) -> ApiResult<J> {
-    let d = st
-        .blocking(move |s| {
-            let d = s.alert_details(AlertId(id))?;
-            let mut devices = BTreeMap::new();
-            for (role, ep) in [("source", &d.alert.source), ("destination", &d.alert.destination)] {
-                if let Some(dev) = ep.device_id
-                    && let Ok(dv) = s.device(dev)
-                {
-                    devices.insert(role, dv);
-                }
-            }
-            Ok((d, devices))
-        })
-        .await?;
-    let (d, devices) = d;
+    let service::AlertView { details: d, devices } = service::alert_view(st, id).await?;
     let a = &d.alert;
     Ok(json!({
         "alert": alert_json(a),
@@ -194,20 +166,7 @@ pub struct Patch {
     severity: Option<String>,
 }
 
-fn patch_actions(status: Option<&str>, severity: Option<&str>) -> ApiResult<Vec<Action>> {
-    let mut v = Vec::new();
-    if let Some(s) = status {
-        v.push(Action::SetStatus(
-            Status::parse(s).map_err(|e| ApiError::field("status", e.to_string()))?,
-        ));
-    }
-    if let Some(s) = severity {
-        v.push(Action::SetSeverity(
-            Severity::parse(s).map_err(|e| ApiError::field("severity", e.to_string()))?,
-        ));
-    }
-    Ok(v)
-}
+use crate::service::patch_actions;
 
 async fn act_one(
     st: &AppState,
@@ -215,21 +174,7 @@ async fn act_one(
     id: i64,
     actions: Vec<Action>,
 ) -> ApiResult<Response> {
-    let actor = who.actor();
-    let now = st.now();
-    let outcome = st
-        .blocking(move |s| {
-            s.alert(AlertId(id))?;
-            for a in &actions {
-                let r = s.apply(&[AlertId(id)], a, &actor, now)?;
-                if let Some(Err(e)) = r.into_iter().next().map(|o| o.result) {
-                    return Err(ApiError::Conflict(e));
-                }
-            }
-            Ok(())
-        })
-        .await;
-    outcome?;
+    service::act(st, who.actor(), id, actions).await?;
     Ok(axum::Json(details_json(st, id).await?).into_response())
 }
 
@@ -307,16 +252,7 @@ pub async fn comment(
     Json(b): Json<NewComment>,
 ) -> ApiResult<Response> {
     let id = parse_id(&id)?;
-    if b.text.trim().is_empty() {
-        return Err(ApiError::field("text", "a comment needs some text"));
-    }
-    if b.text.chars().count() > otwatch_model::lifecycle::MAX_COMMENT_CHARS {
-        return Err(ApiError::field(
-            "text",
-            format!("at most {} characters", otwatch_model::lifecycle::MAX_COMMENT_CHARS),
-        ));
-    }
-    let r = act_one(&st, &who, id, vec![Action::Comment(b.text)]).await?;
+    let r = act_one(&st, &who, id, vec![service::comment_action(&b.text)?]).await?;
     Ok((StatusCode::CREATED, r).into_response())
 }
 
@@ -344,19 +280,7 @@ pub async fn bulk(
 ) -> ApiResult<Response> {
     let mut actions = patch_actions(b.status.as_deref(), b.severity.as_deref())?;
     if let Some(a) = &b.action {
-        actions.push(match a.to_ascii_lowercase().as_str() {
-            "learn" => Action::Learn,
-            "mute" => Action::Mute,
-            "unlearn" => Action::Unlearn,
-            "unmute" => Action::Unmute,
-            "close" => Action::SetStatus(Status::Closed),
-            _ => {
-                return Err(ApiError::field(
-                    "action",
-                    format!("{a:?} is not one of learn, mute, unlearn, unmute, close"),
-                ));
-            }
-        });
+        actions.push(service::named_action(a)?);
     }
     if actions.is_empty() {
         return Err(ApiError::bad("send status, severity and/or action"));
@@ -364,53 +288,15 @@ pub async fn bulk(
     if b.ids.is_empty() == b.filter.is_none() {
         return Err(ApiError::field("ids", "send either ids or filter (not both)"));
     }
-    let query = match &b.filter {
+    let target = match &b.filter {
         Some(f) => {
             let pairs: Vec<(String, String)> =
                 f.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-            Some(alert_query(&pairs, st.now())?)
+            BulkTarget::Query(alert_query(&pairs, st.now())?)
         }
-        None => None,
+        None => BulkTarget::Ids(b.ids),
     };
-    if b.ids.len() > MAX_PAGE_FOR_BULK {
-        return Err(ApiError::field("ids", format!("at most {MAX_PAGE_FOR_BULK} ids per request")));
-    }
-    let actor = who.actor();
-    let now = st.now();
-    let ids_in = b.ids;
-    let results = st
-        .blocking(move |s| {
-            let ids: Vec<AlertId> = match query {
-                Some(q) => {
-                    let mut v = Vec::new();
-                    s.for_each_alert(&q, &mut |a| {
-                        if v.len() >= MAX_PAGE_FOR_BULK {
-                            return Err(otwatch_store::StoreError::invalid(
-                                "filter",
-                                format!("the filter matches more than {MAX_PAGE_FOR_BULK} alerts; narrow it"),
-                            ));
-                        }
-                        v.push(a.id);
-                        Ok(())
-                    })?;
-                    v
-                }
-                None => ids_in.into_iter().map(AlertId).collect(),
-            };
-            let mut per: BTreeMap<i64, (bool, Option<String>)> = ids.iter().map(|i| (i.0, (false, None))).collect();
-            for a in &actions {
-                for o in s.apply(&ids, a, &actor, now)? {
-                    let e = per.entry(o.id.0).or_default();
-                    match o.result {
-                        Ok(true) => e.0 = true,
-                        Ok(false) => {}
-                        Err(m) => e.1 = Some(m),
-                    }
-                }
-            }
-            Ok(per)
-        })
-        .await?;
+    let results = service::bulk(&st, who.actor(), target, actions).await?;
     let changed = results.values().filter(|(c, e)| *c && e.is_none()).count();
     let errors = results.values().filter(|(_, e)| e.is_some()).count();
     Ok(axum::Json(json!({

@@ -6,10 +6,8 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
 
-use otwatch_model::{AlertField, DeviceType, Importance};
-use otwatch_store::{
-    AlertQuery, ConnectionQuery, DeviceGroup, DevicePatch, DeviceQuery, EventQuery, Filter,
-};
+use otwatch_model::{DeviceType, Importance};
+use otwatch_store::{ConnectionQuery, DeviceGroup, DevicePatch, DeviceQuery, EventQuery};
 
 use crate::api::json::Json;
 use crate::api::params::{get, time_param};
@@ -110,35 +108,8 @@ fn parse_id(text: &str, what: &str) -> ApiResult<i64> {
 /// GET /api/v1/devices/{id} — the device with its alerts, connections and events.
 pub async fn device(State(st): State<AppState>, Path(id): Path<String>) -> ApiResult<Response> {
     let id = parse_id(&id, "device")?;
-    let out = st
-        .blocking(move |s| {
-            let d = s.device(id)?;
-            let mut alerts = Vec::new();
-            if let Some(ip) = &d.ip {
-                for f in [AlertField::SourceIp, AlertField::DestinationIp] {
-                    let q = AlertQuery {
-                        filters: vec![Filter::any_of(f, &[ip])?],
-                        limit: 200,
-                        ..AlertQuery::default()
-                    };
-                    alerts.extend(s.list_alerts(&q)?.items);
-                }
-            }
-            alerts.sort_by(|a, b| b.last_detection.cmp(&a.last_detection).then(b.id.cmp(&a.id)));
-            alerts.dedup_by_key(|a| a.id);
-            let connections = s.list_connections(&ConnectionQuery {
-                device_id: Some(id),
-                limit: 200,
-                ..Default::default()
-            })?;
-            let events = s.list_events(&EventQuery {
-                device_id: Some(id),
-                limit: 200,
-                ..Default::default()
-            })?;
-            Ok(json!({"device": d, "alerts": alerts, "connections": connections, "events": events}))
-        })
-        .await?;
+    let v = crate::service::device_view(&st, id, 200).await?;
+    let out = json!({"device": v.device, "alerts": v.alerts, "connections": v.connections, "events": v.events});
     Ok(axum::Json(out).into_response())
 }
 

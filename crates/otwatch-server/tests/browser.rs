@@ -1,0 +1,669 @@
+//! The web console in a real browser: headless Chromium driven through WebDriver
+//! against the console on a real socket, checking what pages show against the API,
+//! taking screenshots at 1366×768 and 1920×1080 into `test-artifacts/screenshots/`.
+//! Also the console's role matrix and CSRF checks, without a browser.
+//! Chromium missing is a loud failure: `apt-get install chromium chromium-driver`.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use fantoccini::{Client, Locator};
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+use otwatch_model::{AlertId, Detection, Role, Timestamp};
+use otwatch_server::views::specs;
+use otwatch_server::{AppState, router};
+use otwatch_store::{IngestOptions, Store};
+
+use support::{NOW, PASSWORD, PCAP, fixture};
+
+/// Calls the API (or a page) through the router, with a bearer token.
+async fn api(
+    state: &AppState,
+    token: &str,
+    method: &str,
+    uri: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let mut b = Request::builder()
+        .method(method)
+        .uri(uri)
+        .header(header::AUTHORIZATION, format!("Bearer {token}"));
+    let body = match body {
+        Some(v) => {
+            b = b.header(header::CONTENT_TYPE, "application/json");
+            Body::from(v.to_string())
+        }
+        None => Body::empty(),
+    };
+    let resp = router(state.clone()).oneshot(b.body(body).unwrap()).await.unwrap();
+    let status = resp.status();
+    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    let v = serde_json::from_slice(&bytes)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+    (status, v)
+}
+
+/// Every console route as anonymous, Viewer, Analyst and Admin: anonymous GETs go to the
+/// sign-in page, other anonymous calls get 401; a role too low gets 403; the rest are served.
+#[tokio::test]
+async fn every_page_checks_the_role() {
+    let f = fixture();
+    let state =
+        AppState::new(f.store.clone(), Default::default(), std::sync::Arc::new(|| Timestamp(NOW)));
+    let rank = |r: Role| match r {
+        Role::Viewer => 1,
+        Role::Analyst => 2,
+        Role::Admin => 3,
+    };
+    let mut checked = 0;
+    for s in specs() {
+        let path = s
+            .path
+            .replace("{id}", "999999")
+            .replace("{name}", "nobody")
+            .replace("{file}", "app.css");
+        let form = |b: axum::http::request::Builder| {
+            if s.method == "POST" {
+                b.header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                    .body(Body::empty())
+                    .unwrap()
+            } else {
+                b.body(Body::empty()).unwrap()
+            }
+        };
+        let anon = router(state.clone())
+            .oneshot(form(Request::builder().method(s.method).uri(&path)))
+            .await
+            .unwrap();
+        match s.role {
+            None => assert!(
+                anon.status() != StatusCode::UNAUTHORIZED && anon.status() != StatusCode::FORBIDDEN,
+                "{} {}",
+                s.method,
+                s.path
+            ),
+            Some(need) => {
+                if s.method == "GET" {
+                    assert_eq!(
+                        anon.status(),
+                        StatusCode::SEE_OTHER,
+                        "{} {} signed out",
+                        s.method,
+                        s.path
+                    );
+                    let to = anon.headers().get(header::LOCATION).unwrap().to_str().unwrap();
+                    assert!(to.starts_with("/login?next="), "{to}");
+                } else {
+                    assert_eq!(
+                        anon.status(),
+                        StatusCode::UNAUTHORIZED,
+                        "{} {} signed out",
+                        s.method,
+                        s.path
+                    );
+                }
+                for (who, role) in
+                    [("viewer", Role::Viewer), ("analyst", Role::Analyst), ("admin", Role::Admin)]
+                {
+                    let r =
+                        router(state.clone())
+                            .oneshot(form(Request::builder().method(s.method).uri(&path).header(
+                                header::AUTHORIZATION,
+                                format!("Bearer {}", f.tokens[who]),
+                            )))
+                            .await
+                            .unwrap();
+                    let st = r.status();
+                    if rank(role) < rank(need) {
+                        assert_eq!(st, StatusCode::FORBIDDEN, "{} {} as {who}", s.method, s.path);
+                    } else {
+                        assert!(
+                            st != StatusCode::FORBIDDEN
+                                && st != StatusCode::UNAUTHORIZED
+                                && st.as_u16() < 500,
+                            "{} {} as {who}: {st}",
+                            s.method,
+                            s.path
+                        );
+                    }
+                }
+            }
+        }
+        checked += 1;
+    }
+    assert!(checked >= 20, "{checked} routes");
+}
+
+/// A signed-in browser session; returns (cookie header, csrf token).
+async fn sign_in(state: &AppState, user: &str) -> (String, String) {
+    let r = router(state.clone())
+        .oneshot(
+            Request::builder()
+                .method("POST")
+                .uri("/login")
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(Body::from(format!(
+                    "username={user}&password={}&next=%2Falerts",
+                    PASSWORD.replace(' ', "+")
+                )))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let mut cookie = String::new();
+    let mut csrf = String::new();
+    for v in r.headers().get_all(header::SET_COOKIE) {
+        let kv = v.to_str().unwrap().split(';').next().unwrap().to_string();
+        if let Some(c) = kv.strip_prefix("otwatch_csrf=") {
+            csrf = c.to_string();
+        }
+        if !cookie.is_empty() {
+            cookie.push_str("; ");
+        }
+        cookie.push_str(&kv);
+    }
+    (cookie, csrf)
+}
+
+async fn post_form(state: &AppState, cookie: &str, uri: &str, body: &str) -> StatusCode {
+    router(state.clone())
+        .oneshot(
+            Request::builder()
+                .method("POST")
+                .uri(uri)
+                .header(header::COOKIE, cookie)
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(Body::from(body.to_string()))
+                .unwrap(),
+        )
+        .await
+        .unwrap()
+        .status()
+}
+
+/// Forms that change state need the session's CSRF token; a Viewer is refused triage even with it.
+#[tokio::test]
+async fn forms_need_the_csrf_token_and_the_role() {
+    let f = fixture();
+    let state =
+        AppState::new(f.store.clone(), Default::default(), std::sync::Arc::new(|| Timestamp(NOW)));
+    let (cookie, csrf) = sign_in(&state, "analyst").await;
+    assert_eq!(
+        post_form(&state, &cookie, "/alerts/1/status", "status=Active").await,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        post_form(&state, &cookie, "/alerts/1/status", "status=Active&csrf=wrong").await,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(f.store.alert(AlertId(1)).unwrap().status, otwatch_model::Status::New);
+    let ok =
+        post_form(&state, &cookie, "/alerts/1/status", &format!("status=Active&csrf={csrf}")).await;
+    assert_eq!(ok, StatusCode::SEE_OTHER);
+    assert_eq!(f.store.alert(AlertId(1)).unwrap().status, otwatch_model::Status::Active);
+    let (vcookie, vcsrf) = sign_in(&state, "viewer").await;
+    let st =
+        post_form(&state, &vcookie, "/alerts/1/status", &format!("status=Closed&csrf={vcsrf}"))
+            .await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    let st =
+        post_form(&state, &vcookie, "/alerts/bulk", &format!("all=1&action=learn&csrf={vcsrf}"))
+            .await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    assert_eq!(f.store.alert(AlertId(1)).unwrap().status, otwatch_model::Status::Active);
+}
+
+// ---- the browser journey ----------------------------------------------------
+
+struct B {
+    c: Client,
+    base: String,
+    shots: std::path::PathBuf,
+}
+
+impl B {
+    async fn go(&self, path: &str) {
+        self.c
+            .goto(&format!("{}{path}", self.base))
+            .await
+            .unwrap_or_else(|e| panic!("goto {path}: {e}"));
+    }
+
+    async fn path(&self) -> String {
+        let u = self.c.current_url().await.unwrap();
+        match u.query() {
+            Some(q) => format!("{}?{q}", u.path()),
+            None => u.path().to_string(),
+        }
+    }
+
+    async fn css(&self, sel: &str) -> fantoccini::elements::Element {
+        self.c
+            .wait()
+            .at_most(Duration::from_secs(10))
+            .for_element(Locator::Css(sel))
+            .await
+            .unwrap_or_else(|e| panic!("no element {sel}: {e}"))
+    }
+
+    async fn all(&self, sel: &str) -> Vec<fantoccini::elements::Element> {
+        self.c.find_all(Locator::Css(sel)).await.unwrap()
+    }
+
+    async fn text(&self, sel: &str) -> String {
+        self.css(sel).await.text().await.unwrap()
+    }
+
+    async fn wait_path(&self, want: &str) {
+        let t = Instant::now();
+        loop {
+            let p = self.path().await;
+            if p.starts_with(want) {
+                return;
+            }
+            assert!(t.elapsed() < Duration::from_secs(10), "still at {p}, waiting for {want}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Waits until the page has loaded after a navigation (the document is complete).
+    async fn settle(&self) {
+        let t = Instant::now();
+        loop {
+            let v = self.c.execute("return document.readyState", vec![]).await.unwrap();
+            if v == "complete" {
+                return;
+            }
+            assert!(t.elapsed() < Duration::from_secs(10));
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Screenshots of the current page at both sizes.
+    async fn shot(&self, name: &str) {
+        for (w, h) in [(1920u32, 1080u32), (1366, 768)] {
+            self.c.set_window_size(w, h).await.unwrap();
+            tokio::time::sleep(Duration::from_millis(150)).await;
+            let png = self.c.screenshot().await.unwrap();
+            std::fs::write(self.shots.join(format!("{name}-{w}x{h}.png")), png).unwrap();
+        }
+    }
+
+    /// Fetches a URL inside the page (with its cookies): (status, body as text or hex of the first bytes).
+    async fn fetch(&self, url: &str, hex: bool) -> (u64, String) {
+        let script = r#"
+            const [url, hex, done] = arguments;
+            fetch(url, {credentials: "same-origin"}).then(async r => {
+                if (hex) {
+                    const b = new Uint8Array(await r.arrayBuffer());
+                    done([r.status, Array.from(b).map(x => x.toString(16).padStart(2, "0")).join("")]);
+                } else {
+                    done([r.status, await r.text()]);
+                }
+            }).catch(e => done([0, String(e)]));
+        "#;
+        let v = self.c.execute_async(script, vec![json!(url), json!(hex)]).await.unwrap();
+        (v[0].as_u64().unwrap_or(0), v[1].as_str().unwrap_or("").to_string())
+    }
+
+    async fn sign_in(&self, user: &str) {
+        self.go("/alerts").await;
+        self.wait_path("/login").await;
+        self.css("#username").await.send_keys(user).await.unwrap();
+        self.css("#password").await.send_keys(PASSWORD).await.unwrap();
+        if user == "analyst" {
+            self.shot("01-sign-in").await;
+        }
+        self.css("form[action='/login'] button[type=submit]").await.click().await.unwrap();
+        self.wait_path("/alerts").await;
+        self.settle().await;
+    }
+
+    async fn sign_out(&self) {
+        self.css("form[action='/logout'] button").await.click().await.unwrap();
+        self.wait_path("/login").await;
+    }
+}
+
+fn csv_rows(text: &str) -> Vec<Vec<String>> {
+    // The export quotes cells with commas; the fixture has none with quotes or line breaks.
+    text.lines()
+        .filter(|l| !l.is_empty())
+        .map(|l| {
+            let mut cells = Vec::new();
+            let mut cur = String::new();
+            let mut quoted = false;
+            for ch in l.chars() {
+                match ch {
+                    '"' => quoted = !quoted,
+                    ',' if !quoted => cells.push(std::mem::take(&mut cur)),
+                    c => cur.push(c),
+                }
+            }
+            cells.push(cur);
+            cells
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn analyst_and_viewer_journeys_in_chromium() {
+    let f = fixture();
+    let (base, state) = support::serve(f.store.clone()).await;
+    let driver = support::driver();
+    let c = support::browser(&driver).await;
+    let b = B { c, base, shots: support::screenshot_dir() };
+    let tok = f.tokens["analyst"].clone();
+    let result = journey(&b, &f, &state, &tok).await;
+    let _ = b.c.clone().close().await;
+    drop(driver);
+    result
+}
+
+async fn journey(b: &B, f: &support::Fixture, state: &AppState, tok: &str) {
+    // Sign in: the user and role are shown.
+    b.sign_in("analyst").await;
+    assert_eq!(b.text("[data-testid=user]").await, "analyst");
+    assert_eq!(b.text("[data-testid=role]").await, "Analyst");
+    let (_, all) = api(state, tok, "GET", "/api/v1/alerts?limit=1&total=true", None).await;
+    assert_eq!(b.text("[data-testid=total]").await.replace(',', ""), all["total"].to_string());
+    assert!(b.text("#tz").await.starts_with("Times in"));
+    b.shot("02-alerts").await;
+
+    // New alerts appear without a reload.
+    let mut d = Detection::new("anomaly_port_scan", Timestamp(NOW - 1_000_000));
+    d.source.ip = Some("10.1.0.99".into());
+    d.destination.ip = Some("10.1.0.13".into());
+    d.site = Some("Plant A".into());
+    d.key.insert("n".into(), "fresh".into());
+    let r = f
+        .store
+        .ingest(
+            &[d],
+            &IngestOptions {
+                catalog: otwatch_model::catalog::builtin(),
+                now: Timestamp(NOW),
+                auto_close_after: i64::MAX,
+            },
+        )
+        .unwrap();
+    let fresh = r.new_alert_ids[0];
+    b.c.execute("window.otwatchPoll()", vec![]).await.unwrap();
+    b.css(&format!("#alert-rows tr[data-id='{}'].fresh", fresh.0)).await;
+    let total_after = b.text("[data-testid=total]").await.replace(',', "");
+    assert_eq!(total_after, (all["total"].as_u64().unwrap() + 1).to_string());
+
+    // Filter by severity, then site, through "Add filter" with per-value counts.
+    b.css("[data-testid=add-filter]").await.click().await.unwrap();
+    b.css("[data-testid=facet]").await.select_by_value("severity").await.unwrap();
+    b.wait_path("/alerts?facet=severity").await;
+    b.settle().await;
+    b.css("details.add-filter input[value=Critical]").await.click().await.unwrap();
+    b.shot("03-add-filter").await;
+    b.css("[data-testid=apply-filter]").await.click().await.unwrap();
+    b.wait_path("/alerts?severity=Critical").await;
+    b.settle().await;
+    b.css("[data-testid=add-filter]").await.click().await.unwrap();
+    b.css("[data-testid=facet]").await.select_by_value("site").await.unwrap();
+    b.wait_path("/alerts?severity=Critical&facet=site").await;
+    b.settle().await;
+    b.css("details.add-filter input[value='Plant A']").await.click().await.unwrap();
+    b.css("[data-testid=apply-filter]").await.click().await.unwrap();
+    b.wait_path("/alerts?severity=Critical&site=Plant+A").await;
+    b.settle().await;
+    let filtered_url = b.path().await;
+    let (_, want) = api(
+        state,
+        tok,
+        "GET",
+        "/api/v1/alerts?severity=Critical&site=Plant%20A&total=true&limit=1000",
+        None,
+    )
+    .await;
+    let want_total = want["total"].as_u64().unwrap();
+    assert!(want_total > 0);
+    assert_eq!(b.text("[data-testid=total]").await, want_total.to_string());
+    let sevs = b.all("#alert-rows td span.sev").await;
+    assert_eq!(sevs.len() as u64, want_total);
+    for s in &sevs {
+        assert_eq!(s.text().await.unwrap(), "Critical");
+    }
+    assert_eq!(b.all("[data-testid=pill]").await.len(), 2);
+    b.shot("04-alerts-filtered").await;
+
+    // Group by engine: the counts are the API's.
+    b.css("[data-testid=group-by]").await.select_by_value("engine").await.unwrap();
+    b.wait_path("/alerts?severity=Critical&site=Plant+A&group=engine").await;
+    b.settle().await;
+    let (_, groups) = api(
+        state,
+        tok,
+        "GET",
+        "/api/v1/alerts/groups?by=engine&severity=Critical&site=Plant%20A",
+        None,
+    )
+    .await;
+    let shown: Vec<String> = {
+        let mut v = Vec::new();
+        for e in b.all("[data-testid=group-count]").await {
+            v.push(e.text().await.unwrap());
+        }
+        v
+    };
+    let api_counts: Vec<String> =
+        groups["groups"].as_array().unwrap().iter().map(|g| g["count"].to_string()).collect();
+    assert_eq!(shown, api_counts);
+    b.css("details.group summary").await.click().await.unwrap();
+    b.css("details.group .group-body table.grid tbody tr").await;
+    b.shot("05-alerts-grouped").await;
+
+    // Open an alert: side pane, then the full page.
+    b.go(&filtered_url).await;
+    b.settle().await;
+    let first_id = want["items"][0]["id"].as_i64().unwrap();
+    b.css(&format!("#alert-rows tr[data-id='{first_id}'] a.js-pane")).await.click().await.unwrap();
+    b.css("[data-testid=pane]").await;
+    assert_eq!(b.text("#pane-title").await, want["items"][0]["name"].as_str().unwrap());
+    b.shot("06-alert-pane").await;
+    b.css("[data-testid=full-details]").await.click().await.unwrap();
+    b.wait_path(&format!("/alerts/{first_id}")).await;
+    b.settle().await;
+    let (_, one) = api(state, tok, "GET", &format!("/api/v1/alerts/{first_id}"), None).await;
+    assert_eq!(b.text("[data-testid=alert-name]").await, one["alert"]["name"].as_str().unwrap());
+    assert_eq!(
+        b.text("[data-testid=description]").await,
+        one["alert"]["description"].as_str().unwrap()
+    );
+    let mitre = b.all("[data-testid=mitre] a").await;
+    assert_eq!(
+        mitre.len(),
+        one["mitre"]["tactics"].as_array().unwrap().len()
+            + one["mitre"]["techniques"].as_array().unwrap().len()
+    );
+    for a in &mitre {
+        assert!(
+            a.attr("href")
+                .await
+                .unwrap()
+                .unwrap_or_default()
+                .starts_with("https://attack.mitre.org/")
+        );
+    }
+    b.shot("07-alert-overview").await;
+    b.css("a.js-tab[data-tab=map]").await.click().await.unwrap();
+    b.css("#tab-map svg.map").await;
+    b.shot("08-alert-map").await;
+    b.css("a.js-tab[data-tab=timeline]").await.click().await.unwrap();
+    b.shot("09-alert-timeline").await;
+
+    // Change its status and severity, then learn a learnable one.
+    b.css("a.js-tab[data-tab=action]").await.click().await.unwrap();
+    b.css("[data-testid=status-select]").await.select_by_value("Active").await.unwrap();
+    b.css("[data-testid=severity-select]").await.select_by_value("Major").await.unwrap();
+    b.shot("10-alert-take-action").await;
+    b.css("[data-testid=save-status]").await.click().await.unwrap();
+    b.css("[data-testid=flash]").await;
+    let (_, one) = api(state, tok, "GET", &format!("/api/v1/alerts/{first_id}"), None).await;
+    assert_eq!(one["alert"]["status"], "Active");
+    assert_eq!(one["alert"]["severity"], "Major");
+    assert_eq!(b.text("[data-testid=alert-status]").await, "Active");
+    assert_eq!(b.text("[data-testid=alert-severity]").await, "Major");
+    let (_, learnable) =
+        api(state, tok, "GET", "/api/v1/alerts?learnable=true&status=New&limit=1", None).await;
+    let lid = learnable["items"][0]["id"].as_i64().expect("a learnable alert in the fixture");
+    b.go(&format!("/alerts/{lid}?tab=action")).await;
+    b.css("[data-testid=learn]").await.click().await.unwrap();
+    b.css("[data-testid=flash]").await;
+    let (_, l) = api(state, tok, "GET", &format!("/api/v1/alerts/{lid}"), None).await;
+    assert_eq!(l["alert"]["disposition"], "learned");
+    assert_eq!(l["alert"]["status"], "Closed");
+    assert_eq!(b.text("[data-testid=alert-disposition]").await, "learned");
+
+    // Download the PCAP of the alert that has one.
+    let pid = f
+        .store
+        .list_alerts(&otwatch_store::AlertQuery {
+            sort: otwatch_store::Sort::parse("id").unwrap(),
+            limit: 1,
+            ..Default::default()
+        })
+        .unwrap()
+        .items[0]
+        .id
+        .0;
+    b.go(&format!("/alerts/{pid}")).await;
+    let href = b.css("[data-testid=pcap]").await.attr("href").await.unwrap().unwrap();
+    let (st, hex) = b.fetch(&href, true).await;
+    assert_eq!(st, 200);
+    assert_eq!(hex, PCAP.iter().map(|x| format!("{x:02x}")).collect::<String>());
+
+    // Export the filtered view as CSV and check its rows.
+    b.go(&filtered_url).await;
+    b.settle().await;
+    let href = b.css("[data-testid=export]").await.attr("href").await.unwrap().unwrap();
+    let (st, csv) = b.fetch(&href, false).await;
+    assert_eq!(st, 200);
+    let rows = csv_rows(&csv);
+    let headers = rows[0].clone();
+    assert_eq!(
+        headers,
+        [
+            "Severity",
+            "Name",
+            "Site",
+            "Engine",
+            "Last detection",
+            "Status",
+            "Source device",
+            "Tactics"
+        ]
+    );
+    let (_, now_want) =
+        api(state, tok, "GET", "/api/v1/alerts?severity=Critical&site=Plant%20A&limit=1000", None)
+            .await;
+    let items = now_want["items"].as_array().unwrap();
+    assert_eq!(rows.len() - 1, items.len());
+    for (row, a) in rows[1..].iter().zip(items) {
+        assert_eq!(row[0], "Critical");
+        assert_eq!(row[1], a["name"].as_str().unwrap());
+        assert_eq!(row[2], "Plant A");
+    }
+
+    // Open a device and its Alerts tab.
+    b.go("/devices").await;
+    b.settle().await;
+    let (_, devs) = api(state, tok, "GET", "/api/v1/devices", None).await;
+    assert_eq!(b.text("[data-testid=device-total]").await, devs["total"].to_string());
+    b.shot("11-devices").await;
+    let plc = f.devices["a-plc-1"];
+    b.css(&format!("a[href='/devices/{plc}']")).await.click().await.unwrap();
+    b.wait_path(&format!("/devices/{plc}")).await;
+    assert_eq!(b.text("[data-testid=device-name]").await, "a-plc-1");
+    b.shot("12-device").await;
+    b.css("[data-testid=tab-alerts]").await.click().await.unwrap();
+    let (_, dv) = api(state, tok, "GET", &format!("/api/v1/devices/{plc}"), None).await;
+    let n_alerts = dv["alerts"].as_array().unwrap().len();
+    assert!(n_alerts > 0);
+    assert_eq!(b.all("[data-testid=device-alerts] tbody tr").await.len(), n_alerts);
+    b.shot("13-device-alerts").await;
+
+    // Open the map: one node per device, coloured by open alerts; click through to a device.
+    b.go("/map").await;
+    b.settle().await;
+    let nodes = b.all("a[data-testid=map-node]").await;
+    assert_eq!(nodes.len() as u64, devs["total"].as_u64().unwrap());
+    assert!(!b.all("a.node.n-alert").await.is_empty(), "devices with open alerts are marked");
+    b.css(".js-zoom[data-zoom=in]").await.click().await.unwrap();
+    b.shot("14-map").await;
+    b.css(".js-zoom[data-zoom=fit]").await.click().await.unwrap();
+    b.go("/map?site=Plant+B").await;
+    let b_nodes = b.all("a[data-testid=map-node]").await;
+    assert_eq!(b_nodes.len(), 8);
+    b.c.execute("document.querySelector('a[data-testid=map-node]').dispatchEvent(new MouseEvent('click', {bubbles: true, cancelable: true, view: window}))", vec![]).await.unwrap();
+    b.wait_path("/devices/").await;
+
+    // The other pages.
+    b.go("/events").await;
+    b.css("[data-testid=timeline] li").await;
+    b.shot("15-events").await;
+    b.go("/sensors").await;
+    assert_eq!(b.all("[data-testid=sensors] tbody tr").await.len(), 2);
+    b.shot("16-sensors").await;
+    b.sign_out().await;
+
+    // Admin: settings, a token whose secret is shown once.
+    b.sign_in("admin").await;
+    b.go("/settings").await;
+    assert_eq!(b.all("[data-testid=users] tbody tr").await.len(), 3);
+    b.shot("17-settings-users").await;
+    b.go("/settings?tab=tokens").await;
+    b.css("#tab-tokens input[name=name]").await.send_keys("siem export").await.unwrap();
+    b.css("#tab-tokens form.stack-form button[type=submit]").await.click().await.unwrap();
+    let secret = b.text("[data-testid=new-secret]").await;
+    assert!(secret.starts_with("otw_"));
+    let (st, _) = api(state, &secret, "GET", "/api/v1/auth/me", None).await;
+    assert_eq!(st, StatusCode::OK);
+    b.shot("18-settings-token").await;
+    b.go("/settings?tab=rules").await;
+    b.shot("19-settings-rules").await;
+    b.go("/settings?tab=engines").await;
+    b.shot("20-settings-engines").await;
+    b.sign_out().await;
+
+    // Viewer: no triage controls, and the server refuses triage if forced.
+    b.sign_in("viewer").await;
+    assert_eq!(b.text("[data-testid=role]").await, "Viewer");
+    assert!(b.all("#bulk").await.is_empty());
+    assert!(b.all("input.js-row").await.is_empty());
+    assert!(b.all("[data-testid=export]").await.is_empty());
+    b.shot("21-alerts-viewer").await;
+    let target = first_id;
+    b.go(&format!("/alerts/{target}?tab=action")).await;
+    b.css("[data-testid=read-only]").await;
+    assert!(b.all("[data-testid=status-form]").await.is_empty());
+    assert!(b.all("[data-testid=learn]").await.is_empty());
+    assert!(b.all("[data-testid=pcap]").await.is_empty());
+    b.shot("22-alert-viewer").await;
+    let forced = r#"
+        const [id, done] = arguments;
+        const csrf = document.querySelector("form[action='/logout'] input[name=csrf]").value;
+        const body = new URLSearchParams({csrf: csrf, status: "Closed"});
+        Promise.all([
+            fetch("/alerts/" + id + "/status", {method: "POST", body: body, credentials: "same-origin"}).then(r => r.status),
+            fetch("/api/v1/alerts/" + id, {method: "PATCH", credentials: "same-origin",
+                headers: {"Content-Type": "application/json", "X-CSRF-Token": csrf}, body: JSON.stringify({status: "Closed"})}).then(r => r.status),
+            fetch("/alerts/bulk", {method: "POST", body: new URLSearchParams({csrf: csrf, all: "1", action: "mute"}), credentials: "same-origin"}).then(r => r.status),
+        ]).then(done);
+    "#;
+    let v = b.c.execute_async(forced, vec![json!(target)]).await.unwrap();
+    assert_eq!(v, json!([403, 403, 403]));
+    let (_, after) = api(state, tok, "GET", &format!("/api/v1/alerts/{target}"), None).await;
+    assert_eq!(after["alert"]["status"], "Active");
+}
