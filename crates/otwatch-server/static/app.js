@@ -39,6 +39,18 @@
       });
     });
 
+    // Filter forms leave empty fields out of the URL, so views bookmark cleanly.
+    document.querySelectorAll("form[method=get]").forEach(function (f) {
+      f.addEventListener("submit", function () {
+        f.querySelectorAll("input[name], select[name]").forEach(function (i) {
+          if (i.value === "" && i.type !== "checkbox") { i.disabled = true; }
+        });
+        window.setTimeout(function () {
+          f.querySelectorAll("[disabled]").forEach(function (i) { i.disabled = false; });
+        }, 0);
+      });
+    });
+
     // Confirmations for destructive buttons.
     document.querySelectorAll(".js-confirm").forEach(function (b) {
       b.addEventListener("click", function (ev) {

@@ -289,7 +289,13 @@ impl B {
     /// Screenshots of the current page at both sizes.
     async fn shot(&self, name: &str) {
         for (w, h) in [(1920u32, 1080u32), (1366, 768)] {
+            // The window's outer size includes the browser's frame; size it so the page gets w×h.
             self.c.set_window_size(w, h).await.unwrap();
+            let inner = self.c.execute("return [window.innerWidth, window.innerHeight]", vec![]).await.unwrap();
+            let (iw, ih) = (inner[0].as_u64().unwrap_or(w as u64) as u32, inner[1].as_u64().unwrap_or(h as u64) as u32);
+            if (iw, ih) != (w, h) {
+                self.c.set_window_size(w + w.saturating_sub(iw), h + h.saturating_sub(ih)).await.unwrap();
+            }
             tokio::time::sleep(Duration::from_millis(150)).await;
             let png = self.c.screenshot().await.unwrap();
             std::fs::write(self.shots.join(format!("{name}-{w}x{h}.png")), png).unwrap();

@@ -156,6 +156,7 @@ pub struct Cell {
     pane: String,
     badge: String,
     class: &'static str,
+    title: String,
 }
 
 /// One grid row.
@@ -213,7 +214,10 @@ fn cell(a: &Alert, f: AlertField) -> Cell {
             }
         }
         AlertField::Id | AlertField::OccurrenceCount => c.class = "num",
-        AlertField::Description => c.class = "wrap",
+        AlertField::Tactics | AlertField::Techniques | AlertField::Description => {
+            c.class = "clip";
+            c.title = c.text.clone();
+        }
         _ => {}
     }
     c

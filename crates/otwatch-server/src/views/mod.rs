@@ -139,7 +139,11 @@ pub async fn guard(
         }
     };
     if principal.role < need {
-        let msg = format!("Your role ({}) may not do this; it needs {need}.", principal.role);
+        let msg = format!(
+            "Your role ({}) may not do this; it needs {}.",
+            capitalized(&principal.role.to_string()),
+            capitalized(&need.to_string())
+        );
         return error_page(Some(&principal), StatusCode::FORBIDDEN, &msg);
     }
     req.extensions_mut().insert(principal);
@@ -221,7 +225,7 @@ impl Ctx {
         let (flash, flash_error) = self.flash.clone().unwrap_or_default();
         Chrome {
             user: self.who.name.clone(),
-            role: self.who.role.to_string(),
+            role: capitalized(&self.who.role.to_string()),
             csrf: self.who.csrf.clone().unwrap_or_default(),
             nav,
             title: title.into(),
@@ -242,6 +246,15 @@ impl Ctx {
             );
         }
         r
+    }
+}
+
+/// `analyst` → `Analyst`.
+pub fn capitalized(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().chain(c).collect(),
+        None => String::new(),
     }
 }
 
