@@ -291,10 +291,20 @@ impl B {
         for (w, h) in [(1920u32, 1080u32), (1366, 768)] {
             // The window's outer size includes the browser's frame; size it so the page gets w×h.
             self.c.set_window_size(w, h).await.unwrap();
-            let inner = self.c.execute("return [window.innerWidth, window.innerHeight]", vec![]).await.unwrap();
-            let (iw, ih) = (inner[0].as_u64().unwrap_or(w as u64) as u32, inner[1].as_u64().unwrap_or(h as u64) as u32);
+            let inner = self
+                .c
+                .execute("return [window.innerWidth, window.innerHeight]", vec![])
+                .await
+                .unwrap();
+            let (iw, ih) = (
+                inner[0].as_u64().unwrap_or(w as u64) as u32,
+                inner[1].as_u64().unwrap_or(h as u64) as u32,
+            );
             if (iw, ih) != (w, h) {
-                self.c.set_window_size(w + w.saturating_sub(iw), h + h.saturating_sub(ih)).await.unwrap();
+                self.c
+                    .set_window_size(w + w.saturating_sub(iw), h + h.saturating_sub(ih))
+                    .await
+                    .unwrap();
             }
             tokio::time::sleep(Duration::from_millis(150)).await;
             let png = self.c.screenshot().await.unwrap();
@@ -388,6 +398,7 @@ async fn journey(b: &B, f: &support::Fixture, state: &AppState, tok: &str) {
     d.source.ip = Some("10.1.0.99".into());
     d.destination.ip = Some("10.1.0.13".into());
     d.site = Some("Plant A".into());
+    d.severity = Some(otwatch_model::Severity::Warning);
     d.key.insert("n".into(), "fresh".into());
     let r = f
         .store

@@ -792,6 +792,14 @@ pub struct AlertModel {
     severities: Vec<Opt>,
 }
 
+/// The value, or an em dash for none.
+pub fn dash(v: &Option<String>) -> String {
+    match v.as_deref().map(str::trim) {
+        Some(s) if !s.is_empty() => s.to_string(),
+        _ => "—".into(),
+    }
+}
+
 fn endpoint(ep: &otwatch_model::Endpoint, dev: Option<&otwatch_model::Device>) -> EndpointView {
     EndpointView {
         label: dev.map(|d| d.label()).unwrap_or_else(|| ep.label().to_string()),
@@ -823,10 +831,10 @@ fn model(v: &service::AlertView, has_pcap: bool) -> AlertModel {
         category: a.category.to_string(),
         kind: a.alert_type.clone(),
         description: a.description.clone(),
-        protocol: a.protocol.clone().unwrap_or_default(),
-        sensor: a.sensor.clone().unwrap_or_default(),
-        site: a.site.clone().unwrap_or_default(),
-        zone: a.zone.clone().unwrap_or_default(),
+        protocol: dash(&a.protocol),
+        sensor: dash(&a.sensor),
+        site: dash(&a.site),
+        zone: dash(&a.zone),
         first: When::of(a.first_detection),
         last: When::of(a.last_detection),
         activity: When::of(a.last_activity),

@@ -446,6 +446,11 @@ pub async fn details(
         ("Importance".into(), d.importance.to_string()),
     ];
     props.extend(d.details.iter().map(|(k, v)| (k.clone(), v.clone())));
+    for (_, v) in props.iter_mut() {
+        if v.trim().is_empty() {
+            *v = "—".into();
+        }
+    }
     let tab = p
         .iter()
         .find(|(k, _)| k == "tab")

@@ -255,10 +255,18 @@ pub fn layout(nodes: Vec<MapNode>, edges: Vec<MapEdge>) -> Layout {
         }
         y += h + 12;
     }
+    // Connection ends the store did not link to a device are matched by address.
+    let by_addr: BTreeMap<String, (i64, i64)> = by_band
+        .iter()
+        .flatten()
+        .filter(|n| !n.sub.is_empty())
+        .filter_map(|n| placed.get(&n.key).map(|p| (format!("a{}", n.sub), *p)))
+        .collect();
+    let find = |k: &str| placed.get(k).or_else(|| by_addr.get(k)).copied();
     let mut seen = BTreeSet::new();
     let mut out_edges = Vec::new();
     for e in edges {
-        let (Some(&(x1, y1)), Some(&(x2, y2))) = (placed.get(&e.a), placed.get(&e.b)) else {
+        let (Some((x1, y1)), Some((x2, y2))) = (find(&e.a), find(&e.b)) else {
             continue;
         };
         let pair = if e.a < e.b { (e.a.clone(), e.b.clone()) } else { (e.b.clone(), e.a.clone()) };
@@ -276,8 +284,9 @@ pub fn layout(nodes: Vec<MapNode>, edges: Vec<MapEdge>) -> Layout {
     }
     // Hot edges last, so they are drawn on top.
     out_edges.sort_by_key(|e| e.class == "edge edge-hot");
-    let w = (MARGIN * 2 + per_row as i64 * COL_W).max(640);
-    Layout { w, h: y.max(200), bands, nodes: out_nodes, edges: out_edges }
+    // Small maps keep a minimum canvas so a pair of devices is not blown up to the page width.
+    let w = (MARGIN * 2 + per_row as i64 * COL_W).max(1000);
+    Layout { w, h: y.max(420), bands, nodes: out_nodes, edges: out_edges }
 }
 
 #[derive(Template)]

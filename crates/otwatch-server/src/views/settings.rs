@@ -21,7 +21,9 @@ use crate::error::{ApiError, ApiResult};
 use crate::service;
 use crate::state::AppState;
 use crate::views::alerts::{Tab, tabs};
-use crate::views::{Chrome, CsrfForm, Ctx, Opt, WebResult, When, count, options, redirect_flash};
+use crate::views::{
+    Chrome, CsrfForm, Ctx, Opt, WebResult, When, capitalized, count, options, redirect_flash,
+};
 
 /// A user row.
 #[derive(Clone, Debug)]
@@ -129,8 +131,8 @@ async fn build(st: &AppState, ctx: &Ctx, tab: &str) -> ApiResult<SettingsPage> {
             .iter()
             .map(|u| UserRow {
                 name: u.name.clone(),
-                role: u.role.to_string(),
-                roles: options(ROLES, u.role.as_str()),
+                role: capitalized(u.role.as_str()),
+                roles: options(ROLES, &capitalized(u.role.as_str())),
                 disabled: u.disabled,
                 last_login: When::opt(u.last_login),
                 me: u.name == ctx.who.name,
@@ -142,7 +144,7 @@ async fn build(st: &AppState, ctx: &Ctx, tab: &str) -> ApiResult<SettingsPage> {
             .map(|t| TokenRow {
                 id: t.id,
                 name: t.name.clone(),
-                role: t.role.to_string(),
+                role: capitalized(t.role.as_str()),
                 prefix: t.prefix.clone(),
                 created_by: t.created_by.clone(),
                 expires: When::opt(t.expires_at),

@@ -133,9 +133,13 @@ pub fn fixture() -> Fixture {
             (6, 0, "OPC UA", 4840),
             (0, 7, "SNMP", 161),
         ] {
+            let mac = |i: usize| format!("00:1d:9c:0{}:00:{:02x}", s + 1, i + 10);
             conns.push(ConnectionObservation {
                 src: ip(a),
                 dst: ip(b),
+                src_mac: Some(mac(a)),
+                dst_mac: Some(mac(b)),
+                zone: Some(["Line 1", "Packaging"][s].into()),
                 transport: "tcp".into(),
                 dst_port: Some(port),
                 protocol: Some(proto.into()),
