@@ -235,6 +235,7 @@ pub fn serve(ctx: Ctx, out: &mut dyn Write) -> Result<()> {
             listen: cfg.server.listen,
             tls: cfg.server.tls_cert.clone().zip(cfg.server.tls_key.clone()),
             auto_close_interval: std::time::Duration::from_micros(cfg.auto_close_interval as u64),
+            retention: Some((crate::db::policy(&cfg), std::time::Duration::from_micros(cfg.retention.interval as u64))),
         };
         let data = cfg.data_dir.display().to_string();
         let ready = |addr: std::net::SocketAddr| {

@@ -7,6 +7,7 @@
 mod admin;
 mod alerts;
 mod context;
+mod db;
 mod generate;
 mod ingest;
 mod logging;
@@ -88,6 +89,9 @@ enum Command {
     /// Manage API tokens for scripts and sensors (stored hashed; shown once).
     #[command(subcommand)]
     Tokens(admin::TokensCmd),
+    /// Back up, restore, check and trim the data directory.
+    #[command(subcommand)]
+    Db(db::DbCmd),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -297,6 +301,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Serve { .. } => admin::serve(Ctx::open(config)?, &mut out)?,
         Command::Users(cmd) => admin::users(&Ctx::open(config)?, cmd, &mut out)?,
         Command::Tokens(cmd) => admin::tokens(&Ctx::open(config)?, cmd, &mut out)?,
+        Command::Db(cmd) => {
+            if !db::run(config, cmd, &mut out)? {
+                return Ok(ExitCode::FAILURE);
+            }
+        }
         Command::Ingest { input, json } => {
             let ctx = Ctx::open(config)?;
             let stderr = std::io::stderr();

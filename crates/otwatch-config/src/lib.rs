@@ -186,6 +186,21 @@ pub struct HuntConfig {
     pub time_limit: i64,
 }
 
+/// Retention limits.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RetentionConfig {
+    /// Alert age limit, microseconds.
+    pub alerts_max_age: i64,
+    /// Event age limit, microseconds.
+    pub events_max_age: i64,
+    /// Event count limit.
+    pub events_max_count: u64,
+    /// PCAP evidence size limit, bytes.
+    pub pcap_max_bytes: u64,
+    /// How often to apply them, microseconds.
+    pub interval: i64,
+}
+
 /// One effective setting, for `config show`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Effective {
@@ -220,6 +235,8 @@ pub struct Config {
     pub engines: BTreeMap<Engine, bool>,
     /// Hunting.
     pub hunt: HuntConfig,
+    /// Retention.
+    pub retention: RetentionConfig,
     /// Every setting with its value and origin.
     pub effective: Vec<Effective>,
 }
@@ -551,6 +568,11 @@ impl Builder<'_> {
         let log_level = self.text("log.level");
         let log_format = self.text("log.format");
         let ingest_batch = self.int("ingest.batch_size");
+        let r_alerts = self.duration("retention.alerts_max_age");
+        let r_events = self.duration("retention.events_max_age");
+        let r_count = self.int("retention.events_max_count");
+        let r_pcap = self.int("retention.pcap_max_bytes");
+        let r_interval = self.duration("retention.interval");
         let listen = match self.value("server.listen") {
             Some(Typed::Addr(a)) => Some(a),
             _ => None,
@@ -644,6 +666,13 @@ impl Builder<'_> {
             },
             engines,
             hunt: HuntConfig { row_limit: row_limit? as usize, time_limit: time_limit? },
+            retention: RetentionConfig {
+                alerts_max_age: r_alerts?,
+                events_max_age: r_events?,
+                events_max_count: r_count? as u64,
+                pcap_max_bytes: r_pcap? as u64,
+                interval: r_interval?,
+            },
             effective: vec![],
         })
     }

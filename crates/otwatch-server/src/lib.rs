@@ -154,6 +154,26 @@ pub async fn metrics(State(st): State<AppState>) -> Response {
             m.alerts_opened.load(Ordering::Relaxed),
         ),
         (
+            "otwatch_retention_runs_total",
+            "Retention passes run.",
+            m.retention_runs.load(Ordering::Relaxed),
+        ),
+        (
+            "otwatch_retention_alerts_deleted_total",
+            "Alerts deleted by retention.",
+            m.retention_alerts.load(Ordering::Relaxed),
+        ),
+        (
+            "otwatch_retention_events_deleted_total",
+            "Events deleted by retention.",
+            m.retention_events.load(Ordering::Relaxed),
+        ),
+        (
+            "otwatch_retention_pcap_bytes_freed_total",
+            "PCAP evidence bytes freed by retention.",
+            m.retention_pcap_bytes.load(Ordering::Relaxed),
+        ),
+        (
             "otwatch_alerts_auto_closed_total",
             "Alerts closed by the auto-close sweep.",
             m.auto_closed.load(Ordering::Relaxed),
@@ -183,6 +203,16 @@ pub async fn metrics(State(st): State<AppState>) -> Response {
             let _ = writeln!(out, "otwatch_alerts{{status=\"{}\"}} {}", g.value, g.count);
         }
     }
+    if let Ok(stats) = st.blocking(|s| Ok(s.stats()?)).await {
+        for (name, help, v) in [
+            ("otwatch_store_events", "Stored timeline events.", stats.events),
+            ("otwatch_store_devices", "Devices in the inventory.", stats.devices),
+            ("otwatch_store_pcap_bytes", "Bytes of alert PCAP evidence kept.", stats.pcap_bytes),
+            ("otwatch_store_size_bytes", "Size of the database on disk.", stats.size_bytes),
+        ] {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {v}");
+        }
+    }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response()
 }
 
@@ -195,6 +225,8 @@ pub struct ServeOptions {
     pub tls: Option<(std::path::PathBuf, std::path::PathBuf)>,
     /// How often to auto-close quiet alerts.
     pub auto_close_interval: Duration,
+    /// Retention limits and how often to apply them.
+    pub retention: Option<(otwatch_store::RetentionPolicy, Duration)>,
 }
 
 /// Runs the server until `shutdown` resolves; finishes in-flight requests.
@@ -210,6 +242,9 @@ pub async fn serve(
     let bound = listener.local_addr()?;
     let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let sweeper = tokio::spawn(auto_close_loop(state.clone(), opts.auto_close_interval));
+    let trimmer = opts
+        .retention
+        .map(|(policy, every)| tokio::spawn(retention_loop(state.clone(), policy, every)));
     let handle = axum_server::Handle::new();
     let h2 = handle.clone();
     tokio::spawn(async move {
@@ -237,7 +272,37 @@ pub async fn serve(
         }
     };
     sweeper.abort();
+    if let Some(t) = trimmer {
+        t.abort();
+    }
     result
+}
+
+async fn retention_loop(st: AppState, policy: otwatch_store::RetentionPolicy, every: Duration) {
+    let mut tick = tokio::time::interval(every.max(Duration::from_secs(1)));
+    loop {
+        tick.tick().await;
+        let now = st.now();
+        match st.blocking(move |s| Ok(s.apply_retention(&policy, now)?)).await {
+            Ok(r) => {
+                let m = &st.metrics;
+                crate::state::Metrics::add(&m.retention_runs, 1);
+                crate::state::Metrics::add(&m.retention_alerts, r.alerts);
+                crate::state::Metrics::add(&m.retention_events, r.events);
+                crate::state::Metrics::add(&m.retention_pcap_bytes, r.pcap_bytes);
+                if r != otwatch_store::RetentionReport::default() {
+                    tracing::info!(
+                        message = "Retention applied.",
+                        alerts = r.alerts,
+                        events = r.events,
+                        pcaps = r.pcaps,
+                        pcap_bytes = r.pcap_bytes
+                    );
+                }
+            }
+            Err(e) => tracing::warn!(message = "Retention failed.", error = %e),
+        }
+    }
 }
 
 async fn auto_close_loop(st: AppState, every: Duration) {

@@ -257,6 +257,14 @@ pub struct Metrics {
     pub alerts_opened: AtomicU64,
     /// Alerts auto-closed by the sweep.
     pub auto_closed: AtomicU64,
+    /// Alerts deleted by retention.
+    pub retention_alerts: AtomicU64,
+    /// Events deleted by retention.
+    pub retention_events: AtomicU64,
+    /// PCAP bytes freed by retention.
+    pub retention_pcap_bytes: AtomicU64,
+    /// Retention passes run.
+    pub retention_runs: AtomicU64,
 }
 
 impl Metrics {

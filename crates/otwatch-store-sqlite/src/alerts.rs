@@ -97,7 +97,7 @@ fn ingest_tx(
     let mut groups: HashMap<String, Vec<(usize, &AlertType)>> = HashMap::new();
     {
         let mut seen = tx
-            .prepare_cached("INSERT OR IGNORE INTO ingest_keys (k) VALUES (?)")
+            .prepare_cached("INSERT OR IGNORE INTO ingest_keys (k, at) VALUES (?, ?)")
             .map_err(backend_err)?;
         for (i, d) in detections.iter().enumerate() {
             let ty = match opts.catalog.require(&d.alert_type) {
@@ -112,7 +112,9 @@ fn ingest_tx(
                 continue;
             }
             let fp = d.fingerprint();
-            if seen.execute([d.idempotency_key_for(&fp)]).map_err(backend_err)? == 0 {
+            if seen.execute(params![d.idempotency_key_for(&fp), d.time.0]).map_err(backend_err)?
+                == 0
+            {
                 report.duplicates += 1;
                 continue;
             }

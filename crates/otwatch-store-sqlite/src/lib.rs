@@ -12,6 +12,8 @@
 mod alerts;
 mod auth;
 mod hunt;
+mod ops;
+pub use ops::{BackupReport, check_backup, restore};
 mod inventory;
 mod rows;
 mod rules;
@@ -31,10 +33,11 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (1, include_str!("../migrations/0001_init.sql")),
     (2, include_str!("../migrations/0002_hunt_views.sql")),
     (3, include_str!("../migrations/0003_alert_pcaps.sql")),
+    (4, include_str!("../migrations/0004_retention.sql")),
 ];
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
 
 /// Name of the database file inside the data directory.
 pub const DB_FILE: &str = "otwatch.db";
@@ -45,8 +48,57 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 /// Reader connections kept open.
 const READERS: usize = 4;
 
+/// A lock on a data directory (`otwatch.lock`): every open store holds it
+/// shared; a restore takes it exclusively, so it never swaps the database
+/// under a running process.
+#[derive(Debug)]
+pub struct DataDirLock {
+    _file: std::fs::File,
+}
+
+/// Name of the lock file inside the data directory.
+pub const LOCK_FILE: &str = "otwatch.lock";
+
+impl DataDirLock {
+    fn open(dir: &Path) -> Result<std::fs::File> {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(dir.join(LOCK_FILE))
+            .map_err(|e| {
+                StoreError::Backend(format!("cannot open the lock file in {}: {e}", dir.display()))
+            })
+    }
+
+    /// A shared lock (an open store).
+    pub fn shared(dir: &Path) -> Result<DataDirLock> {
+        let f = Self::open(dir)?;
+        f.try_lock_shared().map_err(|_| {
+            StoreError::Conflict(format!(
+                "the data directory {} is being restored; try again when it is done",
+                dir.display()
+            ))
+        })?;
+        Ok(DataDirLock { _file: f })
+    }
+
+    /// An exclusive lock (restore).
+    pub fn exclusive(dir: &Path) -> Result<DataDirLock> {
+        let f = Self::open(dir)?;
+        f.try_lock().map_err(|_| {
+            StoreError::Conflict(format!(
+                "the data directory {} is in use by another otwatch process (serve or sensor); stop it first",
+                dir.display()
+            ))
+        })?;
+        Ok(DataDirLock { _file: f })
+    }
+}
+
 /// A SQLite-backed store.
 pub struct SqliteStore {
+    _lock: Option<DataDirLock>,
     path: PathBuf,
     writer: Mutex<Connection>,
     /// Per-fingerprint alert state kept between ingest batches; valid only
@@ -97,7 +149,10 @@ impl SqliteStore {
         std::fs::create_dir_all(dir).map_err(|e| {
             StoreError::Backend(format!("cannot create data directory {}: {e}", dir.display()))
         })?;
-        SqliteStore::open_file(&dir.join(DB_FILE))
+        let lock = DataDirLock::shared(dir)?;
+        let mut s = SqliteStore::open_file(&dir.join(DB_FILE))?;
+        s._lock = Some(lock);
+        Ok(s)
     }
 
     /// Opens (creating if needed) a database file and migrates it.
@@ -121,6 +176,7 @@ impl SqliteStore {
             readers.push(Mutex::new(r));
         }
         Ok(SqliteStore {
+            _lock: None,
             path: path.to_path_buf(),
             writer: Mutex::new(writer),
             fp_cache: Mutex::new(alerts::FpCache::default()),
@@ -504,6 +560,16 @@ mod store_impl {
         }
         fn list_audit(&self, q: &AuditQuery) -> Result<Vec<AuditRecord>> {
             self.read(|c| auth::list_audit(c, q))
+        }
+        fn apply_retention(
+            &self,
+            policy: &otwatch_store::RetentionPolicy,
+            now: Timestamp,
+        ) -> Result<otwatch_store::RetentionReport> {
+            crate::ops::retention(self, policy, now)
+        }
+        fn stats(&self) -> Result<otwatch_store::StoreStats> {
+            self.read(crate::ops::stats)
         }
         fn hunt_sql(
             &self,

@@ -993,6 +993,48 @@ pub fn pcap_evidence_is_kept_per_alert(s: &dyn Store) {
     assert!(s.put_alert_pcap(AlertId(99_999), b"x").is_err());
 }
 
+pub fn retention_removes_only_what_the_policy_drops(s: &dyn Store) {
+    let c = catalog();
+    let old = det("t_anomaly", "10.0.0.1", "10.0.0.2", 0);
+    let new = det("t_anomaly", "10.0.0.3", "10.0.0.2", 100 * 86_400);
+    ingest(s, &c, &[old, new], 100 * 86_400);
+    let ids: Vec<AlertId> = all(s).iter().map(|a| a.id).collect();
+    s.apply(&[ids[0]], &Action::Comment("old one".into()), &analyst(), t(5)).unwrap();
+    s.put_alert_pcap(ids[0], &[0u8; 1000]).unwrap();
+    s.put_alert_pcap(ids[1], &[0u8; 600]).unwrap();
+    for i in 0..10 {
+        s.append_events(&[NewEvent::new(t(i * 86_400), "DEVICE_UPDATE", EventSeverity::Info, "x")])
+            .unwrap();
+    }
+    let before = s.stats().unwrap();
+    assert_eq!((before.alerts, before.pcaps, before.pcap_bytes), (2, 2, 1600));
+    let p = crate::RetentionPolicy {
+        alert_max_age: Some(90 * DAY),
+        event_max_age: None,
+        event_max_count: Some(5),
+        pcap_max_bytes: None,
+    };
+    let r = s.apply_retention(&p, t(100 * 86_400)).unwrap();
+    assert_eq!((r.alerts, r.pcaps, r.pcap_bytes), (1, 1, 1000));
+    assert!(r.ingest_keys >= 1);
+    let left = all(s);
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0].id, ids[1]);
+    assert!(s.alert(ids[0]).is_err());
+    assert_eq!(s.list_events(&EventQuery { limit: 1000, ..Default::default() }).unwrap().len(), 5);
+    // PCAP by total size: the oldest evidence goes first.
+    let p2 = crate::RetentionPolicy { pcap_max_bytes: Some(100), ..Default::default() };
+    let r2 = s.apply_retention(&p2, t(100 * 86_400)).unwrap();
+    assert_eq!((r2.pcaps, r2.pcap_bytes), (1, 600));
+    assert_eq!(s.stats().unwrap().pcap_bytes, 0);
+    // An empty policy removes nothing.
+    assert_eq!(
+        s.apply_retention(&crate::RetentionPolicy::default(), t(10_000 * 86_400)).unwrap(),
+        crate::RetentionReport::default()
+    );
+    assert_eq!(s.stats().unwrap().alerts, 1);
+}
+
 /// Generates one `#[test]` per conformance check. `$factory` is an
 /// expression returning `(store, guard)`; the guard is kept alive for the test.
 #[macro_export]
@@ -1006,7 +1048,8 @@ macro_rules! conformance_tests {
             filters_match_what_they_say, keyset_paging_visits_every_row_once, group_by_counts_add_up,
             export_streams_every_matching_row, comments_and_history_are_kept, aggregated_view_lists_devices,
             inventory_merges_observations, events_are_idempotent_by_key, users_and_tokens,
-            hunting_relations_have_the_documented_columns, pcap_evidence_is_kept_per_alert);
+            hunting_relations_have_the_documented_columns, pcap_evidence_is_kept_per_alert,
+            retention_removes_only_what_the_policy_drops);
     };
     (@each $factory:expr; $($name:ident),+) => {
         $(

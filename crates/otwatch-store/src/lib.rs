@@ -120,6 +120,54 @@ pub struct DevicePatch {
     pub importance: Option<otwatch_model::Importance>,
 }
 
+/// How much to keep. `None` means no limit of that kind.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RetentionPolicy {
+    /// Alerts whose first detection is older than this (microseconds) are
+    /// deleted, whatever their status (with their comments and PCAP).
+    pub alert_max_age: Option<i64>,
+    /// Events older than this are deleted.
+    pub event_max_age: Option<i64>,
+    /// At most this many events are kept (the oldest go first).
+    pub event_max_count: Option<u64>,
+    /// PCAP evidence is kept up to this many bytes in all (the oldest goes first).
+    pub pcap_max_bytes: Option<u64>,
+}
+
+/// What a retention pass removed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RetentionReport {
+    /// Alerts deleted.
+    pub alerts: u64,
+    /// Events deleted.
+    pub events: u64,
+    /// PCAP evidence files deleted.
+    pub pcaps: u64,
+    /// PCAP bytes freed.
+    pub pcap_bytes: u64,
+    /// Idempotency keys forgotten (older than the alert age limit).
+    pub ingest_keys: u64,
+}
+
+/// Sizes of what is stored, for status pages and metrics.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StoreStats {
+    /// Alerts.
+    pub alerts: u64,
+    /// Events.
+    pub events: u64,
+    /// Devices.
+    pub devices: u64,
+    /// Connections.
+    pub connections: u64,
+    /// Alerts with PCAP evidence.
+    pub pcaps: u64,
+    /// Bytes of PCAP evidence.
+    pub pcap_bytes: u64,
+    /// Size of the database on disk, bytes.
+    pub size_bytes: u64,
+}
+
 /// A value passed to or returned from a hunting read.
 #[derive(Clone, Debug, PartialEq)]
 pub enum SqlValue {
@@ -373,6 +421,14 @@ pub trait Store: Send + Sync {
 
     /// Audit records, newest first.
     fn list_audit(&self, q: &AuditQuery) -> Result<Vec<AuditRecord>>;
+
+    // ---- operations -----------------------------------------------------
+
+    /// Deletes what the policy no longer keeps; returns what went.
+    fn apply_retention(&self, policy: &RetentionPolicy, now: Timestamp) -> Result<RetentionReport>;
+
+    /// Counts and sizes.
+    fn stats(&self) -> Result<StoreStats>;
 
     // ---- hunting --------------------------------------------------------
 
