@@ -482,7 +482,6 @@ impl Binder {
     }
 
     fn op(&mut self, op: &ast::Op, input: &Schema) -> Result<Vec<(POp, Schema)>, QueryError> {
-        let names: Vec<String> = input.iter().map(|c| c.name.clone()).collect();
         let find = |id: &ast::Ident| -> Result<usize, QueryError> {
             col_index(input, &id.name).ok_or_else(|| unknown_column(&id.name, id.span, input, &[]))
         };
@@ -708,7 +707,6 @@ impl Binder {
                         }
                     });
                 }
-                let _ = &names;
                 vec![(POp::Parse { expr: b.e, parts: bparts }, schema)]
             }
             OpKind::MakeSeries { aggs, on, from, to, step, by } => {
@@ -880,9 +878,7 @@ impl Binder {
         let mut schema = Vec::new();
         for a in by {
             let b = self.expr(&a.expr, input)?;
-            if b.ty == Type::Dynamic && matches!(b.e, BExpr::Col(_)) {
-                // Grouping by a dynamic column groups by its JSON text, which is allowed.
-            }
+            // Grouping by a dynamic value groups by its JSON text.
             let name = match &a.name {
                 Some(n) => {
                     if used.contains(&n.name) {
@@ -1037,9 +1033,7 @@ impl Binder {
             out.push(agg);
             return Ok(Bound { e: BExpr::Col(idx), ty });
         }
-        // Rebuild the expression with aggregates replaced: bind against a schema of placeholders.
-        let mut placeholder = input.clone();
-        let _ = &mut placeholder;
+        // Rebuild the expression around the aggregates.
         match &e.kind {
             ExprKind::Lit(_) => self.expr(e, &Vec::new()),
             ExprKind::Call(f, args) => {

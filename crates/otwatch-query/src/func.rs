@@ -128,7 +128,9 @@ impl Func {
         }
     }
 
-    /// False for functions whose value depends on more than the arguments.
+    /// Whether the value depends only on the arguments (so constant calls can
+    /// be folded). True for all: `now()` and `ago()` read the query's pinned
+    /// "now", which is a constant of the query.
     pub fn is_pure(self) -> bool {
         true
     }
