@@ -455,8 +455,15 @@ fn db_backup_restore_and_retention() {
     assert!(data.join("otwatch.db.previous").exists());
     assert!(ok(&data, &["db", "check"]).contains("ok"));
     assert!(ok(&data, &["db", "stats"]).contains("alerts"));
-    // Retention with a short alert age removes everything generated in 2024.
+    // Retention keeps alerts that were active recently even when their traffic is
+    // old (a replayed 2024 capture ingested today); age alone does not delete them.
     let out = ok(&data, &["--set", "retention.alerts_max_age=30d", "db", "retention"]);
-    assert!(out.contains(&format!("removed {restored} alert(s)")), "{out}");
-    assert_eq!(json(&data, &["alerts", "list", "--format", "json"]).as_array().unwrap().len(), 0);
+    assert!(out.contains("removed 0 alert(s)"), "{out}");
+    assert_eq!(
+        json(&data, &["alerts", "list", "--format", "json", "--limit", "5000"])
+            .as_array()
+            .unwrap()
+            .len() as u64,
+        restored
+    );
 }

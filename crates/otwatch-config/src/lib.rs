@@ -189,9 +189,9 @@ pub struct HuntConfig {
 /// Retention limits.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RetentionConfig {
-    /// Alert age limit, microseconds.
+    /// Alert age limit, microseconds (0 = off).
     pub alerts_max_age: i64,
-    /// Event age limit, microseconds.
+    /// Event age limit, microseconds (0 = off).
     pub events_max_age: i64,
     /// Event count limit.
     pub events_max_count: u64,
@@ -503,11 +503,14 @@ impl Builder<'_> {
                     );
                 }
             }
-            Kind::Duration => match otwatch_model::time::parse_duration(&text) {
-                Ok(us) if us > 0 => Typed::Duration(us),
-                Ok(_) => return fail(self, "the duration must be longer than zero".into()),
-                Err(e) => return fail(self, e),
-            },
+            Kind::OptionalDuration if text.eq_ignore_ascii_case("off") => Typed::Duration(0),
+            Kind::Duration | Kind::OptionalDuration => {
+                match otwatch_model::time::parse_duration(&text) {
+                    Ok(us) if us > 0 => Typed::Duration(us),
+                    Ok(_) => return fail(self, "the duration must be longer than zero".into()),
+                    Err(e) => return fail(self, e),
+                }
+            }
             Kind::Addr => {
                 let t = text.replacen("localhost:", "127.0.0.1:", 1);
                 match t.parse::<SocketAddr>() {

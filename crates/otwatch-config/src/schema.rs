@@ -25,6 +25,8 @@ pub enum Kind {
     Choice(&'static [&'static str]),
     /// A duration such as `90d`, `12h`, `30s`.
     Duration,
+    /// A duration, or `off`.
+    OptionalDuration,
     /// A socket address `host:port`.
     Addr,
     /// A list of CIDR subnets.
@@ -42,6 +44,7 @@ impl Kind {
             Kind::Bool => "true or false".into(),
             Kind::Choice(c) => format!("one of {}", c.join(", ")),
             Kind::Duration => "a duration like 90d, 12h, 5m, 30s".into(),
+            Kind::OptionalDuration => "a duration like 90d, or off".into(),
             Kind::Addr => "an address like 127.0.0.1:8080".into(),
             Kind::Subnets => "a list of subnets like [\"10.0.0.0/8\"]".into(),
         }
@@ -112,16 +115,16 @@ pub const SETTINGS: &[Setting] = &[
     },
     Setting {
         key: "retention.alerts_max_age",
-        kind: Kind::Duration,
+        kind: Kind::OptionalDuration,
         default: "90d",
-        doc: "Delete alerts whose first detection is older than this, whatever their status (with their comments and PCAP).",
+        doc: "Delete alerts first detected longer ago than this and untouched (no detection, no triage) for as long, whatever their status (with their comments and PCAP); off keeps them.",
         env_alias: None,
     },
     Setting {
         key: "retention.events_max_age",
-        kind: Kind::Duration,
-        default: "365d",
-        doc: "Delete timeline events older than this.",
+        kind: Kind::OptionalDuration,
+        default: "off",
+        doc: "Delete timeline events older than this (packet time); off by default: the timeline is limited by count, as on Defender sensors.",
         env_alias: None,
     },
     Setting {

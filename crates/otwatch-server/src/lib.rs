@@ -279,7 +279,9 @@ pub async fn serve(
 }
 
 async fn retention_loop(st: AppState, policy: otwatch_store::RetentionPolicy, every: Duration) {
-    let mut tick = tokio::time::interval(every.max(Duration::from_secs(1)));
+    let every = every.max(Duration::from_secs(1));
+    // The first pass runs one interval after start, not at once.
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
     loop {
         tick.tick().await;
         let now = st.now();

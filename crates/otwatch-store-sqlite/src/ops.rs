@@ -35,7 +35,8 @@ pub(crate) fn retention(
         let cutoff = now.0.saturating_sub(age);
         let (n, bytes): (i64, i64) = store.read(|c| {
             c.query_row(
-                "SELECT count(*), coalesce(sum(bytes), 0) FROM alert_pcaps WHERE alert_id IN (SELECT id FROM alerts WHERE first_detection < ?)",
+                "SELECT count(*), coalesce(sum(bytes), 0) FROM alert_pcaps WHERE alert_id IN \
+                 (SELECT id FROM alerts WHERE first_detection < ?1 AND last_activity < ?1)",
                 [cutoff],
                 |row| Ok((row.get(0)?, row.get(1)?)),
             )
@@ -45,7 +46,8 @@ pub(crate) fn retention(
         r.pcap_bytes += bytes.max(0) as u64;
         r.alerts = chunked(
             store,
-            "DELETE FROM alerts WHERE id IN (SELECT id FROM alerts WHERE first_detection < ?1 LIMIT ?2)",
+            "DELETE FROM alerts WHERE id IN \
+             (SELECT id FROM alerts WHERE first_detection < ?1 AND last_activity < ?1 LIMIT ?2)",
             cutoff,
         )?;
         r.ingest_keys = chunked(

@@ -123,8 +123,10 @@ pub struct DevicePatch {
 /// How much to keep. `None` means no limit of that kind.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct RetentionPolicy {
-    /// Alerts whose first detection is older than this (microseconds) are
-    /// deleted, whatever their status (with their comments and PCAP).
+    /// Alerts first detected longer ago than this (microseconds), and with no
+    /// activity (detection or triage) for as long, are deleted whatever their
+    /// status (with their comments and PCAP). Alerts from an old capture
+    /// replayed today are kept until they have been idle that long.
     pub alert_max_age: Option<i64>,
     /// Events older than this are deleted.
     pub event_max_age: Option<i64>,
