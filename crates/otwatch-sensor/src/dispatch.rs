@@ -77,7 +77,7 @@ pub struct PortMap {
 }
 
 impl PortMap {
-    fn new(handlers: &[Box<dyn ProtocolHandler>]) -> PortMap {
+    fn new<H: ?Sized + ProtocolHandler>(handlers: &[Box<H>]) -> PortMap {
         let mut m = PortMap::default();
         for (i, h) in handlers.iter().enumerate().filter(|(_, h)| h.active()) {
             for p in h.tcp_ports() {
@@ -106,13 +106,17 @@ impl PortMap {
 }
 
 /// Hands flows and frames to the protocol handlers.
-pub struct Dispatcher {
-    handlers: Vec<Box<dyn ProtocolHandler>>,
+///
+/// Generic over the handler trait object so that a pipeline with its own
+/// handler trait (a sub-trait of [`ProtocolHandler`], such as the sensor's
+/// observers) keeps full access to its handlers; the summary uses the default.
+pub struct Dispatcher<H: ?Sized + ProtocolHandler = dyn ProtocolHandler> {
+    handlers: Vec<Box<H>>,
     ports: PortMap,
     stats: DispatchStats,
 }
 
-impl std::fmt::Debug for Dispatcher {
+impl<H: ?Sized + ProtocolHandler> std::fmt::Debug for Dispatcher<H> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let names: Vec<_> = self.handlers.iter().map(|h| h.name()).collect();
         f.debug_struct("Dispatcher").field("handlers", &names).field("stats", &self.stats).finish()
@@ -133,9 +137,9 @@ fn opposite(d: FlowDirection) -> FlowDirection {
     }
 }
 
-impl Dispatcher {
+impl<H: ?Sized + ProtocolHandler> Dispatcher<H> {
     /// A dispatcher over `handlers` (in priority order).
-    pub fn new(handlers: Vec<Box<dyn ProtocolHandler>>) -> Dispatcher {
+    pub fn new(handlers: Vec<Box<H>>) -> Dispatcher<H> {
         let ports = PortMap::new(&handlers);
         Dispatcher { handlers, ports, stats: DispatchStats::default() }
     }
@@ -146,8 +150,13 @@ impl Dispatcher {
     }
 
     /// The handlers.
-    pub fn handlers(&self) -> &[Box<dyn ProtocolHandler>] {
+    pub fn handlers(&self) -> &[Box<H>] {
         &self.handlers
+    }
+
+    /// The handlers, mutably (to collect what they produced).
+    pub fn handlers_mut(&mut self) -> &mut [Box<H>] {
+        &mut self.handlers
     }
 
     /// Counters.
@@ -156,7 +165,7 @@ impl Dispatcher {
     }
 
     /// Takes the handlers back.
-    pub fn into_handlers(self) -> Vec<Box<dyn ProtocolHandler>> {
+    pub fn into_handlers(self) -> Vec<Box<H>> {
         self.handlers
     }
 
@@ -386,15 +395,15 @@ impl Meta<'_> {
 }
 
 /// Adapts one handler and one direction of a flow to the reassembler.
-struct Sink<'s> {
-    handler: &'s mut dyn ProtocolHandler,
+struct Sink<'s, H: ?Sized> {
+    handler: &'s mut H,
     meta: Meta<'s>,
     marks: &'s mut FrameMarks,
     after_gap: &'s mut bool,
     stats: &'s mut DispatchStats,
 }
 
-impl StreamSink for Sink<'_> {
+impl<H: ?Sized + ProtocolHandler> StreamSink for Sink<'_, H> {
     fn frame(&mut self, buf: &[u8]) -> Framing {
         match self.handler.pdu_len(buf) {
             Ok(n) => Framing::Pdu(n),

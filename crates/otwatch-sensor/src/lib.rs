@@ -9,6 +9,8 @@
 //!   delivery of framed PDUs and datagrams to the protocol handlers.
 //! - [`summary`]: the truth-file-shaped summary of captures; the protocol
 //!   handlers live in `summary/<proto>.rs` (see `summary/CONTRACT.md`).
+//! - [`observe`]: the same traffic as protocol-neutral observations for the
+//!   inventory and detection (one handler per protocol in `observe/`).
 
 #![deny(missing_docs)]
 
@@ -16,6 +18,7 @@ pub mod dispatch;
 pub mod intake;
 #[cfg(feature = "live")]
 pub mod live;
+pub mod observe;
 pub mod pipeline;
 pub mod summary;
 
