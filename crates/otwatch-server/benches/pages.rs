@@ -96,11 +96,8 @@ fn main() {
     store
         .create_token("bench", Role::Analyst, &hash, &prefix, None, &Actor::system(), Timestamp(0))
         .expect("token");
-    let state = AppState::new(
-        store.clone(),
-        Settings::default(),
-        Arc::new(|| Timestamp(1_800_000_000_000_000)),
-    );
+    let state =
+        AppState::new(store, Settings::default(), Arc::new(|| Timestamp(1_800_000_000_000_000)));
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
     let addr = rt.block_on(async {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");

@@ -392,7 +392,7 @@ async fn load(
         };
         let facet = match facet {
             Some(f) => {
-                let mut q2 = q.clone();
+                let mut q2 = q;
                 q2.filters.retain(|x| x.field != f);
                 q2.after = None;
                 s.group_alerts(&q2, f)?

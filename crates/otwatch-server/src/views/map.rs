@@ -374,7 +374,7 @@ pub async fn page(
             let devices = s.list_devices(&q)?;
             let total = s.count_devices(&q)?;
             let conns = s.list_connections(&ConnectionQuery {
-                protocols: if p2.is_empty() { vec![] } else { vec![p2.clone()] },
+                protocols: if p2.is_empty() { vec![] } else { vec![p2] },
                 limit: MAX_MAP_CONNECTIONS,
                 ..Default::default()
             })?;

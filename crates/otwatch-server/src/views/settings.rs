@@ -408,7 +408,7 @@ fn rule_spec(st: &AppState, f: &CsrfForm) -> ApiResult<ExclusionSpec> {
     }
     let mut subnets = Vec::new();
     for s in list(f, "subnets") {
-        subnets.push(Cidr::parse(&s).map_err(|e| ApiError::field("subnets", e.to_string()))?);
+        subnets.push(Cidr::parse(&s).map_err(|e| ApiError::field("subnets", e))?);
     }
     let expires_at = match f.nonblank("expires_in") {
         Some(d) => Some(st.now().plus_micros(
