@@ -9,6 +9,7 @@ mod alerts;
 mod context;
 mod db;
 mod generate;
+mod hunt;
 mod ingest;
 mod logging;
 mod output;
@@ -89,6 +90,20 @@ enum Command {
     /// Manage API tokens for scripts and sensors (stored hashed; shown once).
     #[command(subcommand)]
     Tokens(admin::TokensCmd),
+    /// Hunt with KQL over the tables Alerts, Devices (DeviceInfo), Connections and Events.
+    ///
+    /// Example: otwatch hunt 'Alerts | where Severity == "Critical" | summarize count() by Engine'.
+    /// The language is documented in docs/hunting.md. Use - to read the query from standard input.
+    Hunt {
+        /// The query, or - for standard input.
+        query: String,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+        /// Most rows (capped by hunt.row_limit).
+        #[arg(long)]
+        limit: Option<usize>,
+    },
     /// Back up, restore, check and trim the data directory.
     #[command(subcommand)]
     Db(db::DbCmd),
@@ -301,6 +316,13 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Serve { .. } => admin::serve(Ctx::open(config)?, &mut out)?,
         Command::Users(cmd) => admin::users(&Ctx::open(config)?, cmd, &mut out)?,
         Command::Tokens(cmd) => admin::tokens(&Ctx::open(config)?, cmd, &mut out)?,
+        Command::Hunt { query, format, limit } => {
+            let ctx = Ctx::open(config)?;
+            let stderr = std::io::stderr();
+            if !hunt::command(&ctx, &query, format, limit, &mut out, &mut stderr.lock())? {
+                return Ok(ExitCode::FAILURE);
+            }
+        }
         Command::Db(cmd) => {
             if !db::run(config, cmd, &mut out)? {
                 return Ok(ExitCode::FAILURE);

@@ -467,3 +467,32 @@ fn db_backup_restore_and_retention() {
         restored
     );
 }
+
+#[test]
+fn hunting_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    ingest_text(dir.path(), LINES);
+    let v = json(
+        dir.path(),
+        &["hunt", "Alerts | summarize n = count() by Engine | sort by n desc", "--format", "json"],
+    );
+    assert_eq!(v["columns"][0]["name"], "Engine");
+    assert_eq!(v["rows"].as_array().unwrap().len(), 2);
+    let table = ok(
+        dir.path(),
+        &["hunt", "Alerts | project AlertId, Title, Severity | sort by AlertId asc"],
+    );
+    assert!(
+        table.contains("Unpermitted Usage of Modbus Function Code") && table.contains("2 row(s)"),
+        "{table}"
+    );
+    let csv = ok(dir.path(), &["hunt", "Alerts | project SrcIp", "--format", "csv"]);
+    assert!(csv.starts_with("SrcIp\r\n"), "{csv}");
+    let o = otwatch(dir.path(), &["hunt", "Alerts | where Severityy == 'High'"]);
+    assert_eq!(o.status.code(), Some(1));
+    let e = text(&o.stderr);
+    assert!(
+        e.contains("KQL") && e.contains("line 1") && e.contains('^') && e.contains("Severity"),
+        "{e}"
+    );
+}

@@ -11,6 +11,7 @@
 pub mod api;
 pub mod auth;
 pub mod error;
+pub mod hunt;
 pub mod service;
 pub mod state;
 pub mod views;

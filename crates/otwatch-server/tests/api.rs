@@ -693,3 +693,100 @@ async fn responses_carry_security_headers() {
     let (_, m, _) = call(&t.app, req("GET", "/metrics", None, None)).await;
     assert!(m.as_str().unwrap().contains("otwatch_http_requests_total"));
 }
+
+#[tokio::test]
+async fn hunting_over_the_api() {
+    let t = setup();
+    let tok = t.tokens["viewer"].clone();
+    let q = json!({"query": "Alerts | summarize n = count() by Engine | sort by Engine asc"});
+    let (st, v, _) = call(&t.app, req("POST", "/api/v1/hunt", Some(&tok), Some(q))).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(v["columns"][0]["name"], "Engine");
+    assert_eq!(v["columns"][1]["type"], "long");
+    let counts = rusqlite_count(&t, "SELECT engine, count(*) FROM alerts GROUP BY engine");
+    for row in v["rows"].as_array().unwrap() {
+        assert_eq!(counts.get(row[0].as_str().unwrap()).copied(), row[1].as_u64());
+    }
+    // Errors carry a code and a position with a caret.
+    let (st, e, _) = call(
+        &t.app,
+        req(
+            "POST",
+            "/api/v1/hunt",
+            Some(&tok),
+            Some(json!({"query": "Alerts\n| where Severityy == \"High\""})),
+        ),
+    )
+    .await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+    assert_eq!(e["error"]["line"], 2);
+    assert!(e["error"]["code"].as_str().unwrap().starts_with("KQL"));
+    assert!(e["error"]["hint"].as_str().unwrap_or("").contains("Severity"), "{e}");
+    assert!(e["error"]["caret"].as_str().unwrap().contains('^'));
+    // CSV results and the row limit.
+    let resp = t
+        .app
+        .clone()
+        .oneshot(req(
+            "POST",
+            "/api/v1/hunt",
+            Some(&tok),
+            Some(json!({"query": "Alerts | project AlertId, Title", "format": "csv", "limit": 3})),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let body =
+        String::from_utf8(resp.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap();
+    assert_eq!(body.split("\r\n").filter(|l| !l.is_empty()).count(), 4, "{body}");
+    let (_, v, _) = call(
+        &t.app,
+        req("POST", "/api/v1/hunt", Some(&tok), Some(json!({"query": "Alerts", "limit": 5}))),
+    )
+    .await;
+    assert_eq!((v["row_count"].as_u64(), v["truncated"].as_bool()), (Some(5), Some(true)));
+    // Saved queries are per user.
+    let (st, s, _) = call(
+        &t.app,
+        req(
+            "POST",
+            "/api/v1/hunt/queries",
+            Some(&tok),
+            Some(json!({"name": "by engine", "query": "Alerts | summarize count() by Engine"})),
+        ),
+    )
+    .await;
+    assert_eq!(st, StatusCode::CREATED, "{s}");
+    let (st, _, _) = call(
+        &t.app,
+        req(
+            "POST",
+            "/api/v1/hunt/queries",
+            Some(&tok),
+            Some(json!({"name": "broken", "query": "Alerts | wher x"})),
+        ),
+    )
+    .await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+    let (_, mine, _) = call(&t.app, req("GET", "/api/v1/hunt/queries", Some(&tok), None)).await;
+    assert_eq!(mine["items"].as_array().unwrap().len(), 1);
+    let (_, theirs, _) =
+        call(&t.app, req("GET", "/api/v1/hunt/queries", Some(&t.tokens["analyst"]), None)).await;
+    assert_eq!(theirs["items"].as_array().unwrap().len(), 0);
+    let id = s["id"].as_i64().unwrap();
+    assert_eq!(
+        call(
+            &t.app,
+            req("DELETE", &format!("/api/v1/hunt/queries/{id}"), Some(&t.tokens["analyst"]), None)
+        )
+        .await
+        .0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        call(&t.app, req("DELETE", &format!("/api/v1/hunt/queries/{id}"), Some(&tok), None))
+            .await
+            .0,
+        StatusCode::NO_CONTENT
+    );
+}

@@ -5,7 +5,8 @@ use std::time::{Duration, Instant};
 use rusqlite::Connection;
 use rusqlite::types::{Value as V, ValueRef};
 
-use otwatch_store::{Result, SqlRows, SqlValue, StoreError};
+use otwatch_model::Timestamp;
+use otwatch_store::{Result, SavedQuery, SqlRows, SqlValue, StoreError};
 
 use crate::backend_err;
 
@@ -68,4 +69,71 @@ fn execute(c: &Connection, sql: &str, params: &[SqlValue], max_rows: usize) -> R
         }
         Ok(out)
     }
+}
+
+/// Longest saved query text.
+const MAX_SAVED_QUERY: usize = 64 * 1024;
+
+pub(crate) fn save(
+    tx: &Connection,
+    owner: &str,
+    name: &str,
+    query: &str,
+    now: Timestamp,
+) -> Result<SavedQuery> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(StoreError::invalid("name", "a saved query needs a name of 1–100 characters"));
+    }
+    if query.trim().is_empty() || query.len() > MAX_SAVED_QUERY {
+        return Err(StoreError::invalid(
+            "query",
+            format!("the query must have 1 to {MAX_SAVED_QUERY} bytes"),
+        ));
+    }
+    tx.execute(
+        "INSERT INTO saved_queries (owner, name, query, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?4) \
+         ON CONFLICT (owner, name) DO UPDATE SET query = excluded.query, updated_at = excluded.updated_at",
+        rusqlite::params![owner, name, query, now.0],
+    )
+    .map_err(backend_err)?;
+    tx.query_row(
+        "SELECT id, owner, name, query, updated_at FROM saved_queries WHERE owner = ? AND name = ?",
+        rusqlite::params![owner, name],
+        row,
+    )
+    .map_err(backend_err)
+}
+
+fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SavedQuery> {
+    Ok(SavedQuery {
+        id: r.get(0)?,
+        owner: r.get(1)?,
+        name: r.get(2)?,
+        query: r.get(3)?,
+        updated_at: Timestamp(r.get(4)?),
+    })
+}
+
+pub(crate) fn saved(c: &Connection, owner: &str) -> Result<Vec<SavedQuery>> {
+    let mut st = c
+        .prepare_cached("SELECT id, owner, name, query, updated_at FROM saved_queries WHERE owner = ? ORDER BY name")
+        .map_err(backend_err)?;
+    st.query_map([owner], row)
+        .map_err(backend_err)?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(backend_err)
+}
+
+pub(crate) fn delete(tx: &Connection, owner: &str, id: i64) -> Result<()> {
+    let n = tx
+        .execute(
+            "DELETE FROM saved_queries WHERE id = ? AND owner = ?",
+            rusqlite::params![id, owner],
+        )
+        .map_err(backend_err)?;
+    if n == 0 {
+        return Err(StoreError::not_found("saved query", id));
+    }
+    Ok(())
 }

@@ -34,10 +34,11 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (2, include_str!("../migrations/0002_hunt_views.sql")),
     (3, include_str!("../migrations/0003_alert_pcaps.sql")),
     (4, include_str!("../migrations/0004_retention.sql")),
+    (5, include_str!("../migrations/0005_saved_queries.sql")),
 ];
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: u32 = 4;
+pub const SCHEMA_VERSION: u32 = 5;
 
 /// Name of the database file inside the data directory.
 pub const DB_FILE: &str = "otwatch.db";
@@ -570,6 +571,21 @@ mod store_impl {
         }
         fn stats(&self) -> Result<otwatch_store::StoreStats> {
             self.read(crate::ops::stats)
+        }
+        fn save_query(
+            &self,
+            owner: &str,
+            name: &str,
+            query: &str,
+            now: Timestamp,
+        ) -> Result<otwatch_store::SavedQuery> {
+            self.write(|tx| crate::hunt::save(tx, owner, name, query, now))
+        }
+        fn saved_queries(&self, owner: &str) -> Result<Vec<otwatch_store::SavedQuery>> {
+            self.read(|c| crate::hunt::saved(c, owner))
+        }
+        fn delete_query(&self, owner: &str, id: i64) -> Result<()> {
+            self.write(|tx| crate::hunt::delete(tx, owner, id))
         }
         fn hunt_sql(
             &self,

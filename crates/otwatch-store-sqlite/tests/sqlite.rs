@@ -173,7 +173,7 @@ fn backup_under_load_and_restore() {
     let cat = Arc::new(catalog());
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let writer = {
-        let (store, cat, stop) = (store.clone(), cat.clone(), stop.clone());
+        let (store, cat, stop) = (store.clone(), cat, stop.clone());
         std::thread::spawn(move || {
             let mut i = 0u64;
             while !stop.load(std::sync::atomic::Ordering::Relaxed) {

@@ -1036,6 +1036,23 @@ pub fn retention_removes_only_what_the_policy_drops(s: &dyn Store) {
     assert_eq!(s.stats().unwrap().alerts, 2);
 }
 
+pub fn saved_queries_belong_to_their_owner(s: &dyn Store) {
+    let a = s.save_query("ann", "scans", "Alerts | where Category == 'Scan'", t(1)).unwrap();
+    s.save_query("ann", "plcs", "Devices | where DeviceType == 'PLC'", t(2)).unwrap();
+    let replaced = s.save_query("ann", "scans", "Alerts | take 5", t(3)).unwrap();
+    assert_eq!(replaced.id, a.id, "saving under the same name replaces");
+    s.save_query("bob", "scans", "Alerts", t(4)).unwrap();
+    let mine = s.saved_queries("ann").unwrap();
+    assert_eq!(mine.iter().map(|q| q.name.as_str()).collect::<Vec<_>>(), vec!["plcs", "scans"]);
+    assert_eq!(mine[1].query, "Alerts | take 5");
+    assert!(s.delete_query("bob", a.id).is_err(), "another user's query cannot be deleted");
+    s.delete_query("ann", a.id).unwrap();
+    assert_eq!(s.saved_queries("ann").unwrap().len(), 1);
+    assert_eq!(s.saved_queries("bob").unwrap().len(), 1);
+    assert!(s.save_query("ann", "  ", "x", t(5)).is_err());
+    assert!(s.save_query("ann", "empty", "   ", t(5)).is_err());
+}
+
 /// Generates one `#[test]` per conformance check. `$factory` is an
 /// expression returning `(store, guard)`; the guard is kept alive for the test.
 #[macro_export]
@@ -1050,7 +1067,7 @@ macro_rules! conformance_tests {
             export_streams_every_matching_row, comments_and_history_are_kept, aggregated_view_lists_devices,
             inventory_merges_observations, events_are_idempotent_by_key, users_and_tokens,
             hunting_relations_have_the_documented_columns, pcap_evidence_is_kept_per_alert,
-            retention_removes_only_what_the_policy_drops);
+            retention_removes_only_what_the_policy_drops, saved_queries_belong_to_their_owner);
     };
     (@each $factory:expr; $($name:ident),+) => {
         $(

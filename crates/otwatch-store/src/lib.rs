@@ -170,6 +170,21 @@ pub struct StoreStats {
     pub size_bytes: u64,
 }
 
+/// A hunting query saved by a user.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SavedQuery {
+    /// Id.
+    pub id: i64,
+    /// The user it belongs to.
+    pub owner: String,
+    /// Its name.
+    pub name: String,
+    /// The KQL text.
+    pub query: String,
+    /// Last saved.
+    pub updated_at: Timestamp,
+}
+
 /// A value passed to or returned from a hunting read.
 #[derive(Clone, Debug, PartialEq)]
 pub enum SqlValue {
@@ -433,6 +448,21 @@ pub trait Store: Send + Sync {
     fn stats(&self) -> Result<StoreStats>;
 
     // ---- hunting --------------------------------------------------------
+
+    /// Saves (or replaces, by name) a user's hunting query.
+    fn save_query(
+        &self,
+        owner: &str,
+        name: &str,
+        query: &str,
+        now: Timestamp,
+    ) -> Result<SavedQuery>;
+
+    /// A user's saved queries, by name.
+    fn saved_queries(&self, owner: &str) -> Result<Vec<SavedQuery>>;
+
+    /// Deletes one of a user's saved queries.
+    fn delete_query(&self, owner: &str, id: i64) -> Result<()>;
 
     /// Runs one read-only SELECT over the hunting relations (see
     /// `otwatch_model::hunt`), built by the query compiler with every user

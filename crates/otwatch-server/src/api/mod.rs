@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod alerts;
 pub mod compat;
+pub mod hunt;
 pub mod inventory;
 pub mod json;
 pub mod params;
@@ -644,6 +645,58 @@ pub fn routes() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
                 (200, "{items}")
             ),
             get(admin::audit),
+        ),
+        (
+            spec!(
+                "POST",
+                "/api/v1/hunt",
+                V,
+                "hunting",
+                "Run a KQL query over Alerts, Devices (DeviceInfo), Connections and Events (read-only, row- and time-limited); errors carry a code, line:column and a caret.",
+                &[],
+                Some("{query, limit?, format?: json|csv}"),
+                (200, "{columns, rows, row_count, truncated, render, elapsed_ms} or text/csv")
+            ),
+            post(hunt::hunt),
+        ),
+        (
+            spec!(
+                "GET",
+                "/api/v1/hunt/queries",
+                V,
+                "hunting",
+                "The caller's saved queries.",
+                &[],
+                None,
+                (200, "{items}")
+            ),
+            get(hunt::saved),
+        ),
+        (
+            spec!(
+                "POST",
+                "/api/v1/hunt/queries",
+                V,
+                "hunting",
+                "Save (or replace by name) a query; it is checked first.",
+                &[],
+                Some("{name, query}"),
+                (201, "saved query")
+            ),
+            post(hunt::save),
+        ),
+        (
+            spec!(
+                "DELETE",
+                "/api/v1/hunt/queries/{id}",
+                V,
+                "hunting",
+                "Delete one of the caller's saved queries.",
+                &[P_ID],
+                None,
+                (204, "")
+            ),
+            delete(hunt::delete),
         ),
         (
             spec!(
