@@ -9,6 +9,8 @@
 //!   delivery of framed PDUs and datagrams to the protocol handlers.
 //! - [`summary`]: the truth-file-shaped summary of captures; the protocol
 //!   handlers live in `summary/<proto>.rs` (see `summary/CONTRACT.md`).
+//! - [`inventory`]: devices, connections and timeline events from observations;
+//!   [`run`]: the sensor run that feeds them and the detection hook to the store.
 //! - [`observe`]: the same traffic as protocol-neutral observations for the
 //!   inventory and detection (one handler per protocol in `observe/`).
 
@@ -16,10 +18,12 @@
 
 pub mod dispatch;
 pub mod intake;
+pub mod inventory;
 #[cfg(feature = "live")]
 pub mod live;
 pub mod observe;
 pub mod pipeline;
+pub mod run;
 pub mod summary;
 
 pub use intake::{CaptureFile, CaptureFormat, IntakeError, MergedCaptures, Packet};
