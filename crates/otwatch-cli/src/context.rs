@@ -71,6 +71,9 @@ impl Ctx {
     pub fn open(config: Config) -> Result<Ctx> {
         let store = SqliteStore::open_dir(&config.data_dir)
             .with_context(|| format!("opening the store in {}", config.data_dir.display()))?;
+        if config.max_store_bytes > 0 {
+            store.set_max_size(config.max_store_bytes)?;
+        }
         tracing::debug!(message = "Store opened.", path = %store.path().display());
         Ok(Ctx { config, store: Arc::new(store) })
     }

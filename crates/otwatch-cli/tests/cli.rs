@@ -496,3 +496,56 @@ fn hunting_from_the_command_line() {
         "{e}"
     );
 }
+
+/// A full store (capped with store.max_size_bytes, which fails exactly as a
+/// full disk does) gives a clear error; what was stored stays intact.
+#[test]
+fn a_full_store_gives_a_clear_error_and_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let small =
+        ok(dir.path(), &["gen-alerts", "--count", "500", "--distinct", "500", "--seed", "1"]);
+    let o = ingest_text(dir.path(), &small);
+    assert!(o.status.success());
+    let before = json(dir.path(), &["alerts", "list", "--format", "json", "--limit", "10000"]);
+    let big =
+        ok(dir.path(), &["gen-alerts", "--count", "40000", "--distinct", "40000", "--seed", "2"]);
+    let size = std::fs::metadata(dir.path().join("otwatch.db")).unwrap().len() + 256 * 1024;
+    let input = dir.path().join("big.jsonl");
+    std::fs::write(&input, big).unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_otwatch"))
+        .arg("--data-dir")
+        .arg(dir.path())
+        .args([
+            "--set",
+            &format!("store.max_size_bytes={size}"),
+            "--set",
+            "ingest.batch_size=2000",
+            "ingest",
+        ])
+        .arg(&input)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let e = text(&o.stderr);
+    assert!(e.contains("storage is full") && e.contains("nothing stored was lost"), "{e}");
+    // The database is sound, and the alerts from before are all there, unchanged.
+    let check = Command::new("sqlite3")
+        .arg(dir.path().join("otwatch.db"))
+        .arg("PRAGMA integrity_check;")
+        .output()
+        .expect("sqlite3 is needed");
+    assert_eq!(text(&check.stdout).trim(), "ok");
+    let after: Vec<serde_json::Value> = ok(dir.path(), &["alerts", "export", "--format", "jsonl"])
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let ids: std::collections::BTreeSet<i64> =
+        after.iter().map(|a| a["id"].as_i64().unwrap()).collect();
+    for a in before.as_array().unwrap() {
+        assert!(ids.contains(&a["id"].as_i64().unwrap()));
+    }
+    // Batches are all-or-nothing: whole batches of 2000 were stored before the cap.
+    let n_before = before.as_array().unwrap().len();
+    assert!(after.len() >= n_before);
+    assert!(after.len() < n_before + 40_000, "the cap stopped the ingest");
+}

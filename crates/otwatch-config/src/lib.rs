@@ -217,6 +217,8 @@ pub struct Effective {
 pub struct Config {
     /// Data directory.
     pub data_dir: PathBuf,
+    /// Cap on the database size in bytes (0: none).
+    pub max_store_bytes: u64,
     /// Auto-close period, microseconds.
     pub auto_close_after: i64,
     /// Auto-close sweep interval, microseconds.
@@ -566,6 +568,7 @@ impl Builder<'_> {
     fn build(&mut self) -> Option<Config> {
         // Evaluate every setting, even after an error, so all errors are reported.
         let data_dir = self.text("store.data_dir");
+        let max_store_bytes = self.int("store.max_size_bytes");
         let auto_close_after = self.duration("lifecycle.auto_close_after");
         let auto_close_interval = self.duration("lifecycle.auto_close_interval");
         let log_level = self.text("log.level");
@@ -640,6 +643,7 @@ impl Builder<'_> {
         let opt = |s: String| if s.is_empty() { None } else { Some(s) };
         Some(Config {
             data_dir: data_dir?,
+            max_store_bytes: max_store_bytes? as u64,
             auto_close_after: auto_close_after?,
             auto_close_interval: auto_close_interval?,
             log_level: log_level?,

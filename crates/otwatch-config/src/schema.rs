@@ -79,6 +79,13 @@ pub const SETTINGS: &[Setting] = &[
         env_alias: Some("OTWATCH_DATA_DIR"),
     },
     Setting {
+        key: "store.max_size_bytes",
+        kind: Kind::Int { min: 0, max: 1_099_511_627_776 },
+        default: "0",
+        doc: "Largest size of the database file (0: no cap). Writes beyond it fail with a clear \"storage is full\" error, as a full disk does; nothing stored is lost.",
+        env_alias: None,
+    },
+    Setting {
         key: "lifecycle.auto_close_after",
         kind: Kind::Duration,
         default: "90d",

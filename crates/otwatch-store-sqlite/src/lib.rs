@@ -156,6 +156,22 @@ impl SqliteStore {
         Ok(s)
     }
 
+    /// Caps the size of the database file: writes that would grow it further
+    /// fail with `StoreError::Full` (the same error a full disk gives), and
+    /// nothing stored is lost. `0` lifts the cap.
+    pub fn set_max_size(&self, bytes: u64) -> Result<()> {
+        let conn = self.lock_writer();
+        let page: i64 =
+            conn.query_row("PRAGMA page_size", [], |r| r.get(0)).map_err(backend_err)?;
+        let pages =
+            if bytes == 0 { 0xFFFF_FFFE_i64 } else { (bytes as i64 / page.max(512)).max(1) };
+        // SQLite never lowers the limit below the current size; it answers with the limit in force.
+        let _: i64 = conn
+            .query_row(&format!("PRAGMA max_page_count = {pages}"), [], |r| r.get(0))
+            .map_err(backend_err)?;
+        Ok(())
+    }
+
     /// Opens (creating if needed) a database file and migrates it.
     pub fn open_file(path: &Path) -> Result<SqliteStore> {
         let writer = Connection::open(path)
