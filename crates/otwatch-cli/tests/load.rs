@@ -1,0 +1,237 @@
+//! Load: hundreds of concurrent clients against list, filter, group-by,
+//! details and update endpoints of a real `otwatch serve`, while another
+//! process ingests at full speed into the same data directory. Bounded in
+//! time; asserts no 5xx and no errors; prints throughput, latency
+//! percentiles and the server's peak memory (no timing assertions).
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const CLIENTS: usize = 200;
+const SECONDS: u64 = 8;
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// A keep-alive HTTP/1.1 client connection.
+struct Conn {
+    r: BufReader<TcpStream>,
+    w: TcpStream,
+}
+
+impl Conn {
+    fn open(port: u16) -> std::io::Result<Conn> {
+        let s = TcpStream::connect(("127.0.0.1", port))?;
+        s.set_read_timeout(Some(Duration::from_secs(60)))?;
+        s.set_nodelay(true)?;
+        Ok(Conn { r: BufReader::new(s.try_clone()?), w: s })
+    }
+
+    /// One request; returns the status (the body is read and dropped).
+    fn call(
+        &mut self,
+        method: &str,
+        path: &str,
+        token: &str,
+        body: Option<&str>,
+    ) -> std::io::Result<u16> {
+        let mut req =
+            format!("{method} {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n");
+        if let Some(b) = body {
+            req.push_str(&format!(
+                "Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{b}",
+                b.len()
+            ));
+        } else {
+            req.push_str("\r\n");
+        }
+        self.w.write_all(req.as_bytes())?;
+        let mut line = String::new();
+        self.r.read_line(&mut line)?;
+        let status: u16 = line
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| std::io::Error::other(format!("bad status line {line:?}")))?;
+        let mut len = None;
+        let mut chunked = false;
+        loop {
+            line.clear();
+            self.r.read_line(&mut line)?;
+            let l = line.trim_end();
+            if l.is_empty() {
+                break;
+            }
+            let lower = l.to_ascii_lowercase();
+            if let Some(v) = lower.strip_prefix("content-length:") {
+                len = v.trim().parse::<usize>().ok();
+            }
+            if lower.starts_with("transfer-encoding:") && lower.contains("chunked") {
+                chunked = true;
+            }
+        }
+        if chunked {
+            loop {
+                line.clear();
+                self.r.read_line(&mut line)?;
+                let n = usize::from_str_radix(line.trim(), 16)
+                    .map_err(|_| std::io::Error::other("bad chunk"))?;
+                let mut buf = vec![0u8; n + 2];
+                self.r.read_exact(&mut buf)?;
+                if n == 0 {
+                    break;
+                }
+            }
+        } else if let Some(n) = len {
+            let mut buf = vec![0u8; n];
+            self.r.read_exact(&mut buf)?;
+        }
+        Ok(status)
+    }
+}
+
+fn otwatch(dir: &std::path::Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_otwatch"));
+    c.arg("--data-dir").arg(dir);
+    c
+}
+
+#[test]
+fn hundreds_of_clients_while_ingesting() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let generate = |count: &str, seed: &str| {
+        let o = Command::new(env!("CARGO_BIN_EXE_otwatch"))
+            .args(["gen-alerts", "--count", count, "--distinct", count, "--seed", seed])
+            .output()
+            .unwrap();
+        o.stdout
+    };
+    let prefill = dir.path().join("prefill.jsonl");
+    std::fs::write(&prefill, generate("20000", "1")).unwrap();
+    assert!(otwatch(&data).arg("ingest").arg(&prefill).output().unwrap().status.success());
+    let token_out =
+        otwatch(&data).args(["tokens", "create", "load", "--role", "analyst"]).output().unwrap();
+    let token =
+        String::from_utf8_lossy(&token_out.stdout).lines().last().unwrap().trim().to_string();
+    let stream = dir.path().join("stream.jsonl");
+    std::fs::write(&stream, generate("300000", "2")).unwrap();
+
+    let port = free_port();
+    let mut server = otwatch(&data)
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .env("OTWATCH_ADMIN_PASSWORD", "load test admin pw")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(server.stdout.take().unwrap()).lines();
+    while !lines.next().unwrap().unwrap().starts_with("otwatch console on") {}
+    let pid = server.id();
+
+    // The sensor side: another process ingesting as fast as it can.
+    let mut ingester = otwatch(&data)
+        .args(["--set", "ingest.batch_size=5000", "ingest"])
+        .arg(&stream)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let errors = Arc::new(Mutex::new(Vec::<String>::new()));
+    let server_errors = Arc::new(AtomicU64::new(0));
+    let lat = Arc::new(Mutex::new(Vec::<f64>::new()));
+    let requests = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let mut workers = Vec::new();
+    for c in 0..CLIENTS {
+        let (stop, errors, server_errors, lat, requests, token) = (
+            stop.clone(),
+            errors.clone(),
+            server_errors.clone(),
+            lat.clone(),
+            requests.clone(),
+            token.clone(),
+        );
+        workers.push(std::thread::spawn(move || {
+            let mut conn = match Conn::open(port) {
+                Ok(c) => c,
+                Err(e) => {
+                    errors.lock().unwrap().push(format!("connect: {e}"));
+                    return;
+                }
+            };
+            let mut local = Vec::new();
+            let mut i = c;
+            while !stop.load(Ordering::Relaxed) {
+                let id = 1 + (i * 7919) % 20_000;
+                let (m, p, b): (&str, String, Option<String>) = match i % 6 {
+                    0 => ("GET", "/api/v1/alerts?limit=50".into(), None),
+                    1 => ("GET", "/api/v1/alerts?limit=50&severity=Critical,Major&site=Plant%20A&sort=-last_detection".into(), None),
+                    2 => ("GET", "/api/v1/alerts/groups?by=engine&status=New".into(), None),
+                    3 => ("GET", format!("/api/v1/alerts/{id}"), None),
+                    4 => ("PATCH", format!("/api/v1/alerts/{id}"), Some(format!(r#"{{"status":"{}"}}"#, if i % 12 < 6 { "Active" } else { "New" }))),
+                    _ => ("GET", "/api/v1/alerts?limit=50&q=10.1.".into(), None),
+                };
+                let t = Instant::now();
+                match conn.call(m, &p, &token, b.as_deref()) {
+                    Ok(st) if st >= 500 => {
+                        server_errors.fetch_add(1, Ordering::Relaxed);
+                    }
+                    Ok(st) if st >= 400 && st != 404 && st != 409 => errors.lock().unwrap().push(format!("{m} {p}: {st}")),
+                    Ok(_) => {}
+                    Err(e) => {
+                        errors.lock().unwrap().push(format!("{m} {p}: {e}"));
+                        break;
+                    }
+                }
+                local.push(t.elapsed().as_secs_f64() * 1000.0);
+                requests.fetch_add(1, Ordering::Relaxed);
+                i += CLIENTS;
+            }
+            lat.lock().unwrap().extend(local);
+        }));
+    }
+    std::thread::sleep(Duration::from_secs(SECONDS));
+    stop.store(true, Ordering::Relaxed);
+    for w in workers {
+        w.join().unwrap();
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let peak_kib = std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse::<u64>().ok()))
+        })
+        .unwrap_or(0);
+    let _ = ingester.kill();
+    let _ = ingester.wait();
+    let _ = Command::new("kill").args(["-TERM", &pid.to_string()]).status();
+    let _ = server.wait();
+
+    let errs = errors.lock().unwrap();
+    assert_eq!(server_errors.load(Ordering::Relaxed), 0, "no 5xx");
+    assert!(errs.is_empty(), "{} errors, e.g. {:?}", errs.len(), &errs[..errs.len().min(5)]);
+    let mut l = lat.lock().unwrap().clone();
+    l.sort_by(|a, b| a.total_cmp(b));
+    let p = |q: f64| l[((l.len() as f64 - 1.0) * q) as usize];
+    let n = requests.load(Ordering::Relaxed);
+    assert!(n > CLIENTS as u64, "every client made requests");
+    println!(
+        "load: {CLIENTS} clients, {elapsed:.1} s, {n} requests ({:.0}/s), p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms, server peak RSS {:.1} MiB, while ingesting",
+        n as f64 / elapsed,
+        p(0.5),
+        p(0.99),
+        l[l.len() - 1],
+        peak_kib as f64 / 1024.0
+    );
+}
