@@ -295,8 +295,11 @@ impl Baseline {
             }
             FactKind::Firmware | FactKind::Mode => {
                 if let Some((device, value)) = fact.key.split_once('|') {
-                    let map =
-                        if fact.kind == FactKind::Firmware { &mut self.firmware } else { &mut self.modes };
+                    let map = if fact.kind == FactKind::Firmware {
+                        &mut self.firmware
+                    } else {
+                        &mut self.modes
+                    };
                     map.entry(device.to_string()).or_default().insert(value.to_string());
                 }
             }

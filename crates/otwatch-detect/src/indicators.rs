@@ -293,7 +293,10 @@ fn parse_indicator(value: &str) -> Result<Parsed, String> {
                 };
             }
             "url" => return parse_url(rest),
-            "hash" => return parse_hash(rest).ok_or_else(|| "not an MD5, SHA-1 or SHA-256 hex digest".into()),
+            "hash" => {
+                return parse_hash(rest)
+                    .ok_or_else(|| "not an MD5, SHA-1 or SHA-256 hex digest".into());
+            }
             "http" | "https" => return parse_url(value),
             _ => {}
         }

@@ -115,7 +115,9 @@ pub fn facts_for_alert(
                 out.push(Fact::new(FactKind::Device, &[s]));
             }
         }
-        "policy_new_communication_pair" | "policy_new_protocol" => pair_and_protocol(&mut out, proto),
+        "policy_new_communication_pair" | "policy_new_protocol" => {
+            pair_and_protocol(&mut out, proto)
+        }
         "policy_unauthorized_http_activity" => pair_and_protocol(&mut out, "HTTP"),
         "policy_new_port" => {
             if let (Some(t), Some(tr), Some(p)) = (dst, d("transport"), d("port")) {
@@ -196,11 +198,14 @@ mod tests {
             &details,
         );
         let keys: Vec<String> = f.iter().map(ToString::to_string).collect();
-        assert_eq!(keys, [
-            "operation:10.0.0.5|10.0.0.9|Modbus|fc|16",
-            "pair:10.0.0.5|10.0.0.9",
-            "protocol:10.0.0.5|10.0.0.9|Modbus"
-        ]);
+        assert_eq!(
+            keys,
+            [
+                "operation:10.0.0.5|10.0.0.9|Modbus|fc|16",
+                "pair:10.0.0.5|10.0.0.9",
+                "protocol:10.0.0.5|10.0.0.9|Modbus"
+            ]
+        );
     }
 
     #[test]

@@ -1,23 +1,25 @@
 //! From raised detections to reported findings: learned-fingerprint
 //! suppression and aggregation of repeated sightings.
 //!
-//! An engine raises a [`Detection`] every time it sees alert-worthy traffic;
-//! the same traffic (same fingerprint) may be seen thousands of times. The
-//! [`Reporter`] reports the first sighting at once (it starts the alert and
-//! its PCAP evidence) and then counts: every `report_interval` of packet
+//! An engine raises a detection every time it sees alert-worthy traffic; the
+//! same traffic may be seen thousands of times. Each raise comes with a
+//! cheap 64-bit sighting key (a hash of the raw values that decide the
+//! fingerprint) and a closure that builds the [`Detection`]. The first
+//! sighting of a key builds the detection, computes its fingerprint and is
+//! reported at once (it opens the alert and its PCAP evidence); later
+//! sightings of the key are only counted. Every `report_interval` of packet
 //! time, and at the end, the sightings counted since the last report are
-//! reported as one detection with `count` set. The store adds the count to
-//! the open alert, so occurrence counts are exact while the store sees one
-//! row per fingerprint and interval instead of one per packet.
+//! reported as one detection with `count` set, so the store's occurrence
+//! counts are exact while it sees one row per fingerprint and interval.
 //!
 //! Detections whose fingerprint is a learned alert are dropped here (the
-//! store would drop them too; the engine honours the baseline itself).
-//! Everything is ordered by fingerprint (`BTreeMap`), so output order does
-//! not depend on hashing. The table is bounded by
+//! engine honours the baseline itself; the store would drop them too).
+//! Pending sightings are ordered by fingerprint (`BTreeMap`), so output
+//! order never depends on hashing. The table is bounded by
 //! [`crate::settings::Limits::pending_reports`]; when it is full, everything
-//! pending is reported and the table starts again (reported as a limit hit).
+//! pending is reported and the table starts again (counted as a limit hit).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use otwatch_model::{Detection, Timestamp};
 
@@ -37,7 +39,7 @@ pub struct Finding {
     pub detection: Detection,
     /// Its fingerprint (computed once).
     pub fingerprint: String,
-    /// The triggering frames.
+    /// The triggering frames (first report only).
     pub evidence: Evidence,
     /// The first report of this fingerprint in this run (collect PCAP evidence for it).
     pub first: bool,
@@ -54,9 +56,9 @@ struct Pending {
 /// Counters of the reporter.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ReportStats {
-    /// Detections raised by the engines.
+    /// Sightings raised by the engines.
     pub raised: u64,
-    /// Dropped because their fingerprint is a learned alert.
+    /// Sightings dropped because their fingerprint is a learned alert.
     pub learned: u64,
     /// Findings reported.
     pub reported: u64,
@@ -64,9 +66,19 @@ pub struct ReportStats {
     pub table_full: u64,
 }
 
+/// Where a sighting key leads.
+#[derive(Debug, Clone)]
+enum Slot {
+    /// A pending fingerprint.
+    Pending(String),
+    /// A learned fingerprint: sightings are dropped.
+    Learned,
+}
+
 /// Aggregates repeated sightings between reports.
 #[derive(Debug)]
 pub struct Reporter {
+    index: HashMap<u64, Slot>,
     pending: BTreeMap<String, Pending>,
     interval: i64,
     limit: usize,
@@ -79,6 +91,7 @@ impl Reporter {
     /// A reporter that re-reports every `interval` microseconds of packet time.
     pub fn new(interval: i64, limit: usize, evidence_frames: usize) -> Reporter {
         Reporter {
+            index: HashMap::new(),
             pending: BTreeMap::new(),
             interval: interval.max(1),
             limit: limit.max(1),
@@ -88,59 +101,87 @@ impl Reporter {
         }
     }
 
-    /// One sighting. Pushes a finding to `out` when it must be reported now.
+    /// One sighting of the traffic identified by `key` at `time`. `make`
+    /// builds the detection; it is called on the first sighting and when an
+    /// aggregate is due, not for every repeat.
     pub fn raise(
         &mut self,
-        detection: Detection,
+        key: u64,
+        time: Timestamp,
         frames: &[u64],
+        make: impl FnOnce() -> Detection,
         baseline: &Baseline,
         out: &mut Vec<Finding>,
     ) {
         self.stats.raised += 1;
-        let fp = detection.fingerprint();
-        if baseline.is_learned_fingerprint(&fp) {
-            self.stats.learned += 1;
-            return;
-        }
-        let t = detection.time;
-        if let Some(p) = self.pending.get_mut(&fp) {
-            p.unreported = p.unreported.saturating_add(detection.count.max(1));
-            if t >= p.latest.time {
-                p.latest = detection;
+        match self.index.get(&key).cloned() {
+            Some(Slot::Learned) => {
+                self.stats.learned += 1;
             }
-            if t.0.saturating_sub(p.reported_at.0) >= self.interval {
-                let mut d = p.latest.clone();
-                d.count = p.unreported;
-                p.unreported = 0;
-                p.reported_at = t;
+            Some(Slot::Pending(fp)) => {
+                let Some(p) = self.pending.get_mut(&fp) else {
+                    self.index.remove(&key);
+                    return self.raise(key, time, frames, make, baseline, out);
+                };
+                p.unreported = p.unreported.saturating_add(1);
+                if time >= p.latest.time {
+                    p.latest.time = time;
+                }
+                if time.0.saturating_sub(p.reported_at.0) >= self.interval {
+                    let mut d = make();
+                    d.time = d.time.max(p.latest.time);
+                    d.count = p.unreported;
+                    p.latest = d.clone();
+                    p.latest.count = 1;
+                    p.unreported = 0;
+                    p.reported_at = time;
+                    self.stats.reported += 1;
+                    out.push(Finding {
+                        detection: d,
+                        fingerprint: fp,
+                        evidence: Evidence::default(),
+                        first: false,
+                    });
+                }
+            }
+            None => {
+                let detection = make();
+                let fp = detection.fingerprint();
+                if baseline.is_learned_fingerprint(&fp) {
+                    self.stats.learned += 1;
+                    self.index.insert(key, Slot::Learned);
+                    return;
+                }
+                if self.pending.len() >= self.limit || self.index.len() >= self.limit * 4 {
+                    self.stats.table_full += 1;
+                    self.flush(out);
+                    self.pending.clear();
+                    self.index.clear();
+                }
+                self.index.insert(key, Slot::Pending(fp.clone()));
+                if let Some(p) = self.pending.get_mut(&fp) {
+                    // Another sighting key for a fingerprint already pending.
+                    p.unreported = p.unreported.saturating_add(1);
+                    return;
+                }
+                let mut f: Vec<u64> = frames.to_vec();
+                f.sort_unstable();
+                f.dedup();
+                let skip = f.len().saturating_sub(self.evidence_frames);
+                let frames: Vec<u64> = f.into_iter().skip(skip).collect();
+                self.pending.insert(
+                    fp.clone(),
+                    Pending { latest: detection.clone(), unreported: 0, reported_at: time },
+                );
                 self.stats.reported += 1;
                 out.push(Finding {
-                    detection: d,
+                    detection,
                     fingerprint: fp,
-                    evidence: Evidence::default(),
-                    first: false,
+                    evidence: Evidence { frames },
+                    first: true,
                 });
             }
-            return;
         }
-        if self.pending.len() >= self.limit {
-            self.stats.table_full += 1;
-            self.flush(out);
-            self.pending.clear();
-        }
-        let frames: Vec<u64> = {
-            let mut f: Vec<u64> = frames.to_vec();
-            f.sort_unstable();
-            f.dedup();
-            let skip = f.len().saturating_sub(self.evidence_frames);
-            f.into_iter().skip(skip).collect()
-        };
-        self.pending.insert(
-            fp.clone(),
-            Pending { latest: detection.clone(), unreported: 0, reported_at: t },
-        );
-        self.stats.reported += 1;
-        out.push(Finding { detection, fingerprint: fp, evidence: Evidence { frames }, first: true });
     }
 
     /// Packet time moved to `now`: reports sightings older than the interval.
@@ -184,6 +225,21 @@ impl Reporter {
         }
     }
 
+    /// The learned alerts changed: forget what was decided from the old set.
+    /// Pending sightings of fingerprints that are now learned are dropped.
+    pub fn baseline_changed(&mut self, baseline: &Baseline) {
+        self.index.retain(|_, s| matches!(s, Slot::Pending(_)));
+        let learned: Vec<String> =
+            self.pending.keys().filter(|fp| baseline.is_learned_fingerprint(fp)).cloned().collect();
+        for fp in learned {
+            self.pending.remove(&fp);
+        }
+        self.index.retain(|_, s| match s {
+            Slot::Pending(fp) => !baseline.is_learned_fingerprint(fp),
+            Slot::Learned => false,
+        });
+    }
+
     /// Counters.
     pub fn stats(&self) -> ReportStats {
         self.stats
@@ -200,27 +256,32 @@ mod tests {
         d
     }
 
+    fn raise(r: &mut Reporter, b: &Baseline, key: u64, secs: i64, out: &mut Vec<Finding>) {
+        r.raise(key, Timestamp::from_secs(secs), &[secs as u64], || det(secs), b, out);
+    }
+
     #[test]
     fn first_sighting_at_once_then_counts_per_interval() {
         let b = Baseline::new();
         let mut r = Reporter::new(60_000_000, 100, 4);
         let mut out = Vec::new();
-        r.raise(det(0), &[1, 2], &b, &mut out);
+        raise(&mut r, &b, 1, 0, &mut out);
         assert_eq!(out.len(), 1);
         assert!(out[0].first);
-        assert_eq!(out[0].evidence.frames, vec![1, 2]);
+        assert_eq!(out[0].evidence.frames, vec![0]);
         for s in 1..10 {
-            r.raise(det(s), &[s as u64], &b, &mut out);
+            raise(&mut r, &b, 1, s, &mut out);
         }
         assert_eq!(out.len(), 1, "repeats are counted, not reported");
-        r.raise(det(61), &[], &b, &mut out);
+        raise(&mut r, &b, 1, 61, &mut out);
         assert_eq!(out.len(), 2);
         assert_eq!(out[1].detection.count, 10);
         assert_eq!(out[1].detection.time, Timestamp::from_secs(61));
-        r.raise(det(62), &[], &b, &mut out);
+        raise(&mut r, &b, 1, 62, &mut out);
         r.flush(&mut out);
         assert_eq!(out.len(), 3);
         assert_eq!(out[2].detection.count, 1);
+        assert_eq!(out[2].detection.time, Timestamp::from_secs(62));
         r.flush(&mut out);
         assert_eq!(out.len(), 3, "nothing left");
     }
@@ -231,9 +292,14 @@ mod tests {
         b.set_alert_facts([det(0).fingerprint()].into(), &[]);
         let mut r = Reporter::new(60_000_000, 100, 4);
         let mut out = Vec::new();
-        r.raise(det(0), &[], &b, &mut out);
+        raise(&mut r, &b, 1, 0, &mut out);
+        raise(&mut r, &b, 1, 1, &mut out);
         assert!(out.is_empty());
-        assert_eq!(r.stats().learned, 1);
+        assert_eq!(r.stats().learned, 2);
+        b.set_alert_facts(Default::default(), &[]);
+        r.baseline_changed(&b);
+        raise(&mut r, &b, 1, 2, &mut out);
+        assert_eq!(out.len(), 1, "unlearned traffic alerts again");
     }
 
     #[test]
@@ -241,11 +307,14 @@ mod tests {
         let b = Baseline::new();
         let mut r = Reporter::new(60_000_000, 2, 4);
         let mut out = Vec::new();
-        for i in 0..3 {
-            let mut d = det(0);
-            d.destination.ip = Some(format!("10.0.0.{}", i + 10));
-            r.raise(d.clone(), &[], &b, &mut out);
-            r.raise(d, &[], &b, &mut out);
+        for i in 0..3u64 {
+            let make = || {
+                let mut d = det(0);
+                d.destination.ip = Some(format!("10.0.0.{}", i + 10));
+                d
+            };
+            r.raise(i, Timestamp(0), &[], make, &b, &mut out);
+            r.raise(i, Timestamp(0), &[], make, &b, &mut out);
         }
         assert_eq!(r.stats().table_full, 1);
         assert_eq!(out.iter().filter(|f| f.first).count(), 3);

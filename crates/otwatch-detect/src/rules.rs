@@ -104,7 +104,11 @@ impl TimeWindow {
         let day_ok = self.days.is_empty() || self.days.contains(&weekday);
         let hour_ok = self.hours.is_empty()
             || self.hours.iter().any(|(from, to)| {
-                if from <= to { (*from..*to).contains(&minute) } else { minute >= *from || minute < *to }
+                if from <= to {
+                    (*from..*to).contains(&minute)
+                } else {
+                    minute >= *from || minute < *to
+                }
             });
         day_ok && hour_ok
     }
@@ -389,7 +393,10 @@ impl RuleSet {
             let mut p = RuleParser { text, errors: &mut errors, rule_line: line };
             if let Some(rule) = p.rule(table.get_ref(), line) {
                 if !ids.insert(rule.id.clone()) {
-                    errors.push(RuleError { line, message: format!("duplicate rule id {:?}", rule.id) });
+                    errors.push(RuleError {
+                        line,
+                        message: format!("duplicate rule id {:?}", rule.id),
+                    });
                 }
                 rules.push(rule);
             }
@@ -446,9 +453,14 @@ impl RuleParser<'_> {
             Some(id)
                 if id.is_empty()
                     || id.len() > 64
-                    || !id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')) =>
+                    || !id
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')) =>
             {
-                self.err(t.get("id"), format!("rule id {id:?} must be 1 to 64 letters, digits, - _ ."));
+                self.err(
+                    t.get("id"),
+                    format!("rule id {id:?} must be 1 to 64 letters, digits, - _ ."),
+                );
             }
             _ => {}
         }
@@ -544,7 +556,10 @@ impl RuleParser<'_> {
                 )
         });
         if when.is_empty() && !has_condition_key {
-            self.err(None, "a rule needs at least one condition (protocol, source, function…)".into());
+            self.err(
+                None,
+                "a rule needs at least one condition (protocol, source, function…)".into(),
+            );
         }
         if self.errors.len() > before {
             return None;
@@ -623,7 +638,10 @@ impl RuleParser<'_> {
                     Some(n) => format!("did you mean {n:?}? "),
                     None => String::new(),
                 };
-                self.err(t.get(key), format!("{key} {item:?} is not known; {hint}valid: {}", valid.join(", ")));
+                self.err(
+                    t.get(key),
+                    format!("{key} {item:?} is not known; {hint}valid: {}", valid.join(", ")),
+                );
             }
         }
         out
@@ -701,7 +719,10 @@ impl RuleParser<'_> {
             Some(sign * m)
         })();
         parsed.unwrap_or_else(|| {
-            self.err(t.get("utc_offset"), format!("utc_offset {s:?} is not like \"+01:00\" or \"-05:00\""));
+            self.err(
+                t.get("utc_offset"),
+                format!("utc_offset {s:?} is not like \"+01:00\" or \"-05:00\""),
+            );
             0
         })
     }
@@ -730,8 +751,10 @@ pub fn parse_range(text: &str, max: u64) -> Result<NumRange, String> {
             (n, n)
         }
         Some((a, b)) => {
-            let lo = if a.trim().is_empty() { 0 } else { parse_num(a).ok_or("not a number range")? };
-            let hi = if b.trim().is_empty() { max } else { parse_num(b).ok_or("not a number range")? };
+            let lo =
+                if a.trim().is_empty() { 0 } else { parse_num(a).ok_or("not a number range")? };
+            let hi =
+                if b.trim().is_empty() { max } else { parse_num(b).ok_or("not a number range")? };
             (lo, hi)
         }
     };
@@ -805,11 +828,10 @@ action = "event"
         let r = &set.rules()[0];
         assert_eq!(r.line, 2);
         assert_eq!(r.severity, Severity::Critical);
-        assert_eq!(r.when.function, vec![
-            NumRange { lo: 5, hi: 5 },
-            NumRange { lo: 6, hi: 6 },
-            NumRange { lo: 15, hi: 16 }
-        ]);
+        assert_eq!(
+            r.when.function,
+            vec![NumRange { lo: 5, hi: 5 }, NumRange { lo: 6, hi: 6 }, NumRange { lo: 15, hi: 16 }]
+        );
         assert!(r.when.source.matches(Some(&"10.9.9.9".parse().unwrap())));
         assert!(!r.when.source.matches(Some(&"10.1.2.3".parse().unwrap())));
         assert!(r.when.needs_message());

@@ -76,9 +76,10 @@ pub struct Settings {
     /// How long (packet time, microseconds) repeated sightings of one alert
     /// are aggregated before they are reported again.
     pub report_interval: i64,
-    /// Packet-time gap after which the interface counts as silent
-    /// ("No Traffic Detected on Sensor Interface").
-    pub silence_after: i64,
+    /// Packet-time gap after which the interface counts as silent ("No
+    /// Traffic Detected on Sensor Interface"); off for capture files, where
+    /// gaps are the recording's, not the network's.
+    pub silence_after: Option<i64>,
     /// Limits.
     pub limits: Limits,
 }
@@ -98,7 +99,7 @@ impl Settings {
             thresholds: Thresholds::from_catalog(catalog),
             types: TypeSwitches::from_catalog(catalog),
             report_interval: 60 * 1_000_000,
-            silence_after: 5 * 60 * 1_000_000,
+            silence_after: None,
             limits: Limits::default(),
         }
     }
@@ -321,7 +322,12 @@ mod tests {
         );
         let all: Vec<String> = errs.iter().map(|e| e.to_string()).collect();
         assert_eq!(all.len(), 5, "{all:#?}");
-        assert!(all[0].contains("did you mean \\\"anomaly_port_scan\\\"") || all[0].contains("did you mean"), "{}", all[0]);
+        assert!(
+            all[0].contains("did you mean \\\"anomaly_port_scan\\\"")
+                || all[0].contains("did you mean"),
+            "{}",
+            all[0]
+        );
         assert!(all[1].contains("it has count, window"), "{}", all[1]);
         assert!(all[2].contains("time window"), "{}", all[2]);
         assert!(all[3].contains("above 0"), "{}", all[3]);

@@ -94,9 +94,15 @@ impl RateWindow {
 }
 
 /// "N distinct values within W" over packet time, holding at most `limit` values.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct DistinctWindow<K: Ord> {
     seen: BTreeMap<K, Timestamp>,
+}
+
+impl<K: Ord> Default for DistinctWindow<K> {
+    fn default() -> Self {
+        DistinctWindow { seen: BTreeMap::new() }
+    }
 }
 
 impl<K: Ord + Clone> DistinctWindow<K> {
@@ -113,8 +119,11 @@ impl<K: Ord + Clone> DistinctWindow<K> {
             self.seen.retain(|_, seen| seen.0 >= from);
             if self.seen.len() >= limit.max(1) {
                 // Full of fresh values: drop the oldest one.
-                if let Some(oldest) =
-                    self.seen.iter().min_by_key(|(k, t)| (**t, (*k).clone())).map(|(k, _)| k.clone())
+                if let Some(oldest) = self
+                    .seen
+                    .iter()
+                    .min_by_key(|(k, t)| (**t, (*k).clone()))
+                    .map(|(k, _)| k.clone())
                 {
                     self.seen.remove(&oldest);
                 }
