@@ -412,7 +412,11 @@ pub(crate) fn list(c: &Connection, q: &AlertQuery) -> Result<AlertPage> {
         .map_err(backend_err)?;
     let next = if items.len() > q.limit {
         items.truncate(q.limit);
-        items.last().map(|a| Cursor { value: sort_value(a, q.sort.field), id: a.id.0 })
+        items.last().map(|a| Cursor {
+            value: sort_value(a, q.sort.field),
+            tie: crate::sql::uses_tie(q).then_some(a.last_detection),
+            id: a.id.0,
+        })
     } else {
         None
     };
@@ -449,6 +453,21 @@ pub(crate) fn count(c: &Connection, q: &AlertQuery) -> Result<u64> {
         .query_row(query_params(&w), |r| r.get(0))
         .map_err(backend_err)?;
     Ok(n.max(0) as u64)
+}
+
+pub(crate) fn count_up_to(c: &Connection, q: &AlertQuery, cap: u64) -> Result<(u64, bool)> {
+    let w = alert_where(q, false)?;
+    let limit = cap.saturating_add(1).min(i64::MAX as u64);
+    let n: i64 = c
+        .prepare_cached(&format!(
+            "SELECT count(*) FROM (SELECT 1 FROM alerts{} LIMIT {limit})",
+            w.sql
+        ))
+        .map_err(backend_err)?
+        .query_row(query_params(&w), |r| r.get(0))
+        .map_err(backend_err)?;
+    let n = n.max(0) as u64;
+    Ok((n.min(cap), n > cap))
 }
 
 fn display_value(f: AlertField, v: rusqlite::types::Value) -> String {

@@ -35,10 +35,11 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (3, include_str!("../migrations/0003_alert_pcaps.sql")),
     (4, include_str!("../migrations/0004_retention.sql")),
     (5, include_str!("../migrations/0005_saved_queries.sql")),
+    (6, include_str!("../migrations/0006_search_and_group_indexes.sql")),
 ];
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: u32 = 5;
+pub const SCHEMA_VERSION: u32 = 6;
 
 /// Name of the database file inside the data directory.
 pub const DB_FILE: &str = "otwatch.db";
@@ -48,6 +49,9 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Reader connections kept open.
 const READERS: usize = 4;
+
+/// Ingest transactions between two `PRAGMA optimize` runs.
+const OPTIMIZE_EVERY: usize = 200;
 
 /// A lock on a data directory (`otwatch.lock`): every open store holds it
 /// shared; a restore takes it exclusively, so it never swaps the database
@@ -108,6 +112,7 @@ pub struct SqliteStore {
     fp_cache: Mutex<alerts::FpCache>,
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
+    ingests: AtomicUsize,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -178,6 +183,8 @@ impl SqliteStore {
             .map_err(|e| StoreError::Backend(format!("cannot open {}: {e}", path.display())))?;
         configure(&writer)?;
         migrate(&writer, path)?;
+        // Gather planner statistics on open where they are missing or stale.
+        writer.execute_batch("PRAGMA optimize = 0x10002;").map_err(backend_err)?;
         let mut readers = Vec::with_capacity(READERS);
         for _ in 0..READERS {
             let r = Connection::open_with_flags(
@@ -199,6 +206,7 @@ impl SqliteStore {
             fp_cache: Mutex::new(alerts::FpCache::default()),
             readers,
             next_reader: AtomicUsize::new(0),
+            ingests: AtomicUsize::new(0),
         })
     }
 
@@ -268,6 +276,11 @@ impl SqliteStore {
         if let Err(e) = tx.commit() {
             cache.clear();
             return Err(backend_err(e));
+        }
+        // Keep the planner's statistics current as the tables grow (cheap; only
+        // analyses what changed a lot).
+        if self.ingests.fetch_add(1, Ordering::Relaxed) % OPTIMIZE_EVERY == OPTIMIZE_EVERY - 1 {
+            let _ = conn.execute_batch("PRAGMA optimize;");
         }
         Ok(out)
     }
@@ -398,6 +411,9 @@ mod store_impl {
         }
         fn count_alerts(&self, q: &AlertQuery) -> Result<u64> {
             self.read(|c| alerts::count(c, q))
+        }
+        fn count_alerts_up_to(&self, q: &AlertQuery, cap: u64) -> Result<(u64, bool)> {
+            self.read(|c| alerts::count_up_to(c, q, cap))
         }
         fn group_alerts(&self, q: &AlertQuery, by: AlertField) -> Result<Vec<GroupCount>> {
             self.read(|c| alerts::group(c, q, by))

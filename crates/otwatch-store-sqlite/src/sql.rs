@@ -45,21 +45,8 @@ pub(crate) fn column(f: AlertField) -> &'static str {
     }
 }
 
-/// Columns searched by free text.
-const SEARCH_COLUMNS: &[&str] = &[
-    "name",
-    "alert_type",
-    "src_ip",
-    "src_mac",
-    "src_name",
-    "dst_ip",
-    "dst_mac",
-    "dst_name",
-    "protocol",
-    "sensor",
-    "site",
-    "zone",
-];
+// Free text is searched in `alerts_search` (migration 6, kept by triggers): name, type,
+// source and destination IP, MAC and name, protocol, sensor, site, zone.
 
 pub(crate) fn to_sql(v: &Value) -> Sql {
     match v {
@@ -153,15 +140,9 @@ pub(crate) fn alert_where(q: &AlertQuery, paged: bool) -> Result<Where> {
         }
     }
     if let Some(s) = q.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        let pat = format!("%{}%", like_escape(s));
-        let ors: Vec<String> = SEARCH_COLUMNS
-            .iter()
-            .map(|c| {
-                w.params.push(Sql::Text(pat.clone()));
-                format!("{c} LIKE ? ESCAPE '\\'")
-            })
-            .collect();
-        w.and(&format!("({})", ors.join(" OR ")));
+        // The trigram index answers substring matches (case-insensitive, as LIKE).
+        w.params.push(Sql::Text(format!("%{}%", like_escape(s))));
+        w.and("id IN (SELECT rowid FROM alerts_search WHERE doc LIKE ? ESCAPE '\\')");
     }
     if let Some(t) = &q.time {
         let col = column(t.field);
@@ -174,29 +155,48 @@ pub(crate) fn alert_where(q: &AlertQuery, paged: bool) -> Result<Where> {
             w.and(&format!("{col} < ?"));
         }
     }
-    if paged && let Some(Cursor { value, id }) = &q.after {
+    if paged && let Some(Cursor { value, tie, id }) = &q.after {
         let col = column(q.sort.field);
         let cmp = if q.sort.descending { "<" } else { ">" };
         if q.sort.field == AlertField::Id {
             w.params.push(Sql::Integer(*id));
             w.and(&format!("id {cmp} ?"));
-        } else {
-            let v = to_sql(value);
-            w.params.push(v.clone());
-            w.params.push(v);
+        } else if uses_tie(q) {
+            let Some(tie) = tie else {
+                return Err(StoreError::invalid(
+                    "after",
+                    "the cursor belongs to a different sort order",
+                ));
+            };
+            w.params.push(to_sql(value));
+            w.params.push(Sql::Integer(tie.0));
             w.params.push(Sql::Integer(*id));
-            w.and(&format!("({col} {cmp} ? OR ({col} = ? AND id {cmp} ?))"));
+            w.and(&format!("({col}, last_detection, id) {cmp} (?, ?, ?)"));
+        } else {
+            w.params.push(to_sql(value));
+            w.params.push(Sql::Integer(*id));
+            w.and(&format!("({col}, id) {cmp} (?, ?)"));
         }
     }
     Ok(w)
 }
 
+/// Whether rows with equal sort values are ordered by last detection before id.
+/// (The indexes are (column, last_detection); SQLite appends the row id, so
+/// this order is read straight from an index, with no sort step.)
+pub(crate) fn uses_tie(q: &AlertQuery) -> bool {
+    !matches!(q.sort.field, AlertField::Id | AlertField::LastDetection)
+}
+
 /// The ORDER BY clause for a query's sort.
 pub(crate) fn order_by(q: &AlertQuery) -> String {
     let dir = if q.sort.descending { "DESC" } else { "ASC" };
+    let col = column(q.sort.field);
     if q.sort.field == AlertField::Id {
         format!(" ORDER BY id {dir}")
+    } else if uses_tie(q) {
+        format!(" ORDER BY {col} {dir}, last_detection {dir}, id {dir}")
     } else {
-        format!(" ORDER BY {} {dir}, id {dir}", column(q.sort.field))
+        format!(" ORDER BY {col} {dir}, id {dir}")
     }
 }

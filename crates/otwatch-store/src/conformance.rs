@@ -539,6 +539,15 @@ pub fn filters_match_what_they_say(s: &dyn Store) {
         0
     );
     assert_eq!(count(AlertQuery::default()), rows.len());
+    assert_eq!(s.count_alerts_up_to(&AlertQuery::default(), 10).unwrap(), (10, true));
+    assert_eq!(
+        s.count_alerts_up_to(&AlertQuery::default(), 1000).unwrap(),
+        (rows.len() as u64, false)
+    );
+    assert_eq!(
+        s.count_alerts_up_to(&AlertQuery::default(), rows.len() as u64).unwrap(),
+        (rows.len() as u64, false)
+    );
     let bad = AlertQuery {
         time: Some(TimeRange { field: AlertField::Name, from: None, to: None }),
         ..AlertQuery::default()
@@ -584,7 +593,11 @@ pub fn keyset_paging_visits_every_row_once(s: &dyn Store) {
                 AlertField::SourceName => a.source.label().cmp(b.source.label()),
                 _ => a.id.cmp(&b.id),
             };
-            let ord = ord.then(a.id.cmp(&b.id));
+            // Equal values are ordered by last detection, then id.
+            let ord = match sort.field {
+                AlertField::LastDetection | AlertField::Id => ord.then(a.id.cmp(&b.id)),
+                _ => ord.then(a.last_detection.cmp(&b.last_detection)).then(a.id.cmp(&b.id)),
+            };
             assert_eq!(
                 ord,
                 if sort.descending {

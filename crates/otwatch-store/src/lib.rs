@@ -236,6 +236,13 @@ pub trait Store: Send + Sync {
     /// How many alerts match (paging ignored).
     fn count_alerts(&self, q: &AlertQuery) -> Result<u64>;
 
+    /// How many alerts match, counting no further than `cap`: `(count, more)`
+    /// where `more` says there are more than `cap`. Fast on huge stores.
+    fn count_alerts_up_to(&self, q: &AlertQuery, cap: u64) -> Result<(u64, bool)> {
+        let n = self.count_alerts(q)?;
+        Ok((n.min(cap), n > cap))
+    }
+
     /// Counts per value of one column among matching alerts, largest first.
     fn group_alerts(&self, q: &AlertQuery, by: AlertField) -> Result<Vec<GroupCount>>;
 

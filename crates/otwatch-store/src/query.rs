@@ -235,6 +235,9 @@ impl Sort {
 pub struct Cursor {
     /// Value of the sort column in the last row of the previous page.
     pub value: Value,
+    /// Its last detection: the tie-breaker when sorting by another column
+    /// (rows with equal values are ordered by last detection, then id).
+    pub tie: Option<Timestamp>,
     /// Id of that row.
     pub id: i64,
 }
@@ -254,14 +257,27 @@ impl Cursor {
                 h
             }
         };
-        format!("{v}.{}", self.id)
+        match self.tie {
+            Some(t) => format!("{v}.{}.{}", t.0, self.id),
+            None => format!("{v}.{}", self.id),
+        }
     }
 
     /// Reads [`Cursor::encode`]'s output.
     pub fn decode(text: &str) -> Result<Cursor, StoreError> {
         let bad = || StoreError::invalid("after", "not a cursor returned by a previous page");
-        let (v, id) = text.rsplit_once('.').ok_or_else(bad)?;
+        let (rest, id) = text.rsplit_once('.').ok_or_else(bad)?;
         let id: i64 = id.parse().map_err(|_| bad())?;
+        // An optional tie-breaker (digits, possibly negative) before the id.
+        let (v, tie) = match rest.rsplit_once('.') {
+            Some((v, t))
+                if !t.is_empty()
+                    && t.trim_start_matches('-').bytes().all(|b| b.is_ascii_digit()) =>
+            {
+                (v, Some(Timestamp(t.parse().map_err(|_| bad())?)))
+            }
+            _ => (rest, None),
+        };
         let (tag, body) = v.split_at_checked(1).ok_or_else(bad)?;
         let value = match tag {
             "i" => Value::Int(body.parse().map_err(|_| bad())?),
@@ -280,7 +296,7 @@ impl Cursor {
             }
             _ => return Err(bad()),
         };
-        Ok(Cursor { value, id })
+        Ok(Cursor { value, tie, id })
     }
 }
 
@@ -544,8 +560,10 @@ mod tests {
             Value::Text("a.b'\"; --".into()),
             Value::Bool(true),
         ] {
-            let c = Cursor { value: v, id: 42 };
-            assert_eq!(Cursor::decode(&c.encode()).unwrap(), c);
+            for tie in [None, Some(Timestamp(-5)), Some(Timestamp(1_700_000_000_000_000))] {
+                let c = Cursor { value: v.clone(), tie, id: 42 };
+                assert_eq!(Cursor::decode(&c.encode()).unwrap(), c);
+            }
         }
         for bad in ["", "x1.2", "i1", "s6.1", "szz.1", "i1.x"] {
             assert!(Cursor::decode(bad).is_err(), "{bad}");

@@ -368,8 +368,16 @@ struct Loaded {
     items: Vec<Alert>,
     next: Option<String>,
     total: u64,
+    total_more: bool,
     groups: Vec<GroupCount>,
     facet: Vec<GroupCount>,
+}
+
+/// Matching alerts are counted up to this many.
+const TOTAL_CAP: u64 = 100_000;
+
+fn total_text(l: &Loaded) -> String {
+    if l.total_more { format!("{}+", count(l.total)) } else { count(l.total) }
 }
 
 async fn load(
@@ -385,7 +393,8 @@ async fn load(
         } else {
             (vec![], None)
         };
-        let total = s.count_alerts(&q)?;
+        // Counting stops at a cap so huge stores answer fast ("100,000+").
+        let (total, total_more) = s.count_alerts_up_to(&q, TOTAL_CAP)?;
         let groups = match group {
             Some(g) => s.group_alerts(&q, g)?,
             None => vec![],
@@ -399,7 +408,7 @@ async fn load(
             }
             None => vec![],
         };
-        Ok(Loaded { items, next, total, groups, facet })
+        Ok(Loaded { items, next, total, total_more, groups, facet })
     })
     .await
 }
@@ -550,13 +559,13 @@ pub async fn grid(State(st): State<AppState>, ctx: Ctx, Query(p): Params) -> Web
             "{}–{} of {}",
             count(start + 1),
             count(start + loaded.items.len() as u64),
-            count(loaded.total)
+            total_text(&loaded)
         )
     };
     let page = AlertsPage {
         chrome: ctx.chrome("alerts", "Alerts"),
         error,
-        total: count(loaded.total),
+        total: total_text(&loaded),
         heads,
         rows_html,
         ncols: v.cols.len() + 1,
@@ -602,7 +611,7 @@ pub async fn grid(State(st): State<AppState>, ctx: Ctx, Query(p): Params) -> Web
 }
 
 fn empty() -> Loaded {
-    Loaded { items: vec![], next: None, total: 0, groups: vec![], facet: vec![] }
+    Loaded { items: vec![], next: None, total: 0, total_more: false, groups: vec![], facet: vec![] }
 }
 
 /// The `view.`-prefixed fields of a form: the grid's parameters at the time of the post.
