@@ -86,10 +86,7 @@ pub struct ConnectionArgs {
 }
 
 fn types(names: &[String]) -> Result<Vec<String>> {
-    names
-        .iter()
-        .map(|n| Ok(DeviceType::parse(n)?.as_str().to_string()))
-        .collect::<Result<Vec<_>>>()
+    names.iter().map(|n| Ok(DeviceType::parse(n)?.as_str().to_string())).collect::<Result<Vec<_>>>()
 }
 
 fn opt(s: &Option<String>) -> String {
@@ -139,7 +136,13 @@ pub fn devices(ctx: &Ctx, a: &DeviceArgs, out: &mut dyn Write) -> Result<()> {
         vendors: a.vendor.clone(),
         sites: a.site.clone(),
         zones: a.zone.clone(),
-        is_ot: if a.ot { Some(true) } else if a.it { Some(false) } else { None },
+        is_ot: if a.ot {
+            Some(true)
+        } else if a.it {
+            Some(false)
+        } else {
+            None
+        },
         protocol: a.protocol.clone(),
         limit: a.limit.clamp(1, MAX_PAGE),
         offset: 0,
@@ -153,7 +156,11 @@ pub fn devices(ctx: &Ctx, a: &DeviceArgs, out: &mut dyn Write) -> Result<()> {
                     .iter()
                     .map(|g| serde_json::json!({"value": g.value, "count": g.count}))
                     .collect();
-                writeln!(out, "{}", serde_json::to_string_pretty(&serde_json::json!({"group_by": g, "groups": v}))?)?;
+                writeln!(
+                    out,
+                    "{}",
+                    serde_json::to_string_pretty(&serde_json::json!({"group_by": g, "groups": v}))?
+                )?;
             }
             Format::Csv => {
                 let mut w = SafeCsv::new(out);
@@ -167,7 +174,8 @@ pub fn devices(ctx: &Ctx, a: &DeviceArgs, out: &mut dyn Write) -> Result<()> {
                 let rows: Vec<Vec<String>> = groups
                     .iter()
                     .map(|x| {
-                        let v = if x.value.is_empty() { "(none)".to_string() } else { x.value.clone() };
+                        let v =
+                            if x.value.is_empty() { "(none)".to_string() } else { x.value.clone() };
                         vec![v, x.count.to_string()]
                     })
                     .collect();
@@ -181,7 +189,11 @@ pub fn devices(ctx: &Ctx, a: &DeviceArgs, out: &mut dyn Write) -> Result<()> {
     // OT first, then by address: easier to read than "most recently seen".
     if a.format == Format::Table {
         list.sort_by(|x, y| {
-            (!x.is_ot, ip_sort_key(&x.ip), x.mac.clone()).cmp(&(!y.is_ot, ip_sort_key(&y.ip), y.mac.clone()))
+            (!x.is_ot, ip_sort_key(&x.ip), x.mac.clone()).cmp(&(
+                !y.is_ot,
+                ip_sort_key(&y.ip),
+                y.mac.clone(),
+            ))
         });
     }
     match a.format {
@@ -192,8 +204,22 @@ pub fn devices(ctx: &Ctx, a: &DeviceArgs, out: &mut dyn Write) -> Result<()> {
         Format::Csv => {
             let mut w = SafeCsv::new(out);
             w.row(&[
-                "id", "name", "ip", "mac", "vendor", "model", "firmware", "serial", "type", "ot",
-                "protocols", "vlan", "site", "zone", "first_seen", "last_seen",
+                "id",
+                "name",
+                "ip",
+                "mac",
+                "vendor",
+                "model",
+                "firmware",
+                "serial",
+                "type",
+                "ot",
+                "protocols",
+                "vlan",
+                "site",
+                "zone",
+                "first_seen",
+                "last_seen",
             ])?;
             for d in &list {
                 w.row(&[
@@ -241,7 +267,18 @@ pub fn devices(ctx: &Ctx, a: &DeviceArgs, out: &mut dyn Write) -> Result<()> {
                 .collect();
             table(
                 out,
-                &["id", "ip", "mac", "type", "ot/it", "vendor", "model/firmware", "protocols", "name", "last seen"],
+                &[
+                    "id",
+                    "ip",
+                    "mac",
+                    "type",
+                    "ot/it",
+                    "vendor",
+                    "model/firmware",
+                    "protocols",
+                    "name",
+                    "last seen",
+                ],
                 &rows,
             )?;
             writeln!(out, "{} of {total} devices", list.len())?;
@@ -299,8 +336,16 @@ pub fn connections(ctx: &Ctx, a: &ConnectionArgs, out: &mut dyn Write) -> Result
         Format::Csv => {
             let mut w = SafeCsv::new(out);
             w.row(&[
-                "id", "src", "dst", "transport", "dst_port", "protocol", "packets", "bytes",
-                "first_seen", "last_seen",
+                "id",
+                "src",
+                "dst",
+                "transport",
+                "dst_port",
+                "protocol",
+                "packets",
+                "bytes",
+                "first_seen",
+                "last_seen",
             ])?;
             for c in &list {
                 w.row(&[
@@ -338,7 +383,17 @@ pub fn connections(ctx: &Ctx, a: &ConnectionArgs, out: &mut dyn Write) -> Result
                 .collect();
             table(
                 out,
-                &["client", "server", "transport", "port", "protocol", "packets", "bytes", "first seen", "last seen"],
+                &[
+                    "client",
+                    "server",
+                    "transport",
+                    "port",
+                    "protocol",
+                    "packets",
+                    "bytes",
+                    "first seen",
+                    "last seen",
+                ],
                 &rows,
             )?;
             writeln!(out, "{} connections", list.len())?;

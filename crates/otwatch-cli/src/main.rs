@@ -11,8 +11,10 @@ mod db;
 mod generate;
 mod hunt;
 mod ingest;
+mod inventory;
 mod logging;
 mod output;
+mod sensor;
 
 use std::io::{BufReader, Write};
 use std::path::PathBuf;
@@ -84,6 +86,20 @@ enum Command {
         #[arg(long)]
         listen: Option<String>,
     },
+    /// Read captures (--pcap FILE...) or a live interface (--interface IF) into the inventory.
+    ///
+    /// Writes devices, connections and timeline events to the store in batches.
+    /// Re-running the same files adds no counts twice.
+    Sensor(sensor::SensorArgs),
+    /// List the device inventory.
+    #[command(subcommand)]
+    Devices(inventory::DevicesCmd),
+    /// List connections between devices.
+    #[command(subcommand)]
+    Connections(inventory::ConnectionsCmd),
+    /// Work with capture files.
+    #[command(subcommand)]
+    Pcap(sensor::PcapCmd),
     /// Manage console users (argon2-hashed passwords; roles viewer, analyst, admin).
     #[command(subcommand)]
     Users(admin::UsersCmd),
@@ -313,6 +329,24 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
         }
         Command::GenAlerts(a) => generate::run(&a, &mut out)?,
+        Command::Sensor(a) => {
+            if !sensor::run(&Ctx::open(config)?, &a, &mut out)? {
+                out.flush()?;
+                return Ok(ExitCode::FAILURE);
+            }
+        }
+        Command::Devices(inventory::DevicesCmd::List(a)) => {
+            inventory::devices(&Ctx::open(config)?, &a, &mut out)?
+        }
+        Command::Connections(inventory::ConnectionsCmd::List(a)) => {
+            inventory::connections(&Ctx::open(config)?, &a, &mut out)?
+        }
+        Command::Pcap(cmd) => {
+            if !sensor::pcap(&cmd, &mut out)? {
+                out.flush()?;
+                return Ok(ExitCode::FAILURE);
+            }
+        }
         Command::Serve { .. } => admin::serve(Ctx::open(config)?, &mut out)?,
         Command::Users(cmd) => admin::users(&Ctx::open(config)?, cmd, &mut out)?,
         Command::Tokens(cmd) => admin::tokens(&Ctx::open(config)?, cmd, &mut out)?,

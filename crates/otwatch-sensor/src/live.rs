@@ -78,7 +78,18 @@ impl LiveCapture {
     pub fn run(
         &mut self,
         stop: &Arc<AtomicBool>,
+        each: impl FnMut(&Packet<'_>),
+    ) -> Result<u64, LiveError> {
+        self.run_with_idle(stop, each, || {})
+    }
+
+    /// Like [`LiveCapture::run`], and calls `idle` whenever the link was
+    /// quiet for a read timeout (so a caller can write what it holds).
+    pub fn run_with_idle(
+        &mut self,
+        stop: &Arc<AtomicBool>,
         mut each: impl FnMut(&Packet<'_>),
+        mut idle: impl FnMut(),
     ) -> Result<u64, LiveError> {
         let mut n = 0u64;
         while !stop.load(Ordering::Relaxed) {
@@ -98,7 +109,10 @@ impl LiveCapture {
                     each(&pkt);
                     n = n.saturating_add(1);
                 }
-                Err(pcap::Error::TimeoutExpired) => std::thread::sleep(IDLE_POLL),
+                Err(pcap::Error::TimeoutExpired) => {
+                    idle();
+                    std::thread::sleep(IDLE_POLL)
+                }
                 Err(pcap::Error::NoMorePackets) => break,
                 Err(source) => return Err(LiveError { interface: self.interface.clone(), source }),
             }

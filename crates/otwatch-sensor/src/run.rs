@@ -212,10 +212,12 @@ impl<'s> SensorRun<'s> {
             && !batch.connections.is_empty()
         {
             let at = Timestamp((self.last_ns / 1_000) as i64);
-            let mut e = NewEvent::new(at, "CAPTURE_BATCH", EventSeverity::Info, "Capture Batch Recorded");
+            let mut e =
+                NewEvent::new(at, "CAPTURE_BATCH", EventSeverity::Info, "Capture Batch Recorded");
             e.key = Some(format!("batch:{key}:{first_frame}-{last_frame}"));
-            e.description =
-                format!("Frames {first_frame}-{last_frame} of the input were written to the inventory.");
+            e.description = format!(
+                "Frames {first_frame}-{last_frame} of the input were written to the inventory."
+            );
             e.sensor = self.opts.placement.sensor.clone();
             e.site = self.opts.placement.site.clone();
             e.zone = self.opts.placement.zone.clone();
@@ -255,4 +257,81 @@ impl<'s> SensorRun<'s> {
         self.report.inventory = self.inventory.stats();
         Ok(self.report)
     }
+}
+
+/// Why a run over files stopped.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RunError {
+    /// A file could not be opened or is not a capture; nothing was processed.
+    #[error(transparent)]
+    Open(crate::intake::IntakeError),
+    /// Reading a file to compute the input key failed.
+    #[error("reading {path}: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// The store refused a write.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Bytes hashed at the start of each file for the input key.
+const KEY_HEAD_BYTES: u64 = 1 << 20;
+/// Bytes hashed at the end of each file for the input key.
+const KEY_TAIL_BYTES: u64 = 64 << 10;
+
+/// A key for a list of capture files: their sizes, first MiB and last 64 KiB
+/// (hashed), in order. The same files give the same key wherever they lie.
+pub fn input_key(paths: &[std::path::PathBuf]) -> Result<String, RunError> {
+    use sha2::{Digest, Sha256};
+    use std::io::{Read, Seek, SeekFrom};
+    let mut h = Sha256::new();
+    for p in paths {
+        let err = |source| RunError::Read { path: p.display().to_string(), source };
+        let mut f = std::fs::File::open(p).map_err(err)?;
+        let size = f.metadata().map_err(err)?.len();
+        h.update(size.to_le_bytes());
+        let mut buf = Vec::new();
+        (&mut f).take(KEY_HEAD_BYTES).read_to_end(&mut buf).map_err(err)?;
+        h.update(&buf);
+        if size > KEY_HEAD_BYTES {
+            f.seek(SeekFrom::Start(size.saturating_sub(KEY_TAIL_BYTES).max(KEY_HEAD_BYTES)))
+                .map_err(err)?;
+            buf.clear();
+            f.read_to_end(&mut buf).map_err(err)?;
+            h.update(&buf);
+        }
+    }
+    let d = h.finalize();
+    Ok(d.iter().take(12).map(|b| format!("{b:02x}")).collect())
+}
+
+/// Runs the sensor over capture files (merged in time order) into `run`.
+/// Returns the report and the damage met in files (processed up to it).
+pub fn run_files(
+    mut run: SensorRun<'_>,
+    paths: &[std::path::PathBuf],
+    progress: bool,
+) -> Result<(RunReport, Vec<crate::intake::IntakeError>), RunError> {
+    let mut input = crate::intake::MergedCaptures::open(paths).map_err(RunError::Open)?;
+    let bar = crate::summary::progress_bar(progress, input.total_size());
+    let mut n = 0u64;
+    while let Some(pkt) = input.next_packet() {
+        run.packet(&pkt)?;
+        n += 1;
+        if n.is_multiple_of(4096)
+            && let Some(b) = &bar
+        {
+            b.set_position(input.position());
+        }
+    }
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+    let report = run.finish()?;
+    Ok((report, input.take_errors()))
 }

@@ -151,7 +151,7 @@ pub fn summarize_with(
 
 /// A progress bar for inputs of at least [`PROGRESS_MIN_BYTES`], hidden
 /// when stderr is not a terminal.
-fn progress_bar(enabled: bool, total: u64) -> Option<ProgressBar> {
+pub(crate) fn progress_bar(enabled: bool, total: u64) -> Option<ProgressBar> {
     if !enabled || total < PROGRESS_MIN_BYTES {
         return None;
     }
