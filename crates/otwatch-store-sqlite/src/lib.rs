@@ -36,10 +36,11 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (4, include_str!("../migrations/0004_retention.sql")),
     (5, include_str!("../migrations/0005_saved_queries.sql")),
     (6, include_str!("../migrations/0006_search_and_group_indexes.sql")),
+    (7, include_str!("../migrations/0007_preferences_and_settings.sql")),
 ];
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: u32 = 6;
+pub const SCHEMA_VERSION: u32 = 7;
 
 /// Name of the database file inside the data directory.
 pub const DB_FILE: &str = "otwatch.db";
@@ -603,6 +604,18 @@ mod store_impl {
         }
         fn stats(&self) -> Result<otwatch_store::StoreStats> {
             self.read(crate::ops::stats)
+        }
+        fn user_pref(&self, owner: &str, key: &str) -> Result<Option<String>> {
+            self.read(|c| crate::ops::user_pref(c, owner, key))
+        }
+        fn set_user_pref(&self, owner: &str, key: &str, value: &str) -> Result<()> {
+            self.write(|tx| crate::ops::set_user_pref(tx, owner, key, value))
+        }
+        fn settings(&self) -> Result<std::collections::BTreeMap<String, String>> {
+            self.read(crate::ops::settings)
+        }
+        fn set_setting(&self, key: &str, value: &str, actor: &Actor, now: Timestamp) -> Result<()> {
+            self.write(|tx| crate::ops::set_setting(tx, key, value, actor, now))
         }
         fn save_query(
             &self,

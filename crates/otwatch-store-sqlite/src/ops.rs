@@ -251,3 +251,80 @@ pub fn restore(dir: &Path, file: &Path) -> Result<BackupReport> {
     drop(lock);
     Ok(report)
 }
+
+/// Longest preference or setting value.
+const MAX_PREF_VALUE: usize = 16 * 1024;
+
+fn check_key(key: &str) -> Result<()> {
+    if key.is_empty()
+        || key.len() > 100
+        || !key.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+    {
+        return Err(StoreError::invalid(
+            "key",
+            "keys are 1–100 characters of letters, digits, . _ -",
+        ));
+    }
+    Ok(())
+}
+
+pub(crate) fn user_pref(c: &Connection, owner: &str, key: &str) -> Result<Option<String>> {
+    use rusqlite::OptionalExtension;
+    c.prepare_cached("SELECT value FROM user_prefs WHERE owner = ? AND key = ?")
+        .map_err(backend_err)?
+        .query_row(params![owner, key], |r| r.get(0))
+        .optional()
+        .map_err(backend_err)
+}
+
+pub(crate) fn set_user_pref(tx: &Connection, owner: &str, key: &str, value: &str) -> Result<()> {
+    check_key(key)?;
+    if value.len() > MAX_PREF_VALUE {
+        return Err(StoreError::invalid("value", format!("at most {MAX_PREF_VALUE} bytes")));
+    }
+    if value.is_empty() {
+        tx.execute("DELETE FROM user_prefs WHERE owner = ? AND key = ?", params![owner, key])
+            .map_err(backend_err)?;
+    } else {
+        tx.execute(
+            "INSERT INTO user_prefs (owner, key, value) VALUES (?, ?, ?) ON CONFLICT (owner, key) DO UPDATE SET value = excluded.value",
+            params![owner, key, value],
+        )
+        .map_err(backend_err)?;
+    }
+    Ok(())
+}
+
+pub(crate) fn settings(c: &Connection) -> Result<std::collections::BTreeMap<String, String>> {
+    let mut st = c.prepare_cached("SELECT key, value FROM settings").map_err(backend_err)?;
+    st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .map_err(backend_err)?
+        .collect::<rusqlite::Result<_>>()
+        .map_err(backend_err)
+}
+
+pub(crate) fn set_setting(
+    tx: &Connection,
+    key: &str,
+    value: &str,
+    actor: &otwatch_model::Actor,
+    now: Timestamp,
+) -> Result<()> {
+    check_key(key)?;
+    if value.len() > MAX_PREF_VALUE {
+        return Err(StoreError::invalid("value", format!("at most {MAX_PREF_VALUE} bytes")));
+    }
+    use rusqlite::OptionalExtension;
+    let before: Option<String> = tx
+        .query_row("SELECT value FROM settings WHERE key = ?", [key], |r| r.get(0))
+        .optional()
+        .map_err(backend_err)?;
+    tx.execute(
+        "INSERT INTO settings (key, value, updated_at, updated_by) VALUES (?, ?, ?, ?) \
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at, updated_by = excluded.updated_by",
+        params![key, value, now.0, actor.name],
+    )
+    .map_err(backend_err)?;
+    let summary = format!("{key}: {} → {value}", before.as_deref().unwrap_or("(default)"));
+    crate::auth::audit(tx, actor, "setting_change", "setting", key, &summary, now)
+}

@@ -1066,6 +1066,35 @@ pub fn saved_queries_belong_to_their_owner(s: &dyn Store) {
     assert!(s.save_query("ann", "empty", "   ", t(5)).is_err());
 }
 
+pub fn preferences_and_settings(s: &dyn Store) {
+    assert_eq!(s.user_pref("ann", "alerts.columns").unwrap(), None);
+    s.set_user_pref("ann", "alerts.columns", "severity,name,site").unwrap();
+    s.set_user_pref("bob", "alerts.columns", "id").unwrap();
+    assert_eq!(
+        s.user_pref("ann", "alerts.columns").unwrap().as_deref(),
+        Some("severity,name,site")
+    );
+    s.set_user_pref("ann", "alerts.columns", "").unwrap();
+    assert_eq!(s.user_pref("ann", "alerts.columns").unwrap(), None);
+    assert_eq!(s.user_pref("bob", "alerts.columns").unwrap().as_deref(), Some("id"));
+    assert!(s.set_user_pref("ann", "bad key!", "x").is_err());
+    assert!(s.settings().unwrap().is_empty());
+    s.set_setting("detect.engines.anomaly", "false", &analyst(), t(1)).unwrap();
+    s.set_setting("detect.engines.anomaly", "true", &analyst(), t(2)).unwrap();
+    assert_eq!(
+        s.settings().unwrap().get("detect.engines.anomaly").map(String::as_str),
+        Some("true")
+    );
+    let audit = s
+        .list_audit(&crate::AuditQuery {
+            object_type: Some("setting".into()),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(audit.len(), 2);
+    assert_eq!(audit[0].summary, "detect.engines.anomaly: false → true");
+}
+
 /// Generates one `#[test]` per conformance check. `$factory` is an
 /// expression returning `(store, guard)`; the guard is kept alive for the test.
 #[macro_export]
@@ -1080,7 +1109,8 @@ macro_rules! conformance_tests {
             export_streams_every_matching_row, comments_and_history_are_kept, aggregated_view_lists_devices,
             inventory_merges_observations, events_are_idempotent_by_key, users_and_tokens,
             hunting_relations_have_the_documented_columns, pcap_evidence_is_kept_per_alert,
-            retention_removes_only_what_the_policy_drops, saved_queries_belong_to_their_owner);
+            retention_removes_only_what_the_policy_drops, saved_queries_belong_to_their_owner,
+            preferences_and_settings);
     };
     (@each $factory:expr; $($name:ident),+) => {
         $(

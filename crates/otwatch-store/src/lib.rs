@@ -454,6 +454,20 @@ pub trait Store: Send + Sync {
     /// Counts and sizes.
     fn stats(&self) -> Result<StoreStats>;
 
+    // ---- preferences and settings -------------------------------------
+
+    /// A user's preference, if set.
+    fn user_pref(&self, owner: &str, key: &str) -> Result<Option<String>>;
+
+    /// Sets a user's preference (empty value removes it).
+    fn set_user_pref(&self, owner: &str, key: &str, value: &str) -> Result<()>;
+
+    /// Console-wide settings changed at run time (key → value).
+    fn settings(&self) -> Result<std::collections::BTreeMap<String, String>>;
+
+    /// Changes a console-wide setting; audited.
+    fn set_setting(&self, key: &str, value: &str, actor: &Actor, now: Timestamp) -> Result<()>;
+
     // ---- hunting --------------------------------------------------------
 
     /// Saves (or replaces, by name) a user's hunting query.
