@@ -51,6 +51,8 @@
 //! traffic twice stores it once.
 
 pub mod oui;
+#[cfg(test)]
+mod tests;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::IpAddr;
@@ -153,7 +155,12 @@ fn bit(p: Protocol) -> u16 {
 }
 
 fn names_of(bits: u16) -> Vec<&'static str> {
-    PROTOCOLS.iter().enumerate().filter(|(i, _)| bits & (1 << i) != 0).map(|(_, p)| p.name()).collect()
+    PROTOCOLS
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| bits & (1 << i) != 0)
+        .map(|(_, p)| p.name())
+        .collect()
 }
 
 const OT_BITS: u16 = 0xff;
@@ -273,7 +280,9 @@ fn local_range(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(a) => a.is_private() || a.is_link_local() || a.is_loopback(),
         IpAddr::V6(a) => {
-            a.is_loopback() || (a.segments()[0] & 0xfe00) == 0xfc00 || (a.segments()[0] & 0xffc0) == 0xfe80
+            a.is_loopback()
+                || (a.segments()[0] & 0xfe00) == 0xfc00
+                || (a.segments()[0] & 0xffc0) == 0xfe80
         }
     }
 }
@@ -431,7 +440,8 @@ impl Inventory {
                     && a.sender_mac != MacAddr::default()
                 {
                     self.touch(i, ts, o.vlan);
-                    if let Some(e) = self.devices.get_mut(i).and_then(|d| d.evidence(a.sender_mac)) {
+                    if let Some(e) = self.devices.get_mut(i).and_then(|d| d.evidence(a.sender_mac))
+                    {
                         e.arp += 1;
                     }
                     let info = self.macs.entry(a.sender_mac).or_default();
@@ -526,7 +536,15 @@ impl Inventory {
                         _ => "HTTP_BASIC_AUTHENTICATION",
                     };
                     // The failure travels server to client: the event is about the client's attempt.
-                    self.operation_event(ty, "Sign-in failed", o.dst.ip, o.src.ip, l.protocol, ts, o);
+                    self.operation_event(
+                        ty,
+                        "Sign-in failed",
+                        o.dst.ip,
+                        o.src.ip,
+                        l.protocol,
+                        ts,
+                        o,
+                    );
                 }
             }
             _ => {}
@@ -583,12 +601,8 @@ impl Inventory {
             Transport::Icmp => "icmp",
             _ => "ip",
         };
-        let key = ConnKey {
-            client: Endpoint::Ip(client),
-            server: Endpoint::Ip(server),
-            transport,
-            port,
-        };
+        let key =
+            ConnKey { client: Endpoint::Ip(client), server: Endpoint::Ip(server), transport, port };
         let proto = o
             .flow
             .and_then(|f| self.flow_protocol.get(&f).copied())
@@ -843,7 +857,11 @@ impl Inventory {
                 3
             } else if e.local_ttl > 0 && (!router || e.routed_ttl == 0) {
                 2
-            } else if e.local_ttl == 0 && e.routed_ttl == 0 && e.as_destination > 0 && !multi && !router
+            } else if e.local_ttl == 0
+                && e.routed_ttl == 0
+                && e.as_destination > 0
+                && !multi
+                && !router
             {
                 1
             } else {
@@ -863,10 +881,16 @@ impl Inventory {
     fn infer_type(&self, d: &Dev, mac: Option<MacAddr>) -> (DeviceType, String) {
         let unanswered = d.syn_sent > 0 && d.accepted.saturating_mul(2) < d.syn_sent;
         if unanswered && d.syn_ports.len() >= SCANNER_MIN_PORTS {
-            return (DeviceType::Scanner, format!("probed {}+ ports, mostly unanswered", d.syn_ports.len()));
+            return (
+                DeviceType::Scanner,
+                format!("probed {}+ ports, mostly unanswered", d.syn_ports.len()),
+            );
         }
         if unanswered && d.syn_hosts.len() >= SCANNER_MIN_HOSTS {
-            return (DeviceType::Scanner, format!("probed {}+ hosts, mostly unanswered", d.syn_hosts.len()));
+            return (
+                DeviceType::Scanner,
+                format!("probed {}+ hosts, mostly unanswered", d.syn_hosts.len()),
+            );
         }
         if d.arp_targets.len() >= SCANNER_MIN_ARP_TARGETS {
             return (DeviceType::Scanner, format!("ARP-probed {}+ addresses", d.arp_targets.len()));
@@ -883,7 +907,9 @@ impl Inventory {
             let list = names_of(served_ot).join(", ");
             let ty = if serves(Protocol::Dnp3) || serves(Protocol::Iec104) {
                 DeviceType::Rtu
-            } else if serves(Protocol::Bacnet) && !(serves(Protocol::Modbus) || serves(Protocol::S7comm) || serves(Protocol::Enip)) {
+            } else if serves(Protocol::Bacnet)
+                && !(serves(Protocol::Modbus) || serves(Protocol::S7comm) || serves(Protocol::Enip))
+            {
                 DeviceType::Controller
             } else {
                 DeviceType::Plc
@@ -895,7 +921,10 @@ impl Inventory {
             let n = d.servers_polled.len();
             let list = names_of(client_ot).join(", ");
             if n >= MANY_SERVERS && d.ot_writes == 0 {
-                return (DeviceType::Historian, format!("reads {list} from {n} servers, never writes"));
+                return (
+                    DeviceType::Historian,
+                    format!("reads {list} from {n} servers, never writes"),
+                );
             }
             if n >= MANY_SERVERS {
                 return (DeviceType::ScadaServer, format!("polls {n} {list} servers"));
@@ -910,15 +939,22 @@ impl Inventory {
         if let Some(m) = d.mac_only
             && self.macs.get(&m).is_some_and(|i| i.management_frames > 0 && i.ips.is_empty())
         {
-            return (DeviceType::NetworkDevice, "sends only link management frames (LLDP/STP/CDP)".into());
+            return (
+                DeviceType::NetworkDevice,
+                "sends only link management frames (LLDP/STP/CDP)".into(),
+            );
         }
         let it_served = d.served & !OT_BITS;
         if it_served & !bit(Protocol::Dhcp) != 0 || (d.tcp_server && d.clients.len() >= 2) {
-            let what = if it_served != 0 { names_of(it_served).join(", ") } else { "TCP services".into() };
+            let what =
+                if it_served != 0 { names_of(it_served).join(", ") } else { "TCP services".into() };
             return (DeviceType::Server, format!("serves {what}"));
         }
         if d.client_of != 0 {
-            return (DeviceType::Workstation, format!("client of {}", names_of(d.client_of).join(", ")));
+            return (
+                DeviceType::Workstation,
+                format!("client of {}", names_of(d.client_of).join(", ")),
+            );
         }
         (DeviceType::Unknown, String::new())
     }
@@ -1007,12 +1043,16 @@ impl Inventory {
             batch.device_handles.push(i);
             if first_write {
                 self.stats.devices += 1;
-                let label = d
-                    .ip
-                    .map(|ip| ip.to_string())
-                    .or_else(|| mac.map(|m| m.to_string()))
-                    .unwrap_or_default();
-                let mut e = NewEvent::new(timestamp(d.first_ns), "DEVICE_CREATE", EventSeverity::Info, "Device Detected");
+                let label =
+                    d.ip.map(|ip| ip.to_string())
+                        .or_else(|| mac.map(|m| m.to_string()))
+                        .unwrap_or_default();
+                let mut e = NewEvent::new(
+                    timestamp(d.first_ns),
+                    "DEVICE_CREATE",
+                    EventSeverity::Info,
+                    "Device Detected",
+                );
                 e.key = Some(format!(
                     "device:{}|{}|{}",
                     self.placement.zone.as_deref().unwrap_or(""),

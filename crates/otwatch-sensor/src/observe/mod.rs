@@ -28,6 +28,9 @@ pub mod modbus;
 pub mod packet;
 pub mod s7comm;
 
+#[cfg(test)]
+mod tests;
+
 use otwatch_detect::observation::{
     Address, AnomalyNames, Direction as ObsDirection, Kind, MacAddr as ObsMac, Malformed,
     Observation, Protocol, Role, Transport as ObsTransport,
