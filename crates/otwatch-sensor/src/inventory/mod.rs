@@ -15,7 +15,9 @@
 //! A MAC that sends packets from two or more IPs, some with decremented
 //! TTLs, is a router: the IPs behind it keep no MAC, and the router itself
 //! becomes a network device. Devices are kept for private, link-local and
-//! configured OT addresses, and for any address bound to a local MAC;
+//! configured OT addresses, for any address bound to a local MAC, and for
+//! any address that sent with an initial TTL (captures without MACs:
+//! Linux cooked, loopback, raw IP);
 //! addresses seen only through a router outside those ranges are the
 //! internet, not the inventory (their connections are still counted).
 //! A device's identity (IP + MAC) is settled when it is first written
@@ -205,6 +207,7 @@ struct Dev {
     accepted: u32,
     arp_targets: BTreeSet<std::net::Ipv4Addr>,
     tcp_server: bool,
+    local_ttl_seen: bool,
     vendor: Option<String>,
     model: Option<String>,
     firmware: Option<String>,
@@ -237,6 +240,7 @@ impl Dev {
             accepted: 0,
             arp_targets: BTreeSet::new(),
             tcp_server: false,
+            local_ttl_seen: false,
             vendor: None,
             model: None,
             firmware: None,
@@ -562,6 +566,9 @@ impl Inventory {
         let (Some(src_ip), Some(dst_ip)) = (o.src.ip, o.dst.ip) else { return };
         if let Some(i) = self.device_by_ip(src_ip, ts) {
             self.touch(i, ts, o.vlan);
+            if initial_ttl(ttl) {
+                self.devices[i].local_ttl_seen = true;
+            }
             if let Some(mac) = o.src.mac.filter(|m| !m.is_group() && *m != MacAddr::default()) {
                 let local = initial_ttl(ttl);
                 if let Some(e) = self.devices[i].evidence(mac) {
@@ -991,6 +998,7 @@ impl Inventory {
             }
             if let Some(ip) = d.ip
                 && mac.is_none()
+                && !d.local_ttl_seen
                 && !self.keep_ip(ip)
             {
                 // Only ever seen through a router, outside the local ranges: not inventory.
