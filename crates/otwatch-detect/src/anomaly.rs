@@ -3,13 +3,13 @@
 //!
 //! | alert | counted | default |
 //! |---|---|---|
-//! | Port Scan Detected | distinct TCP/UDP ports one source tries on one host | 25 / 2 min |
+//! | Port Scan Detected | distinct TCP/UDP ports one source tries on one host | 25 / 2 min, or 10 / 1 s |
 //! | Address Scan Detected | distinct hosts of one /16 one source tries, not counting hosts that accepted the connection within [`ACCEPT_GRACE`]; ping sweeps count every host | 50 / 2 min |
 //! | Long Duration Address Scan Detected | the same over a longer window | 50 / 10 min |
 //! | ARP Address Scan Detected | distinct addresses one sender asks for in ARP requests | 40 / 6 min |
 //! | ARP Spoofing | ARP replies or announcements claiming an address bound to another MAC | 60 / 1 min |
 //! | PLC Scan Detected | distinct controllers one source sends identification requests to, or tries on an OT port without being accepted | 10 / 2 min |
-//! | Excessive Number of Sessions | new TCP connections from one source to one host | 50 / 1 min |
+//! | Excessive Number of Sessions | new TCP connections from one source to one service (host and port) | 50 / 1 min |
 //! | Excessive Login Attempts | sign-in attempts from one client to one server | 20 / 1 min |
 //! | Password Guessing Attempt Detected | failed sign-ins from one client to one server | 100 / 1 min |
 //! | ICMP Flooding | ICMP packets from one source to one host | 60 / 1 min |
@@ -120,7 +120,7 @@ pub(crate) struct Anomaly {
     arp_bindings: Bounded<IpAddr, [u8; 6]>,
     arp_conflicts: Bounded<[u8; 6], RateWindow>,
     plc: Bounded<IpAddr, Sweep>,
-    sessions: Bounded<(IpAddr, IpAddr), RateWindow>,
+    sessions: Bounded<(IpAddr, IpAddr, u16), RateWindow>,
     logins: Bounded<(DeviceId, DeviceId, Protocol), RateWindow>,
     failures: Bounded<(DeviceId, DeviceId, Protocol), RateWindow>,
     icmp: Bounded<(IpAddr, IpAddr), RateWindow>,
@@ -244,26 +244,32 @@ impl Anomaly {
             return;
         }
         let t = obs.time;
-        // Port scan.
+        // Port scan: the reference's rule, or a burst of ports within a second.
         if let Some(port) = obs.dst.port {
-            let count = cx.settings.thresholds.count("anomaly_port_scan", "count");
-            let window = cx.settings.thresholds.window("anomaly_port_scan", "window");
+            let th = &cx.settings.thresholds;
+            let count = th.count("anomaly_port_scan", "count");
+            let window = th.window("anomaly_port_scan", "window");
+            let burst = th.count("anomaly_port_scan", "burst_count");
+            let burst_window = th.window("anomaly_port_scan", "burst_window");
             let proto = if obs.transport == Transport::Tcp { 6 } else { 17 };
             let w = self.ports.entry((sip, dip), t, DistinctWindow::new);
             let n = w.push((proto, port), t, window, count as usize + 1);
-            if n as u64 >= count {
+            let in_burst = w.count_since(t.0.saturating_sub(burst_window));
+            let (fire, shown) = if n as u64 >= count {
+                (true, window)
+            } else if in_burst as u64 >= burst {
+                (true, burst_window)
+            } else {
+                (false, window)
+            };
+            if fire {
                 let (src, dst) = (obs.src, obs.dst);
                 let k = key(("port_scan", sip, dip));
+                let label = if proto == 6 { "TCP" } else { "UDP" };
                 cx.raise("anomaly_port_scan", k, t, &[obs.frame], |cx| {
-                    let mut d = cx.detection(
-                        "anomaly_port_scan",
-                        t,
-                        &src,
-                        &dst,
-                        Some(if proto == 6 { "TCP" } else { "UDP" }),
-                    );
+                    let mut d = cx.detection("anomaly_port_scan", t, &src, &dst, Some(label));
                     d.details.insert("ports".into(), n.to_string());
-                    d.details.insert("window".into(), format_duration(window));
+                    d.details.insert("window".into(), format_duration(shown));
                     d
                 });
                 self.scan_event(cx, &obs.src, t, "probed many ports of one host (port scan)");
@@ -372,15 +378,16 @@ impl Anomaly {
         let (Some(sip), Some(dip)) = (obs.src.ip, obs.dst.ip) else { return };
         let count = cx.settings.thresholds.count("anomaly_excessive_sessions", "count");
         let window = cx.settings.thresholds.window("anomaly_excessive_sessions", "window");
+        let port = obs.dst.port.unwrap_or(0);
         let n = self
             .sessions
-            .entry((sip, dip), obs.time, || RateWindow::new(count))
+            .entry((sip, dip, port), obs.time, || RateWindow::new(count))
             .push(obs.time, count, window);
         if n >= count {
             let (src, dst) = (obs.src, obs.dst);
             let label = obs.dst.port.and_then(port_protocol).unwrap_or("TCP");
             let t = obs.time;
-            let k = key(("sessions", sip, dip));
+            let k = key(("sessions", sip, dip, port));
             cx.raise("anomaly_excessive_sessions", k, t, &[obs.frame], |cx| {
                 let mut d = cx.detection("anomaly_excessive_sessions", t, &src, &dst, Some(label));
                 d.details.insert("count".into(), n.to_string());

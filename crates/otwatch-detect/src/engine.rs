@@ -304,6 +304,13 @@ impl Engines {
         &self.settings
     }
 
+    /// Changes settings in place (programming devices and scanners flagged in
+    /// the inventory, thresholds reloaded…); cached policy decisions are dropped.
+    pub fn update_settings(&mut self, change: impl FnOnce(&mut Settings)) {
+        change(&mut self.settings);
+        self.policy.baseline_changed();
+    }
+
     /// Switches between learning and operational mode.
     pub fn set_mode(&mut self, mode: Mode) {
         if self.settings.mode != mode {

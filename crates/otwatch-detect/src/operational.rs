@@ -15,15 +15,17 @@
 //! - DNP3 IIN: 2.3 event buffer overflow (3 in 10 minutes: continuous),
 //!   2.5 corrupt configuration, 1.6 device trouble; Secure Authentication
 //!   error objects (group 120 variation 7).
-//! - Unresponsive devices: a server that answered before and then lets
-//!   8 connection attempts in 5 minutes go unanswered; a Modbus server that
-//!   answers none of 3 requests in 5 minutes. A later answer writes a
-//!   `BACK_TO_NORMAL` event.
+//! - Unresponsive devices: a server port that accepted connections before
+//!   and then lets 8 connection attempts in 5 minutes go unanswered (counted
+//!   once [`RESPONSE_TIMEOUT`] has passed without an answer); a Modbus unit
+//!   polled at least 3 times that has not answered for the whole window
+//!   (5 minutes), so slow devices that answer late are not unresponsive. A
+//!   later answer writes a `BACK_TO_NORMAL` event.
 //! - DHCP: a client that sends 4 Discover/Request without an Offer/Ack, or
 //!   gets a NAK.
 //! - Illegal source addresses (broadcast, multicast, loopback on a real
-//!   link, 0.0.0.0 outside DHCP, class E). Loopback traffic captured on a
-//!   loopback interface (all-zero MACs) is not illegal.
+//!   link, 0.0.0.0 outside DHCP, class E). Traffic from one loopback
+//!   address to another (captured on a loopback interface) is not illegal.
 //! - A gap in packet time longer than `silence_after` is "No Traffic
 //!   Detected on Sensor Interface" at its start and "Traffic Detected on
 //!   Sensor Interface" when packets come back.
@@ -42,6 +44,9 @@ use crate::observation::{
 };
 use crate::window::{Bounded, RateWindow};
 
+/// Time without any answer after which pending requests count as unanswered.
+pub const RESPONSE_TIMEOUT: i64 = 5_000_000;
+
 #[derive(Clone, Copy, Debug, Default)]
 struct Waiting {
     unanswered: u64,
@@ -52,7 +57,7 @@ struct Waiting {
 
 #[derive(Debug)]
 pub(crate) struct Operational {
-    tcp: Bounded<(IpAddr, IpAddr), Waiting>,
+    tcp: Bounded<(IpAddr, IpAddr, u16), Waiting>,
     modbus: Bounded<(DeviceId, DeviceId, u32), Waiting>,
     restarts: Bounded<DeviceId, RateWindow>,
     restart_flag: Bounded<DeviceId, bool>,
@@ -134,8 +139,9 @@ impl Operational {
         let dhcp =
             obs.transport == Transport::Udp && obs.src.port == Some(68) && obs.dst.port == Some(67);
         let Some(why) = illegal_source(&ip, dhcp) else { return };
-        let lo_capture = |m: Option<MacAddr>| m.is_none_or(|m| m.0 == [0; 6]);
-        if ip.is_loopback() && lo_capture(obs.src.mac) && lo_capture(obs.dst.mac) {
+        // Traffic between loopback addresses was captured on a loopback
+        // interface (test rigs); a forged loopback source on a real link goes elsewhere.
+        if ip.is_loopback() && obs.dst.ip.is_some_and(|d| d.is_loopback()) {
             return;
         }
         let (src, dst) = (obs.src, obs.dst);
@@ -161,8 +167,8 @@ impl Operational {
     }
 
     fn attempt(&mut self, obs: &Observation, cx: &mut Ctx<'_>) {
-        let (Some(c), Some(s)) = (obs.src.ip, obs.dst.ip) else { return };
-        let Some(w) = self.tcp.get_mut(&(c, s)) else { return };
+        let (Some(c), Some(s), Some(port)) = (obs.src.ip, obs.dst.ip, obs.dst.port) else { return };
+        let Some(w) = self.tcp.get_mut(&(c, s, port)) else { return };
         if !w.answered_before {
             return;
         }
@@ -173,12 +179,12 @@ impl Operational {
             w.first = obs.time;
         }
         w.unanswered += 1;
-        if w.unanswered >= count {
+        if w.unanswered >= count && obs.time.0.saturating_sub(w.first.0) >= RESPONSE_TIMEOUT {
             w.alerted = true;
             let n = w.unanswered;
             let (src, dst) = (obs.src, obs.dst);
             let label = obs.dst.port.and_then(crate::anomaly::port_protocol).unwrap_or("TCP");
-            let k = key(("unresponsive", c, s));
+            let k = key(("unresponsive", c, s, port));
             cx.raise("operational_device_unresponsive", k, obs.time, &[obs.frame], |cx| {
                 let mut d = cx.detection(
                     "operational_device_unresponsive",
@@ -196,8 +202,8 @@ impl Operational {
 
     fn accepted(&mut self, obs: &Observation, cx: &mut Ctx<'_>) {
         // A SYN-ACK from the server (src) to the client (dst).
-        let (Some(s), Some(c)) = (obs.src.ip, obs.dst.ip) else { return };
-        let w = self.tcp.entry((c, s), obs.time, Waiting::default);
+        let (Some(s), Some(c), Some(port)) = (obs.src.ip, obs.dst.ip, obs.src.port) else { return };
+        let w = self.tcp.entry((c, s, port), obs.time, Waiting::default);
         let was = w.alerted;
         *w = Waiting { answered_before: true, ..Waiting::default() };
         if was {
@@ -245,12 +251,13 @@ impl Operational {
                 let window =
                     cx.settings.thresholds.window("operational_modbus_unresponsive", "window");
                 let w = self.modbus.entry((c, s, unit), t, Waiting::default);
-                if w.unanswered == 0 || t.0.saturating_sub(w.first.0) > window {
-                    w.unanswered = 0;
+                if w.unanswered == 0 {
                     w.first = t;
                 }
                 w.unanswered += 1;
-                if w.unanswered >= requests {
+                // Silent for the whole window while polled: slow or busy
+                // devices that answer late are not unresponsive.
+                if w.unanswered >= requests && t.0.saturating_sub(w.first.0) >= window {
                     w.alerted = true;
                     let n = w.unanswered;
                     let (client, server) = (*client, *server);

@@ -62,6 +62,7 @@ pub(crate) struct Policy {
     pending_pairs: BTreeMap<(DeviceId, DeviceId), PendingPair>,
     alerted_pairs: HashMap<(DeviceId, DeviceId), &'static str>,
     ot_devices: HashSet<IpAddr>,
+    internet_types: HashMap<(IpAddr, IpAddr), &'static str>,
     last_firmware: HashMap<DeviceId, String>,
     limit: usize,
     evicted: u64,
@@ -100,6 +101,7 @@ impl Policy {
             pending_pairs: BTreeMap::new(),
             alerted_pairs: HashMap::new(),
             ot_devices: HashSet::new(),
+            internet_types: HashMap::new(),
             last_firmware: HashMap::new(),
             limit,
             evicted: 0,
@@ -429,11 +431,17 @@ impl Policy {
         if self
             .deviates(cx, raw, FactKind::Internet, obs.time, || vec![i.to_string(), e.to_string()])
         {
-            let ty = if self.ot_devices.contains(&i) && cx.settings.is_ot(&i) {
+            // The type is decided once per pair, when it is first seen.
+            let ot = self.ot_devices.contains(&i) && cx.settings.is_ot(&i);
+            if self.internet_types.len() >= self.limit {
+                self.evicted += self.internet_types.len() as u64;
+                self.internet_types.clear();
+            }
+            let ty = *self.internet_types.entry((i, e)).or_insert(if ot {
                 "policy_unauthorized_internet_connectivity"
             } else {
                 "policy_internet_access"
-            };
+            });
             let (internal, external) = (*internal, *external);
             let label = protocol_label(obs);
             cx.raise(ty, raw, obs.time, &[obs.frame], |cx| {

@@ -136,6 +136,11 @@ impl<K: Ord + Clone> DistinctWindow<K> {
         self.seen.len()
     }
 
+    /// How many values were last seen at or after `from` (microseconds).
+    pub fn count_since(&self, from: i64) -> usize {
+        self.seen.values().filter(|t| t.0 >= from).count()
+    }
+
     /// The values in the window, in order.
     pub fn values(&self) -> impl Iterator<Item = &K> {
         self.seen.keys()

@@ -13,9 +13,12 @@
 //!   [`run`]: the sensor run that feeds them and the detection hook to the store.
 //! - [`observe`]: the same traffic as protocol-neutral observations for the
 //!   inventory and detection (one handler per protocol in `observe/`).
+//! - [`detect`]: the detection engines in a run: findings to the store with
+//!   per-alert PCAP evidence, the baseline, the learning/operational mode.
 
 #![deny(missing_docs)]
 
+pub mod detect;
 pub mod dispatch;
 pub mod intake;
 pub mod inventory;
