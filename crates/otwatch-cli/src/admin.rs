@@ -214,6 +214,7 @@ pub fn serve(ctx: Ctx, out: &mut dyn Write) -> Result<()> {
         hunt_row_limit: cfg.hunt.row_limit,
         hunt_time_limit: std::time::Duration::from_micros(cfg.hunt.time_limit as u64),
         sensor_name: cfg.sensor.name.clone(),
+        engines: cfg.engines.clone(),
     };
     let state = AppState::new(ctx.store.clone(), settings, Arc::new(now));
     let rt = tokio::runtime::Builder::new_multi_thread()

@@ -331,3 +331,172 @@ pub async fn delete_user(st: &AppState, actor: Actor, name: String) -> ApiResult
     st.sessions.remove_user(&name);
     Ok(())
 }
+
+/// What a hunting query gave: its result or its error, and how long it took.
+#[derive(Debug)]
+pub struct HuntOutcome {
+    /// The result, or the query's error (with code and position).
+    pub result: Result<otwatch_query::QueryResult, otwatch_query::QueryError>,
+    /// Wall time of the run, milliseconds.
+    pub elapsed_ms: f64,
+}
+
+/// Runs a hunting query with the console's limits (rows: at most `hunt.row_limit`; time:
+/// `hunt.time_limit`), "now" from the console's clock.
+pub async fn hunt(st: &AppState, text: String, limit: Option<usize>) -> ApiResult<HuntOutcome> {
+    let mut opts = otwatch_query::RunOptions::new(st.now().0);
+    opts.max_rows =
+        limit.unwrap_or(st.settings.hunt_row_limit).clamp(1, st.settings.hunt_row_limit);
+    opts.time_limit = st.settings.hunt_time_limit;
+    let started = std::time::Instant::now();
+    let result = st.blocking(move |s| Ok(crate::hunt::run(s, &text, &opts))).await?;
+    Ok(HuntOutcome { result, elapsed_ms: started.elapsed().as_secs_f64() * 1000.0 })
+}
+
+/// A device edit as a form or a script sends it: names of types, `None` for "unchanged".
+#[derive(Clone, Debug, Default)]
+pub struct DeviceEdit {
+    /// New name (blank clears it).
+    pub name: Option<String>,
+    /// Device type by name (`PLC`, `HMI`, …).
+    pub device_type: Option<String>,
+    /// Authorized device.
+    pub authorized: Option<bool>,
+    /// Allowed to program controllers.
+    pub programming_device: Option<bool>,
+    /// Known scanner.
+    pub scanner: Option<bool>,
+    /// Importance by name (`Low`, `Normal`, `High`).
+    pub importance: Option<String>,
+}
+
+/// Reads a device edit into the store's patch; a bad name of a type or importance names its field.
+pub fn device_patch(e: &DeviceEdit) -> ApiResult<otwatch_store::DevicePatch> {
+    Ok(otwatch_store::DevicePatch {
+        name: e.name.clone(),
+        device_type: e
+            .device_type
+            .as_deref()
+            .map(otwatch_model::DeviceType::parse)
+            .transpose()
+            .map_err(|x| ApiError::field("device_type", x.to_string()))?,
+        authorized: e.authorized,
+        programming_device: e.programming_device,
+        scanner: e.scanner,
+        importance: e
+            .importance
+            .as_deref()
+            .map(otwatch_model::Importance::parse)
+            .transpose()
+            .map_err(|x| ApiError::field("importance", x.to_string()))?,
+    })
+}
+
+/// Changes a device's user-editable properties (`Store::update_device`, audited), as
+/// `PATCH /api/v1/devices/{id}` does. Only the fields that differ from the stored device
+/// are written, so the audit record lists real changes.
+pub async fn update_device(
+    st: &AppState,
+    actor: Actor,
+    id: i64,
+    edit: DeviceEdit,
+) -> ApiResult<(Device, bool)> {
+    let mut patch = device_patch(&edit)?;
+    let now = st.now();
+    st.blocking(move |s| {
+        let d = s.device(id)?;
+        if patch.name.as_deref().map(str::trim) == Some(d.name.as_deref().unwrap_or("").trim()) {
+            patch.name = None;
+        }
+        if patch.device_type == Some(d.device_type) {
+            patch.device_type = None;
+        }
+        if patch.authorized == Some(d.authorized) {
+            patch.authorized = None;
+        }
+        if patch.programming_device == Some(d.programming_device) {
+            patch.programming_device = None;
+        }
+        if patch.scanner == Some(d.scanner) {
+            patch.scanner = None;
+        }
+        if patch.importance == Some(d.importance) {
+            patch.importance = None;
+        }
+        let changed = patch != otwatch_store::DevicePatch::default();
+        if !changed {
+            return Ok((d, false));
+        }
+        Ok((s.update_device(id, &patch, &actor, now)?, true))
+    })
+    .await
+}
+
+/// The console setting that switches an engine (`detect.engines.<config key>`).
+pub fn engine_setting(e: otwatch_model::Engine) -> String {
+    format!("detect.engines.{}", e.config_key())
+}
+
+/// One detection engine's state.
+#[derive(Clone, Debug)]
+pub struct EngineState {
+    /// The engine.
+    pub engine: otwatch_model::Engine,
+    /// On in the configuration file.
+    pub configured: bool,
+    /// The console's override, if set.
+    pub override_: Option<bool>,
+    /// What sensors use: the override, else the configuration.
+    pub effective: bool,
+    /// The console setting's key (`detect.engines.<config key>`).
+    pub key: String,
+}
+
+/// Engines that run in sensors and can be switched (alerts from agents always come in).
+pub fn switchable_engines() -> impl Iterator<Item = otwatch_model::Engine> {
+    otwatch_model::Engine::ALL.iter().copied().filter(|e| *e != otwatch_model::Engine::MicroAgent)
+}
+
+/// Every switchable engine with its configured and effective state.
+pub async fn engine_states(st: &AppState) -> ApiResult<Vec<EngineState>> {
+    let settings = st.blocking(|s| Ok(s.settings()?)).await?;
+    Ok(switchable_engines()
+        .map(|e| {
+            let key = engine_setting(e);
+            let configured = st.settings.engines.get(&e).copied().unwrap_or(true);
+            let override_ = match settings.get(&key).map(String::as_str) {
+                Some("true") => Some(true),
+                Some("false") => Some(false),
+                _ => None,
+            };
+            EngineState {
+                engine: e,
+                configured,
+                override_,
+                effective: override_.unwrap_or(configured),
+                key,
+            }
+        })
+        .collect())
+}
+
+/// Switches an engine on or off for the sensors (`Some`), or back to the configuration's
+/// value (`None`, stored as an empty value); audited.
+pub async fn set_engine(
+    st: &AppState,
+    actor: Actor,
+    engine: otwatch_model::Engine,
+    on: Option<bool>,
+) -> ApiResult<()> {
+    if engine == otwatch_model::Engine::MicroAgent {
+        return Err(ApiError::field("engine", "alerts from agents cannot be switched off here"));
+    }
+    let key = engine_setting(engine);
+    let value = match on {
+        Some(true) => "true",
+        Some(false) => "false",
+        None => "",
+    };
+    let now = st.now();
+    st.blocking(move |s| Ok(s.set_setting(&key, value, &actor, now)?)).await
+}

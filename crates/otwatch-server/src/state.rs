@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use otwatch_model::{Catalog, Timestamp};
+use otwatch_model::{Catalog, Engine, Timestamp};
 use otwatch_store::Store;
 
 use crate::error::{ApiError, ApiResult};
@@ -40,6 +40,9 @@ pub struct Settings {
     pub hunt_time_limit: std::time::Duration,
     /// Sensor id, name, site and zone of the built-in sensor (for compatibility APIs).
     pub sensor_name: String,
+    /// Detection engines on or off in the configuration (`detect.engines.*`); the console's
+    /// setting `detect.engines.<key>` (`true`/`false`) overrides them.
+    pub engines: BTreeMap<Engine, bool>,
 }
 
 impl Default for Settings {
@@ -53,6 +56,7 @@ impl Default for Settings {
             hunt_row_limit: 10_000,
             hunt_time_limit: std::time::Duration::from_secs(30),
             sensor_name: "sensor-1".into(),
+            engines: Engine::ALL.iter().map(|e| (*e, true)).collect(),
         }
     }
 }

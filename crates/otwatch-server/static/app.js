@@ -32,12 +32,24 @@
     if (tz) { tz.textContent = "Times in " + zone; }
     localize(document);
 
-    // Selects that apply at once.
+    // Selects that apply at once ("Custom range…" shows its from/to fields instead).
     document.querySelectorAll("select.js-autosubmit").forEach(function (s) {
       s.addEventListener("change", function () {
+        var custom = s.form.querySelector(".custom-range");
+        if (s.classList.contains("js-range") && custom) {
+          custom.classList.toggle("on", s.value === "custom");
+          if (s.value === "custom") {
+            var first = custom.querySelector("input");
+            if (first) { first.focus(); }
+            return;
+          }
+        }
         if (s.form.requestSubmit) { s.form.requestSubmit(); } else { s.form.submit(); }
       });
     });
+
+    // Custom time ranges travel in UTC; the fields show and take the browser's local time.
+    setupUtcFields();
 
     // Filter forms leave empty fields out of the URL, so views bookmark cleanly.
     document.querySelectorAll("form[method=get]").forEach(function (f) {
@@ -83,12 +95,77 @@
       });
     });
 
+    setupHunt();
     setupSelection();
     setupPane();
     setupGroups();
     setupPolling();
     document.querySelectorAll(".map-wrap").forEach(setupMap);
   });
+
+  function pad(n) { return (n < 10 ? "0" : "") + n; }
+  function localValue(d) {
+    return d.getFullYear() + "-" + pad(d.getMonth() + 1) + "-" + pad(d.getDate()) + "T" + pad(d.getHours()) + ":" + pad(d.getMinutes());
+  }
+  function setupUtcFields() {
+    var fields = document.querySelectorAll("input.js-utc");
+    if (!fields.length) { return; }
+    document.querySelectorAll(".js-zone").forEach(function (z) { z.textContent = zone; });
+    fields.forEach(function (i) {
+      if (!i.value) { return; }
+      var d = new Date(i.value.length === 16 ? i.value + ":00Z" : i.value + "Z");
+      if (!isNaN(d.getTime())) { i.value = localValue(d); }
+    });
+    var forms = [];
+    fields.forEach(function (i) { if (i.form && forms.indexOf(i.form) < 0) { forms.push(i.form); } });
+    forms.forEach(function (f) {
+      f.addEventListener("submit", function () {
+        f.querySelectorAll("input.js-utc").forEach(function (i) {
+          if (!i.value) { return; }
+          var d = new Date(i.value);
+          if (!isNaN(d.getTime())) { i.value = d.toISOString().slice(0, 16); }
+        });
+      });
+    });
+  }
+
+  // Hunting: Ctrl/Cmd+Enter runs, Enter in the name saves, the caret's place is selected in
+  // the editor, and a run's address becomes a link to the query.
+  function setupHunt() {
+    var q = document.getElementById("q");
+    var form = document.getElementById("hunt-form");
+    if (!q || !form) { return; }
+    function submitWith(id) {
+      var b = document.getElementById(id);
+      if (form.requestSubmit) { form.requestSubmit(b); } else { b.click(); }
+    }
+    q.addEventListener("keydown", function (ev) {
+      if (ev.key === "Enter" && (ev.ctrlKey || ev.metaKey)) { ev.preventDefault(); submitWith("run"); }
+    });
+    var name = document.getElementById("save-name");
+    if (name) {
+      name.addEventListener("keydown", function (ev) {
+        if (ev.key === "Enter") { ev.preventDefault(); submitWith("save"); }
+      });
+    }
+    var err = document.getElementById("hunt-error");
+    if (err) {
+      var line = Number(err.dataset.line) || 1, col = Number(err.dataset.column) || 1;
+      var width = Number(err.dataset.width) || 1;
+      var lines = q.value.split("\n");
+      var start = 0;
+      for (var i = 0; i < line - 1 && i < lines.length; i++) { start += lines[i].length + 1; }
+      var here = Array.from(lines[line - 1] || "");
+      start += here.slice(0, col - 1).join("").length;
+      var end = start + here.slice(col - 1, col - 1 + width).join("").length;
+      q.focus();
+      q.setSelectionRange(start, Math.max(end, start));
+    }
+    var results = document.querySelector("[data-testid=results][data-link]");
+    if (results && !window.location.search) {
+      history.replaceState(null, "", results.dataset.link);
+    }
+  }
 
   // Row selection and the bulk bar.
   function setupSelection() {

@@ -22,14 +22,17 @@ use crate::service::{self, BulkTarget};
 use crate::state::AppState;
 use crate::views::map::{self, MapEdge, MapNode};
 use crate::views::{
-    Chrome, CsrfForm, Ctx, Link, Opt, WebResult, When, count, href, options, pct, qs,
-    redirect_flash, render, render_str, safe_return, severity_class, status_class, time_options,
+    Chrome, CsrfForm, Ctx, Link, Opt, TimeRange, WebResult, When, count, href, normalize_range,
+    options, qs, redirect_flash, render, render_str, safe_return, severity_class, status_class,
+    time_range,
 };
 
 /// Parameters only the page reads (never passed to the alert query).
 const VIEW_ONLY: &[&str] = &["group", "cols", "facet", "page", "partial"];
-/// Cookie with the user's chosen grid columns (until the store keeps preferences).
-pub const COLUMNS_COOKIE: &str = "otwatch_cols";
+/// The user preference (`Store::user_pref`) holding the grid's columns, comma-separated keys.
+pub const COLUMNS_PREF: &str = "alerts.columns";
+/// The cookie that held the columns before they were kept in the store (cleared when saving).
+const OLD_COLUMNS_COOKIE: &str = "otwatch_cols";
 /// Columns the grid can group by.
 pub const GROUPS: &[AlertField] = &[
     AlertField::Engine,
@@ -73,19 +76,23 @@ fn parse_cols(text: &str) -> Vec<AlertField> {
     out
 }
 
-/// The columns saved for `user` in the cookie, if any.
-fn saved_cols(ctx: &Ctx) -> Option<Vec<AlertField>> {
-    let v = crate::auth::cookie(&ctx.headers, COLUMNS_COOKIE)?;
-    let (user, keys) = v.split_once(':')?;
-    if crate::views::pct_decode(user) != ctx.who.name {
-        return None;
+/// The columns the user saved, if any (read only when the URL names none).
+async fn saved_cols(
+    st: &AppState,
+    ctx: &Ctx,
+    p: &[(String, String)],
+) -> ApiResult<Option<Vec<AlertField>>> {
+    if p.iter().any(|(k, v)| k == "cols" && !parse_cols(v).is_empty()) {
+        return Ok(None);
     }
-    let cols = parse_cols(keys);
-    if cols.is_empty() { None } else { Some(cols) }
+    let owner = ctx.who.name.clone();
+    let v = st.blocking(move |s| Ok(s.user_pref(&owner, COLUMNS_PREF)?)).await?;
+    let cols = v.map(|t| parse_cols(&t)).unwrap_or_default();
+    Ok(if cols.is_empty() { None } else { Some(cols) })
 }
 
 impl View {
-    fn read(p: &[(String, String)], ctx: &Ctx) -> View {
+    fn read(p: &[(String, String)], saved: Option<Vec<AlertField>>) -> View {
         let mut pairs = Vec::new();
         let mut cols_text = Vec::new();
         let mut page = 1;
@@ -107,7 +114,7 @@ impl View {
         if !cols.is_empty() {
             pairs.push(("cols".into(), cols.iter().map(|c| c.key()).collect::<Vec<_>>().join(",")));
         } else {
-            cols = saved_cols(ctx).unwrap_or_else(|| AlertField::DEFAULT_COLUMNS.to_vec());
+            cols = saved.unwrap_or_else(|| AlertField::DEFAULT_COLUMNS.to_vec());
         }
         let find = |name: &str| {
             pairs.iter().find(|(k, _)| k == name).and_then(|(_, v)| AlertField::parse(v).ok())
@@ -287,7 +294,7 @@ struct AlertsPage {
     rows_html: String,
     ncols: usize,
     q: String,
-    time: Vec<Opt>,
+    time: TimeRange,
     group_opts: Vec<Opt>,
     hidden: Vec<(String, String)>,
     pills: Vec<Pill>,
@@ -415,7 +422,10 @@ async fn load(
 
 /// GET /alerts — the grid (or, for the page's script, just its rows).
 pub async fn grid(State(st): State<AppState>, ctx: Ctx, Query(p): Params) -> WebResult {
-    let v = View::read(&p, &ctx);
+    if let Some(pairs) = normalize_range(&p) {
+        return Ok(axum::response::Redirect::to(&href("/alerts", &pairs)).into_response());
+    }
+    let v = View::read(&p, saved_cols(&st, &ctx, &p).await?);
     let can_triage = ctx.who.role >= otwatch_model::Role::Analyst;
     let (loaded, error) = match v.query(&st, PAGE_ROWS) {
         Ok(q) => {
@@ -441,7 +451,7 @@ pub async fn grid(State(st): State<AppState>, ctx: Ctx, Query(p): Params) -> Web
             .into_response());
     }
     let heads = v.cols.iter().map(|f| sort_head(&v, *f)).collect();
-    let hidden = v.without(|k, _| matches!(k, "q" | "from" | "group"));
+    let hidden = v.without(|k, _| matches!(k, "q" | "from" | "to" | "group"));
     let pills = v
         .pairs
         .iter()
@@ -570,7 +580,7 @@ pub async fn grid(State(st): State<AppState>, ctx: Ctx, Query(p): Params) -> Web
         rows_html,
         ncols: v.cols.len() + 1,
         q: v.get("q").to_string(),
-        time: time_options(v.get("from")),
+        time: time_range(v.get("from"), v.get("to"), st.now()),
         group_opts,
         hidden,
         pills,
@@ -669,11 +679,13 @@ pub async fn bulk(State(st): State<AppState>, ctx: Ctx, f: CsrfForm) -> WebResul
     Ok(redirect_flash(&back, &msg, !refused.is_empty() && changed == 0))
 }
 
-/// POST /alerts/columns — saves the grid's columns for this user (in a cookie for now).
-pub async fn columns(ctx: Ctx, f: CsrfForm) -> WebResult {
+/// POST /alerts/columns — saves the grid's columns for this user (a preference in the store,
+/// so they follow the user from browser to browser); "Default columns" removes it.
+pub async fn columns(State(st): State<AppState>, ctx: Ctx, f: CsrfForm) -> WebResult {
     let mut view = view_of(&f);
     view.retain(|(k, _)| k != "cols");
-    let cols: Vec<AlertField> = if f.get("reset").is_some() {
+    let reset = f.get("reset").is_some();
+    let cols: Vec<AlertField> = if reset {
         AlertField::DEFAULT_COLUMNS.to_vec()
     } else {
         parse_cols(&f.all("col").join(","))
@@ -681,16 +693,19 @@ pub async fn columns(ctx: Ctx, f: CsrfForm) -> WebResult {
     if cols.is_empty() {
         return Ok(redirect_flash(&href("/alerts", &view), "Choose at least one column.", true));
     }
-    let keys = cols.iter().map(|c| c.key()).collect::<Vec<_>>();
-    view.push(("cols".into(), keys.join(",")));
-    let cookie = format!(
-        "{COLUMNS_COOKIE}={}:{}; Path=/; Max-Age=31536000; SameSite=Strict; HttpOnly",
-        pct(&ctx.who.name),
-        keys.join(".")
-    );
+    let keys = cols.iter().map(|c| c.key()).collect::<Vec<_>>().join(",");
+    let owner = ctx.who.name.clone();
+    let value = if reset { String::new() } else { keys.clone() };
+    st.blocking(move |s| Ok(s.set_user_pref(&owner, COLUMNS_PREF, &value)?)).await?;
+    if !reset {
+        view.push(("cols".into(), keys));
+    }
     let mut r = redirect_flash(&href("/alerts", &view), "Columns saved.", false);
-    if let Ok(v) = HeaderValue::from_str(&cookie) {
-        r.headers_mut().append(header::SET_COOKIE, v);
+    if crate::auth::cookie(&ctx.headers, OLD_COLUMNS_COOKIE).is_some() {
+        let gone = format!("{OLD_COLUMNS_COOKIE}=; Path=/; Max-Age=0; SameSite=Strict; HttpOnly");
+        if let Ok(v) = HeaderValue::from_str(&gone) {
+            r.headers_mut().append(header::SET_COOKIE, v);
+        }
     }
     Ok(r)
 }

@@ -3,13 +3,16 @@
 //! The grid reads the API's device parameters (`api::inventory::device_query`)
 //! plus `page`, `facet` and `group_by`; device details come from
 //! `service::device_view`, the same function as `GET /api/v1/devices/{id}`.
+//! Analysts edit a device (name, type, authorized, programming device,
+//! scanner, importance) through `service::update_device`, which calls
+//! `Store::update_device` as `PATCH /api/v1/devices/{id}` does; audited.
 
 use std::collections::BTreeSet;
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
 
-use otwatch_model::{Device, Disposition};
+use otwatch_model::{Device, DeviceType, Disposition, Importance};
 use otwatch_store::{DeviceGroup, DeviceQuery, GroupCount};
 
 use crate::api::inventory::device_query;
@@ -19,7 +22,8 @@ use crate::state::AppState;
 use crate::views::alerts::{EventRow, FacetValue, Pill, Tab, event_rows, tabs};
 use crate::views::map::{self, MapEdge, MapNode};
 use crate::views::{
-    Chrome, Ctx, Link, Opt, WebResult, When, count, href, severity_class, status_class,
+    Chrome, CsrfForm, Ctx, Link, Opt, WebResult, When, count, href, options, redirect_flash,
+    severity_class, status_class,
 };
 
 /// Rows per page.
@@ -313,10 +317,23 @@ pub struct ConnRow {
     last: When,
 }
 
+/// The values of the device edit form.
+#[derive(Clone, Debug)]
+pub struct DeviceForm {
+    name: String,
+    types: Vec<Opt>,
+    importances: Vec<Opt>,
+    authorized: bool,
+    programming_device: bool,
+    scanner: bool,
+}
+
 #[derive(Template)]
 #[template(path = "device.html")]
 struct DevicePage {
     chrome: Chrome,
+    id: i64,
+    edit: DeviceForm,
     name: String,
     kind: String,
     props: Vec<(String, String)>,
@@ -458,8 +475,21 @@ pub async fn details(
         .filter(|t| matches!(*t, "properties" | "alerts" | "connections" | "events" | "map"))
         .unwrap_or("properties")
         .to_string();
+    let type_names: Vec<(&str, &str)> =
+        DeviceType::ALL.iter().map(|t| (t.as_str(), t.as_str())).collect();
+    let importance_names: Vec<(&str, &str)> =
+        Importance::ALL.iter().map(|i| (i.as_str(), i.as_str())).collect();
     let page = DevicePage {
         chrome: ctx.chrome("devices", format!("Device {}", d.label())),
+        id,
+        edit: DeviceForm {
+            name: d.name.clone().unwrap_or_default(),
+            types: options(&type_names, d.device_type.as_str()),
+            importances: options(&importance_names, d.importance.as_str()),
+            authorized: d.authorized,
+            programming_device: d.programming_device,
+            scanner: d.scanner,
+        },
         name: d.label(),
         kind: d.device_type.to_string(),
         props,
@@ -488,4 +518,37 @@ pub async fn details(
         map_html,
     };
     Ok(ctx.render(&page))
+}
+
+/// POST /devices/{id}/edit — name, type, importance and the three flags (Analyst and up).
+pub async fn edit(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+    f: CsrfForm,
+) -> WebResult {
+    let id = id
+        .parse::<i64>()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| ApiError::field("id", format!("{id:?} is not a device id")))?;
+    // Unticked boxes are not sent: the hidden `flags` field says the form had them.
+    let flags = f.get("flags").is_some();
+    let flag = |name: &str| flags.then(|| f.get(name).is_some());
+    let edit = service::DeviceEdit {
+        name: f.get("name").map(String::from),
+        device_type: f.nonblank("device_type").map(String::from),
+        authorized: flag("authorized"),
+        programming_device: flag("programming_device"),
+        scanner: flag("scanner"),
+        importance: f.nonblank("importance").map(String::from),
+    };
+    let back = format!("/devices/{id}?tab=properties");
+    match service::update_device(&st, ctx.who.actor(), id, edit).await {
+        Ok((_, true)) => Ok(redirect_flash(&back, "Device updated.", false)),
+        Ok((_, false)) => Ok(redirect_flash(&back, "Nothing to change.", false)),
+        Err(e @ ApiError::BadRequest { .. }) => Ok(redirect_flash(&back, &e.to_string(), true)),
+        Err(e @ ApiError::NotFound(_)) => Ok(redirect_flash("/devices", &e.to_string(), true)),
+        Err(e) => Err(e.into()),
+    }
 }

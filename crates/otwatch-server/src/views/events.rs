@@ -1,15 +1,17 @@
 //! The event timeline page: alerts raised, triage, network and user events, newest first.
 //!
 //! Filters are the API's (`api::inventory::event_query`): type, free text,
-//! time range, device and alert; paging goes backwards by event id.
+//! time range (a preset or a custom from/to), device and alert; paging goes
+//! backwards by event id.
 
 use askama::Template;
 use axum::extract::{Query, State};
+use axum::response::IntoResponse;
 
 use crate::api::inventory::event_query;
 use crate::state::AppState;
 use crate::views::alerts::{EventRow, event_rows};
-use crate::views::{Chrome, Ctx, Opt, WebResult, href, time_options};
+use crate::views::{Chrome, Ctx, TimeRange, WebResult, href, normalize_range, time_range};
 
 /// Events per page.
 pub const PAGE_EVENTS: usize = 100;
@@ -22,7 +24,7 @@ struct EventsPage {
     events: Vec<EventRow>,
     q: String,
     kind: String,
-    time: Vec<Opt>,
+    time: TimeRange,
     hidden: Vec<(String, String)>,
     older_href: String,
     newest_href: String,
@@ -34,6 +36,9 @@ pub async fn page(
     ctx: Ctx,
     Query(p): Query<Vec<(String, String)>>,
 ) -> WebResult {
+    if let Some(pairs) = normalize_range(&p) {
+        return Ok(axum::response::Redirect::to(&href("/events", &pairs)).into_response());
+    }
     let pairs: Vec<(String, String)> = p
         .iter()
         .filter(|(k, v)| !v.trim().is_empty() && k != "limit")
@@ -64,10 +69,10 @@ pub async fn page(
         events: event_rows(&events),
         q: get("q"),
         kind: get("type"),
-        time: time_options(&get("from")),
+        time: time_range(&get("from"), &get("to"), st.now()),
         hidden: pairs
             .iter()
-            .filter(|(k, _)| !matches!(k.as_str(), "q" | "type" | "from" | "before"))
+            .filter(|(k, _)| !matches!(k.as_str(), "q" | "type" | "from" | "to" | "before"))
             .cloned()
             .collect(),
         older_href,

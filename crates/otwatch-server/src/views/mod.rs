@@ -12,8 +12,10 @@
 //! parameters, call `service`/store functions and format values.
 
 pub mod alerts;
+pub mod chart;
 pub mod devices;
 pub mod events;
+pub mod hunt;
 pub mod login;
 pub mod map;
 pub mod settings;
@@ -83,9 +85,18 @@ pub fn routes() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
         (page("POST", "/alerts/{id}/comments", A, "Add a comment."), post(alerts::comment)),
         (page("GET", "/devices", V, "Device inventory."), get(devices::grid)),
         (page("GET", "/devices/{id}", V, "Device details."), get(devices::details)),
+        (page("POST", "/devices/{id}/edit", A, "Edit a device."), post(devices::edit)),
         (page("GET", "/map", V, "Device map."), get(map::page)),
         (page("GET", "/events", V, "Event timeline."), get(events::page)),
         (page("GET", "/sensors", V, "Sensors, sites and zones."), get(sites::page)),
+        (
+            page("GET", "/hunt", V, "Hunting: the KQL editor (?q= runs, ?saved= loads)."),
+            get(hunt::page),
+        ),
+        (page("POST", "/hunt", V, "Run a hunting query."), post(hunt::run)),
+        (page("POST", "/hunt/export", V, "A hunting result as CSV."), post(hunt::export)),
+        (page("POST", "/hunt/queries", V, "Save a hunting query."), post(hunt::save)),
+        (page("POST", "/hunt/queries/{id}/delete", V, "Delete a saved query."), post(hunt::delete)),
         (page("GET", "/settings", AD, "Settings."), get(settings::page)),
         (page("POST", "/settings/users", AD, "Add a user."), post(settings::add_user)),
         (page("POST", "/settings/users/{name}", AD, "Change a user."), post(settings::change_user)),
@@ -95,6 +106,10 @@ pub fn routes() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
             post(settings::revoke_token),
         ),
         (page("POST", "/settings/exclusions", AD, "Add a rule."), post(settings::add_rule)),
+        (
+            page("POST", "/settings/engines/{name}", AD, "Switch a detection engine."),
+            post(settings::set_engine),
+        ),
         (
             page("POST", "/settings/exclusions/{id}/delete", AD, "Delete a rule."),
             post(settings::delete_rule),
@@ -547,17 +562,83 @@ pub const TIME_RANGES: &[(&str, &str)] = &[
     ("90d", "Last 90 days"),
 ];
 
-/// Time-range options with the current value selected (a custom value is kept as its own option).
-pub fn time_options(current: &str) -> Vec<Opt> {
-    let mut v = options(TIME_RANGES, current);
-    if !current.is_empty() && !TIME_RANGES.iter().any(|(k, _)| *k == current) {
-        v.push(Opt {
-            value: current.to_string(),
-            label: format!("Since {current}"),
-            selected: true,
-        });
+/// The time-range controls of a filter bar: the presets, or a custom from/to.
+#[derive(Clone, Debug)]
+pub struct TimeRange {
+    /// The preset menu (with "Custom range…" last).
+    pub presets: Vec<Opt>,
+    /// A custom range is shown.
+    pub custom: bool,
+    /// `datetime-local` value of the start (UTC), or the text as given.
+    pub from_at: String,
+    /// `datetime-local` value of the end (UTC), or the text as given.
+    pub to_at: String,
+}
+
+/// A parameter value as a `datetime-local` value in UTC (the text itself when it is not a time).
+fn local_value(text: &str, now: Timestamp) -> String {
+    match crate::api::params::time_param("from", text, now) {
+        Ok(t) => {
+            let iso = t.to_rfc3339();
+            let n = if iso.get(16..19) == Some(":00") { 16 } else { 19 };
+            iso.chars().take(n).collect()
+        }
+        Err(_) => text.to_string(),
     }
-    v
+}
+
+/// The time-range controls for the `from`/`to` parameters of a view.
+pub fn time_range(from: &str, to: &str, now: Timestamp) -> TimeRange {
+    let preset = to.is_empty() && TIME_RANGES.iter().any(|(k, _)| *k == from);
+    let custom = !preset;
+    let mut presets = options(TIME_RANGES, if preset { from } else { "" });
+    presets.push(Opt { value: "custom".into(), label: "Custom range…".into(), selected: custom });
+    TimeRange {
+        presets,
+        custom,
+        from_at: if custom && !from.is_empty() { local_value(from, now) } else { String::new() },
+        to_at: if custom && !to.is_empty() { local_value(to, now) } else { String::new() },
+    }
+}
+
+/// A `datetime-local` value (`2024-03-02T10:00`, UTC) as RFC 3339; other text unchanged.
+fn utc_text(v: &str) -> String {
+    let v = v.trim();
+    let is_local = v.get(10..11) == Some("T") && !v.ends_with('Z') && !v.contains('+');
+    match v.len() {
+        16 if is_local => format!("{v}:00Z"),
+        19 if is_local => format!("{v}Z"),
+        _ => v.to_string(),
+    }
+}
+
+/// A filter bar's submitted time controls (`range`, `from_at`, `to_at`) as the view's
+/// `from`/`to` parameters: `Some(pairs)` to redirect to, `None` when there were none.
+pub fn normalize_range(p: &[(String, String)]) -> Option<Vec<(String, String)>> {
+    let range = p.iter().find(|(k, _)| k == "range").map(|(_, v)| v.trim().to_string())?;
+    let get = |name: &str| {
+        p.iter().find(|(k, _)| k == name).map(|(_, v)| v.trim().to_string()).unwrap_or_default()
+    };
+    let (from_at, to_at) = (get("from_at"), get("to_at"));
+    let mut out: Vec<(String, String)> = p
+        .iter()
+        .filter(|(k, v)| {
+            !matches!(k.as_str(), "range" | "from_at" | "to_at" | "from" | "to" | "after" | "page")
+                && !v.trim().is_empty()
+        })
+        .cloned()
+        .collect();
+    if range == "custom" {
+        if !from_at.is_empty() {
+            out.push(("from".into(), utc_text(&from_at)));
+        }
+        if !to_at.is_empty() {
+            out.push(("to".into(), utc_text(&to_at)));
+        }
+    } else if !range.is_empty() {
+        out.push(("from".into(), range));
+    }
+    Some(out)
 }
 
 #[cfg(test)]
@@ -581,6 +662,39 @@ mod tests {
         assert_eq!(safe_return(Some("//evil.example"), "/"), "/");
         assert_eq!(safe_return(Some("https://evil.example"), "/"), "/");
         assert_eq!(safe_return(None, "/a"), "/a");
+    }
+
+    #[test]
+    fn time_ranges_read_presets_and_custom_ranges() {
+        let now = Timestamp::from_secs(1_709_400_000);
+        let t = time_range("24h", "", now);
+        assert!(!t.custom && t.presets.iter().any(|o| o.selected && o.value == "24h"));
+        let t = time_range("2024-03-01T10:00:00Z", "2024-03-02", now);
+        assert!(t.custom);
+        assert_eq!(
+            (t.from_at.as_str(), t.to_at.as_str()),
+            ("2024-03-01T10:00", "2024-03-02T00:00")
+        );
+        assert!(!time_range("", "", now).custom);
+        let p = |v: &[(&str, &str)]| -> Vec<(String, String)> {
+            v.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+        };
+        assert_eq!(normalize_range(&p(&[("q", "x"), ("from", "1h")])), None);
+        assert_eq!(
+            normalize_range(&p(&[
+                ("q", "x"),
+                ("range", "custom"),
+                ("from_at", "2024-03-01T10:00"),
+                ("to_at", ""),
+                ("from", "1h")
+            ])),
+            Some(p(&[("q", "x"), ("from", "2024-03-01T10:00:00Z")]))
+        );
+        assert_eq!(
+            normalize_range(&p(&[("range", "7d"), ("from_at", "2024-03-01T10:00")])),
+            Some(p(&[("from", "7d")]))
+        );
+        assert_eq!(normalize_range(&p(&[("range", ""), ("site", "A")])), Some(p(&[("site", "A")])));
     }
 
     #[test]

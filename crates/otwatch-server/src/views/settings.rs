@@ -4,9 +4,10 @@
 //! Every change goes through the same `service` functions or store calls as
 //! the API's admin endpoints, audited the same way. A new token's secret is
 //! rendered in the response to the form that created it and nowhere else.
-//! Detection engines are switched in the sensor's configuration file
-//! (`detect.engines.*`); the console does not hold that configuration yet, so
-//! the Engines tab shows the keys and what each engine raised, read-only.
+//! Detection engines: the configuration file's `detect.engines.*` is the
+//! default, and an Admin's switch here is a console setting
+//! (`detect.engines.<key>` = `true`/`false`, audited) that overrides it;
+//! sensors read the settings when they start or refresh.
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
@@ -66,7 +67,13 @@ pub struct RuleRow {
 #[derive(Clone, Debug)]
 pub struct EngineRow {
     name: &'static str,
+    /// `Engine::config_key()`, the last part of the setting's key.
+    slug: &'static str,
     key: String,
+    on: bool,
+    configured: bool,
+    /// "on" / "off" when the console overrides the configuration, else empty.
+    overridden: String,
     alerts: String,
     href: String,
 }
@@ -101,6 +108,7 @@ struct SettingsPage {
 const ROLES: &[(&str, &str)] = &[("Viewer", "Viewer"), ("Analyst", "Analyst"), ("Admin", "Admin")];
 
 async fn build(st: &AppState, ctx: &Ctx, tab: &str) -> ApiResult<SettingsPage> {
+    let engine_states = service::engine_states(st).await?;
     let (users, toks, rules, groups, audit) = st
         .blocking(|s| {
             Ok((
@@ -212,15 +220,23 @@ async fn build(st: &AppState, ctx: &Ctx, tab: &str) -> ApiResult<SettingsPage> {
                 }
             })
             .collect(),
-        engines: Engine::ALL
+        engines: engine_states
             .iter()
             .map(|e| EngineRow {
-                name: e.as_str(),
-                key: format!("detect.engines.{}", e.config_key()),
+                name: e.engine.as_str(),
+                slug: e.engine.config_key(),
+                key: e.key.clone(),
+                on: e.effective,
+                configured: e.configured,
+                overridden: match e.override_ {
+                    Some(true) => "on".into(),
+                    Some(false) => "off".into(),
+                    None => String::new(),
+                },
                 alerts: count(
-                    groups.iter().filter(|g| g.value == e.as_str()).map(|g| g.count).sum(),
+                    groups.iter().filter(|g| g.value == e.engine.as_str()).map(|g| g.count).sum(),
                 ),
-                href: format!("/alerts?engine={}", crate::views::pct(e.as_str())),
+                href: format!("/alerts?engine={}", crate::views::pct(e.engine.as_str())),
             })
             .collect(),
         engine_choices: Engine::ALL
@@ -466,5 +482,42 @@ pub async fn delete_rule(
     match st.blocking(move |s| Ok(s.delete_exclusion(id, &actor, now)?)).await {
         Ok(()) => Ok(redirect_flash(&back("rules"), "Rule deleted.", false)),
         Err(e) => flash_or(e, "rules"),
+    }
+}
+
+/// POST /settings/engines/{name} — `state` is `on`, `off` or `default` (back to the
+/// configuration file's value). Sensors pick the change up at their next start or refresh.
+pub async fn set_engine(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path(name): Path<String>,
+    f: CsrfForm,
+) -> WebResult {
+    let engine = match Engine::parse(&name) {
+        Ok(e) if e != Engine::MicroAgent => e,
+        _ => {
+            return Ok(redirect_flash(
+                &back("engines"),
+                &format!("{name:?} is not a detection engine that can be switched."),
+                true,
+            ));
+        }
+    };
+    let (on, what) = match f.get("state") {
+        Some("on") => (Some(true), "switched on"),
+        Some("off") => (Some(false), "switched off"),
+        Some("default") => (None, "back to the configuration file's setting"),
+        _ => return Ok(redirect_flash(&back("engines"), "Choose on, off or default.", true)),
+    };
+    match service::set_engine(&st, ctx.who.actor(), engine, on).await {
+        Ok(()) => Ok(redirect_flash(
+            &back("engines"),
+            &format!(
+                "{} engine {what}. Sensors pick this up at their next start or refresh.",
+                engine.as_str()
+            ),
+            false,
+        )),
+        Err(e) => flash_or(e, "engines"),
     }
 }
