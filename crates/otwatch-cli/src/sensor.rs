@@ -183,11 +183,8 @@ fn live(ctx: &Ctx, interface: &str, filter: Option<&str>) -> Result<RunReport> {
             return;
         };
         rt.block_on(async move {
-            let mut term =
-                match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                    Ok(s) => s,
-                    Err(_) => return,
-                };
+            let kind = tokio::signal::unix::SignalKind::terminate();
+            let Ok(mut term) = tokio::signal::unix::signal(kind) else { return };
             tokio::select! {
                 _ = tokio::signal::ctrl_c() => {}
                 _ = term.recv() => {}

@@ -450,10 +450,11 @@ impl Inventory {
                     }
                     let info = self.macs.entry(a.sender_mac).or_default();
                     insert_small(&mut info.ips, IpAddr::V4(a.sender_ip));
-                    if a.is_request() && a.sender_ip != a.target_ip {
-                        if let Some(d) = self.devices.get_mut(i) {
-                            insert_small(&mut d.arp_targets, a.target_ip);
-                        }
+                    if a.is_request()
+                        && a.sender_ip != a.target_ip
+                        && let Some(d) = self.devices.get_mut(i)
+                    {
+                        insert_small(&mut d.arp_targets, a.target_ip);
                     }
                 }
             }
@@ -467,10 +468,10 @@ impl Inventory {
                     } else {
                         info.other_link_frames += 1;
                     }
-                    if self.by_mac.contains_key(&src) || info.ips.is_empty() {
-                        if let Some(i) = self.device_by_mac(src, ts) {
-                            self.touch(i, ts, o.vlan);
-                        }
+                    if (self.by_mac.contains_key(&src) || info.ips.is_empty())
+                        && let Some(i) = self.device_by_mac(src, ts)
+                    {
+                        self.touch(i, ts, o.vlan);
                     }
                 }
                 if let (Some(s), Some(d)) = (o.src.mac, o.dst.mac) {

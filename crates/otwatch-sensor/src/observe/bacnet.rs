@@ -184,7 +184,7 @@ pub(crate) fn message(apdu: &Apdu<'_>, length: usize) -> (Option<AppMessage>, Op
             m.function_name = Some(e.service.name());
             m.status = Some(Status::Error);
             if let Some(err) = e.error {
-                m.error_code = Some((u32::from(err.class.0) << 16) | u32::from(err.code.0));
+                m.error_code = Some((err.class.0 << 16) | err.code.0);
                 m.error_name = Some(err.code.name());
             }
             m

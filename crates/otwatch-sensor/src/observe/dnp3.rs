@@ -114,14 +114,11 @@ pub(crate) fn message(
 
 impl Dnp3Observer {
     fn on_frame(&mut self, cx: &PduContext<'_>, bytes: &[u8], stream: bool) {
-        let frame = match dnp3::parse(bytes) {
-            Ok((_, f)) => f,
-            Err(_) => {
-                let mut n = AnomalyNames::default();
-                n.push("dnp3.undecodable");
-                self.out.push(from_pdu(cx, malformed(Protocol::Dnp3, n, None, None)));
-                return;
-            }
+        let Ok((_, frame)) = dnp3::parse(bytes) else {
+            let mut n = AnomalyNames::default();
+            n.push("dnp3.undecodable");
+            self.out.push(from_pdu(cx, malformed(Protocol::Dnp3, n, None, None)));
+            return;
         };
         let mut anomalies = frame.anomalies;
         let key = (cx.flow_id, cx.direction == otwatch_dissect::Direction::ToServer);

@@ -240,10 +240,11 @@ impl EnipObserver {
             }
         }
         if any_request {
-            if !self.tx.contains_key(&cx.flow_id) && self.tx.len() >= MAX_TRACKED_FLOWS {
-                if let Some(&oldest) = self.tx.keys().min() {
-                    self.tx.remove(&oldest);
-                }
+            if !self.tx.contains_key(&cx.flow_id)
+                && self.tx.len() >= MAX_TRACKED_FLOWS
+                && let Some(&oldest) = self.tx.keys().min()
+            {
+                self.tx.remove(&oldest);
             }
             self.tx.entry(cx.flow_id).or_default().request(msg);
         }

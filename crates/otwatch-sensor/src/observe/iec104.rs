@@ -30,7 +30,7 @@ pub struct Iec104Observer {
 /// The operation of an ASDU type.
 pub(crate) fn operation(t: TypeId) -> Operation {
     match t.0 {
-        100 | 101 | 102 => Operation::Read,
+        100..=102 => Operation::Read,
         103 => Operation::TimeSync,
         104 => Operation::Diagnostics,
         105 => Operation::ColdRestart,
@@ -120,14 +120,11 @@ impl ProtocolHandler for Iec104Observer {
     }
 
     fn on_pdu(&mut self, cx: &mut PduContext<'_>, pdu: &[u8]) {
-        let apdu = match iec104::parse(pdu, cx.direction) {
-            Ok((_, a)) => a,
-            Err(_) => {
-                let mut n = AnomalyNames::default();
-                n.push("iec104.undecodable");
-                self.out.push(from_pdu(cx, malformed(Protocol::Iec104, n, None, None)));
-                return;
-            }
+        let Ok((_, apdu)) = iec104::parse(pdu, cx.direction) else {
+            let mut n = AnomalyNames::default();
+            n.push("iec104.undecodable");
+            self.out.push(from_pdu(cx, malformed(Protocol::Iec104, n, None, None)));
+            return;
         };
         match (&apdu.apci, &apdu.asdu) {
             (_, Some(asdu)) => {

@@ -140,11 +140,7 @@ pub(crate) fn identity(adu: &modbus::Adu<'_>) -> Option<Identity> {
                 }
             }
             DeviceObjectId::MAJOR_MINOR_REVISION => id.firmware = value,
-            DeviceObjectId::PRODUCT_NAME => {
-                if id.model.is_none() {
-                    id.model = value;
-                }
-            }
+            DeviceObjectId::PRODUCT_NAME if id.model.is_none() => id.model = value,
             DeviceObjectId::MODEL_NAME => id.model = value.or(id.model.take()),
             DeviceObjectId::USER_APPLICATION_NAME => id.name = value,
             DeviceObjectId::VENDOR_URL => {

@@ -156,24 +156,24 @@ impl PacketObserver {
                 None
             };
             if let Some(s) = signal {
-                out.push(Observation { kind: Kind::Tcp(s), ..template.clone() });
+                out.push(Observation { kind: Kind::Tcp(s), ..template });
             }
         }
         match ip.transport {
             WireTransport::Icmpv4 { icmp_type, code } => out.push(Observation {
                 kind: Kind::Icmp(Icmp { v6: false, icmp_type, code }),
-                ..template.clone()
+                ..template
             }),
             WireTransport::Icmpv6 { icmp_type, code } => out.push(Observation {
                 kind: Kind::Icmp(Icmp { v6: true, icmp_type, code }),
-                ..template.clone()
+                ..template
             }),
             _ => {}
         }
         if malformed_frame {
             out.push(Observation {
                 kind: malformed(Protocol::Ip, names(frame.anomalies.names()), None, None),
-                ..template.clone()
+                ..template
             });
         }
         if !payload.is_empty()

@@ -314,14 +314,11 @@ impl ProtocolHandler for S7Observer {
         {
             r.reset();
         }
-        let tpdu = match s7comm::parse(pdu, cx.direction) {
-            Ok((_, t)) => t,
-            Err(_) => {
-                let mut n = AnomalyNames::default();
-                n.push("s7comm.undecodable");
-                self.out.push(from_pdu(cx, malformed(Protocol::S7comm, n, None, None)));
-                return;
-            }
+        let Ok((_, tpdu)) = s7comm::parse(pdu, cx.direction) else {
+            let mut n = AnomalyNames::default();
+            n.push("s7comm.undecodable");
+            self.out.push(from_pdu(cx, malformed(Protocol::S7comm, n, None, None)));
+            return;
         };
         if !tpdu.anomalies.is_empty() {
             let an = names(tpdu.anomalies.names());
