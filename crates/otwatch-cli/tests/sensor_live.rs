@@ -88,7 +88,8 @@ fn live_capture_stops_cleanly_on_sigterm_with_nothing_lost() {
         .map(|c| c["packets"].as_u64().unwrap())
         .sum();
     assert_eq!(packets, expected);
-    let devices = otwatch(dir.path()).args(["devices", "list", "--format", "json"]).output().unwrap();
+    let devices =
+        otwatch(dir.path()).args(["devices", "list", "--format", "json"]).output().unwrap();
     let devices: serde_json::Value = serde_json::from_slice(&devices.stdout).unwrap();
     let plc = devices
         .as_array()

@@ -6,8 +6,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use otwatch_detect::observation::{Kind, LoginOutcome, Operation, Protocol, Role, TcpSignal};
 use otwatch_detect::Observation;
+use otwatch_detect::observation::{Kind, LoginOutcome, Operation, Protocol, Role, TcpSignal};
 use otwatch_sensor::MergedCaptures;
 use otwatch_sensor::observe::Observer;
 
@@ -101,7 +101,9 @@ fn modbus_device_identification() {
     let obs = observe("modbus/modbus-encapsulated-transport.pcap");
     let m = ops(&obs, Protocol::Modbus);
     assert_eq!(m.get(&Operation::Identify), Some(&1), "{m:?}");
-    assert!(obs.iter().any(|o| matches!(&o.kind, Kind::Malformed(m) if m.protocol == Protocol::Modbus)));
+    assert!(
+        obs.iter().any(|o| matches!(&o.kind, Kind::Malformed(m) if m.protocol == Protocol::Modbus))
+    );
 }
 
 #[test]
@@ -131,6 +133,8 @@ fn dns_and_malformed_dnp3() {
     let obs = observe("modbus/modbusSmall.pcap");
     assert!(obs.iter().any(|o| matches!(o.kind, Kind::Dns(_))));
     let obs = observe("dnp3/DNP3-Malformed.pcap");
-    assert!(obs.iter().any(|o| matches!(&o.kind, Kind::Malformed(m) if m.protocol == Protocol::Dnp3)));
+    assert!(
+        obs.iter().any(|o| matches!(&o.kind, Kind::Malformed(m) if m.protocol == Protocol::Dnp3))
+    );
     let _ = LoginOutcome::Attempt;
 }
