@@ -139,6 +139,9 @@
       var b = document.getElementById(id);
       if (form.requestSubmit) { form.requestSubmit(b); } else { b.click(); }
     }
+    q.addEventListener("input", function () {
+      q.rows = Math.min(Math.max(q.value.split("\n").length + 1, 4), 16);
+    });
     q.addEventListener("keydown", function (ev) {
       if (ev.key === "Enter" && (ev.ctrlKey || ev.metaKey)) { ev.preventDefault(); submitWith("run"); }
     });

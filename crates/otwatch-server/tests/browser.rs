@@ -6,13 +6,9 @@
 
 mod support;
 
-use std::time::{Duration, Instant};
-
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use fantoccini::{Client, Locator};
-use http_body_util::BodyExt;
-use serde_json::{Value, json};
+use serde_json::json;
 use tower::ServiceExt;
 
 use otwatch_model::{AlertId, Detection, Role, Timestamp};
@@ -20,34 +16,7 @@ use otwatch_server::views::specs;
 use otwatch_server::{AppState, router};
 use otwatch_store::{IngestOptions, Store};
 
-use support::{NOW, PASSWORD, PCAP, fixture};
-
-/// Calls the API (or a page) through the router, with a bearer token.
-async fn api(
-    state: &AppState,
-    token: &str,
-    method: &str,
-    uri: &str,
-    body: Option<Value>,
-) -> (StatusCode, Value) {
-    let mut b = Request::builder()
-        .method(method)
-        .uri(uri)
-        .header(header::AUTHORIZATION, format!("Bearer {token}"));
-    let body = match body {
-        Some(v) => {
-            b = b.header(header::CONTENT_TYPE, "application/json");
-            Body::from(v.to_string())
-        }
-        None => Body::empty(),
-    };
-    let resp = router(state.clone()).oneshot(b.body(body).unwrap()).await.unwrap();
-    let status = resp.status();
-    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
-    let v = serde_json::from_slice(&bytes)
-        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
-    (status, v)
-}
+use support::{B, NOW, PCAP, api, csv_rows, fixture, post_form, sign_in};
 
 /// Every console route as anonymous, Viewer, Analyst and Admin: anonymous GETs go to the
 /// sign-in page, other anonymous calls get 401; a role too low gets 403; the rest are served.
@@ -140,54 +109,6 @@ async fn every_page_checks_the_role() {
     assert!(checked >= 20, "{checked} routes");
 }
 
-/// A signed-in browser session; returns (cookie header, csrf token).
-async fn sign_in(state: &AppState, user: &str) -> (String, String) {
-    let r = router(state.clone())
-        .oneshot(
-            Request::builder()
-                .method("POST")
-                .uri("/login")
-                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-                .body(Body::from(format!(
-                    "username={user}&password={}&next=%2Falerts",
-                    PASSWORD.replace(' ', "+")
-                )))
-                .unwrap(),
-        )
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    let mut cookie = String::new();
-    let mut csrf = String::new();
-    for v in r.headers().get_all(header::SET_COOKIE) {
-        let kv = v.to_str().unwrap().split(';').next().unwrap().to_string();
-        if let Some(c) = kv.strip_prefix("otwatch_csrf=") {
-            csrf = c.to_string();
-        }
-        if !cookie.is_empty() {
-            cookie.push_str("; ");
-        }
-        cookie.push_str(&kv);
-    }
-    (cookie, csrf)
-}
-
-async fn post_form(state: &AppState, cookie: &str, uri: &str, body: &str) -> StatusCode {
-    router(state.clone())
-        .oneshot(
-            Request::builder()
-                .method("POST")
-                .uri(uri)
-                .header(header::COOKIE, cookie)
-                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-                .body(Body::from(body.to_string()))
-                .unwrap(),
-        )
-        .await
-        .unwrap()
-        .status()
-}
-
 /// Forms that change state need the session's CSRF token; a Viewer is refused triage even with it.
 #[tokio::test]
 async fn forms_need_the_csrf_token_and_the_role() {
@@ -221,153 +142,6 @@ async fn forms_need_the_csrf_token_and_the_role() {
 }
 
 // ---- the browser journey ----------------------------------------------------
-
-struct B {
-    c: Client,
-    base: String,
-    shots: std::path::PathBuf,
-}
-
-impl B {
-    async fn go(&self, path: &str) {
-        self.c
-            .goto(&format!("{}{path}", self.base))
-            .await
-            .unwrap_or_else(|e| panic!("goto {path}: {e}"));
-    }
-
-    async fn path(&self) -> String {
-        let u = self.c.current_url().await.unwrap();
-        match u.query() {
-            Some(q) => format!("{}?{q}", u.path()),
-            None => u.path().to_string(),
-        }
-    }
-
-    async fn css(&self, sel: &str) -> fantoccini::elements::Element {
-        self.c
-            .wait()
-            .at_most(Duration::from_secs(10))
-            .for_element(Locator::Css(sel))
-            .await
-            .unwrap_or_else(|e| panic!("no element {sel}: {e}"))
-    }
-
-    async fn all(&self, sel: &str) -> Vec<fantoccini::elements::Element> {
-        self.c.find_all(Locator::Css(sel)).await.unwrap()
-    }
-
-    async fn text(&self, sel: &str) -> String {
-        self.css(sel).await.text().await.unwrap()
-    }
-
-    async fn wait_path(&self, want: &str) {
-        let t = Instant::now();
-        loop {
-            let p = self.path().await;
-            if p.starts_with(want) {
-                return;
-            }
-            assert!(t.elapsed() < Duration::from_secs(10), "still at {p}, waiting for {want}");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-
-    /// Waits until the page has loaded after a navigation (the document is complete).
-    async fn settle(&self) {
-        let t = Instant::now();
-        loop {
-            let v = self.c.execute("return document.readyState", vec![]).await.unwrap();
-            if v == "complete" {
-                return;
-            }
-            assert!(t.elapsed() < Duration::from_secs(10));
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    /// Screenshots of the current page at both sizes.
-    async fn shot(&self, name: &str) {
-        for (w, h) in [(1920u32, 1080u32), (1366, 768)] {
-            // The window's outer size includes the browser's frame; size it so the page gets w×h.
-            self.c.set_window_size(w, h).await.unwrap();
-            let inner = self
-                .c
-                .execute("return [window.innerWidth, window.innerHeight]", vec![])
-                .await
-                .unwrap();
-            let (iw, ih) = (
-                inner[0].as_u64().unwrap_or(w as u64) as u32,
-                inner[1].as_u64().unwrap_or(h as u64) as u32,
-            );
-            if (iw, ih) != (w, h) {
-                self.c
-                    .set_window_size(w + w.saturating_sub(iw), h + h.saturating_sub(ih))
-                    .await
-                    .unwrap();
-            }
-            tokio::time::sleep(Duration::from_millis(150)).await;
-            let png = self.c.screenshot().await.unwrap();
-            std::fs::write(self.shots.join(format!("{name}-{w}x{h}.png")), png).unwrap();
-        }
-    }
-
-    /// Fetches a URL inside the page (with its cookies): (status, body as text or hex of the first bytes).
-    async fn fetch(&self, url: &str, hex: bool) -> (u64, String) {
-        let script = r#"
-            const [url, hex, done] = arguments;
-            fetch(url, {credentials: "same-origin"}).then(async r => {
-                if (hex) {
-                    const b = new Uint8Array(await r.arrayBuffer());
-                    done([r.status, Array.from(b).map(x => x.toString(16).padStart(2, "0")).join("")]);
-                } else {
-                    done([r.status, await r.text()]);
-                }
-            }).catch(e => done([0, String(e)]));
-        "#;
-        let v = self.c.execute_async(script, vec![json!(url), json!(hex)]).await.unwrap();
-        (v[0].as_u64().unwrap_or(0), v[1].as_str().unwrap_or("").to_string())
-    }
-
-    async fn sign_in(&self, user: &str) {
-        self.go("/alerts").await;
-        self.wait_path("/login").await;
-        self.css("#username").await.send_keys(user).await.unwrap();
-        self.css("#password").await.send_keys(PASSWORD).await.unwrap();
-        if user == "analyst" {
-            self.shot("01-sign-in").await;
-        }
-        self.css("form[action='/login'] button[type=submit]").await.click().await.unwrap();
-        self.wait_path("/alerts").await;
-        self.settle().await;
-    }
-
-    async fn sign_out(&self) {
-        self.css("form[action='/logout'] button").await.click().await.unwrap();
-        self.wait_path("/login").await;
-    }
-}
-
-fn csv_rows(text: &str) -> Vec<Vec<String>> {
-    // The export quotes cells with commas; the fixture has none with quotes or line breaks.
-    text.lines()
-        .filter(|l| !l.is_empty())
-        .map(|l| {
-            let mut cells = Vec::new();
-            let mut cur = String::new();
-            let mut quoted = false;
-            for ch in l.chars() {
-                match ch {
-                    '"' => quoted = !quoted,
-                    ',' if !quoted => cells.push(std::mem::take(&mut cur)),
-                    c => cur.push(c),
-                }
-            }
-            cells.push(cur);
-            cells
-        })
-        .collect()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn analyst_and_viewer_journeys_in_chromium() {

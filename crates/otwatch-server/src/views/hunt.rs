@@ -41,7 +41,7 @@ pub const EXAMPLES: &[(&str, &str)] = &[
     ),
     (
         "Traffic by protocol",
-        "Connections\n| summarize Packets = sum(Packets), Connections = count() by Protocol\n| order by Packets desc\n| render columnchart",
+        "Connections\n| summarize Packets = sum(Packets) by Protocol\n| order by Packets desc\n| render columnchart",
     ),
     (
         "Devices by vendor",
@@ -124,6 +124,8 @@ pub struct TableDoc {
 struct HuntPage {
     chrome: Chrome,
     query: String,
+    /// Editor height in lines (the query's, within bounds).
+    rows_shown: usize,
     save_name: String,
     ran: bool,
     message: String,
@@ -146,6 +148,7 @@ struct HuntPage {
 fn base_page(ctx: &Ctx, query: String) -> HuntPage {
     HuntPage {
         chrome: ctx.chrome("hunt", "Hunting"),
+        rows_shown: 0,
         query,
         save_name: String::new(),
         ran: false,
@@ -179,6 +182,12 @@ fn base_page(ctx: &Ctx, query: String) -> HuntPage {
             })
             .collect(),
     }
+}
+
+/// Renders the page, sizing the editor to the query (4 to 16 lines).
+fn show(ctx: &Ctx, mut page: HuntPage) -> axum::response::Response {
+    page.rows_shown = (page.query.lines().count() + 1).clamp(4, 16);
+    ctx.render(&page)
 }
 
 fn cell(v: &otwatch_query::Value) -> CellView {
@@ -332,7 +341,7 @@ pub async fn page(
         run_into(&st, &mut page).await?;
     }
     with_saved(&st, &ctx, &mut page, current).await?;
-    Ok(ctx.render(&page))
+    Ok(show(&ctx, page))
 }
 
 /// POST /hunt — runs the editor's query.
@@ -341,7 +350,7 @@ pub async fn run(State(st): State<AppState>, ctx: Ctx, f: CsrfForm) -> WebResult
     page.save_name = f.get("name").unwrap_or("").trim().to_string();
     run_into(&st, &mut page).await?;
     with_saved(&st, &ctx, &mut page, None).await?;
-    Ok(ctx.render(&page))
+    Ok(show(&ctx, page))
 }
 
 /// POST /hunt/export — the editor's query as CSV, from the API's own handler.
@@ -362,7 +371,7 @@ pub async fn export(State(st): State<AppState>, ctx: Ctx, f: CsrfForm) -> WebRes
     page.save_name = f.get("name").unwrap_or("").trim().to_string();
     run_into(&st, &mut page).await?;
     with_saved(&st, &ctx, &mut page, None).await?;
-    Ok(ctx.render(&page))
+    Ok(show(&ctx, page))
 }
 
 /// POST /hunt/queries — saves the editor's query under a name (replacing one of that name).
@@ -373,7 +382,7 @@ pub async fn save(State(st): State<AppState>, ctx: Ctx, f: CsrfForm) -> WebResul
         let mut page = base_page(&ctx, q);
         page.message = "To save a query, write it and give it a name.".into();
         with_saved(&st, &ctx, &mut page, None).await?;
-        return Ok((StatusCode::BAD_REQUEST, ctx.render(&page)).into_response());
+        return Ok((StatusCode::BAD_REQUEST, show(&ctx, page)).into_response());
     }
     if let Err(e) = otwatch_query::compile(&q, st.now().0) {
         let mut page = base_page(&ctx, q.clone());
@@ -382,7 +391,7 @@ pub async fn save(State(st): State<AppState>, ctx: Ctx, f: CsrfForm) -> WebResul
         page.message = "The query was not saved: it has an error.".into();
         page.error = Some(error_view(&e, &q));
         with_saved(&st, &ctx, &mut page, None).await?;
-        return Ok((StatusCode::BAD_REQUEST, ctx.render(&page)).into_response());
+        return Ok((StatusCode::BAD_REQUEST, show(&ctx, page)).into_response());
     }
     let owner = ctx.who.name.clone();
     let now = st.now();
