@@ -614,6 +614,12 @@ impl Builder<'_> {
         engines.insert(Engine::MicroAgent, true);
         let row_limit = self.int("hunt.row_limit");
         let time_limit = self.duration("hunt.time_limit");
+        // Settings read by name from `effective` (detection): validated here too.
+        for s in SETTINGS {
+            if s.key.starts_with("detect.") && !self.effective.iter().any(|e| e.key == s.key) {
+                self.value(s.key);
+            }
+        }
 
         if let (Some(c), Some(k)) = (&tls_cert, &tls_key)
             && c.is_empty() != k.is_empty()
