@@ -287,3 +287,19 @@ pub fn generate<W: Write>(opts: &Options, out: W) -> Result<(Manifest, W), SimEr
     };
     Ok((manifest, out))
 }
+
+/// The device count whose plant averages about `pps` packets per simulated second
+/// (calibrated by simulating five minutes of a 24-device plant, so it is deterministic).
+pub fn devices_for_rate(seed: u64, pps: f64) -> u32 {
+    let probe = Options {
+        seed,
+        duration_us: Some(300 * SEC),
+        devices: DEFAULT_DEVICES,
+        ..Options::default()
+    };
+    let per_device = match generate(&probe, std::io::sink()) {
+        Ok((m, _)) if m.packets > 0 => m.packets as f64 / 300.0 / f64::from(DEFAULT_DEVICES),
+        _ => 5.0,
+    };
+    ((pps / per_device).ceil() as u32).clamp(1, plant::MAX_DEVICES)
+}
