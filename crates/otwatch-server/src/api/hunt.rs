@@ -7,8 +7,6 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
 
-use otwatch_query::RunOptions;
-
 use crate::api::json::Json;
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
@@ -36,14 +34,8 @@ pub async fn hunt(State(st): State<AppState>, Json(b): Json<HuntBody>) -> ApiRes
     if b.query.trim().is_empty() {
         return Err(ApiError::field("query", "write a query, e.g. Alerts | take 10"));
     }
-    let mut opts = RunOptions::new(st.now().0);
-    opts.max_rows =
-        b.limit.unwrap_or(st.settings.hunt_row_limit).clamp(1, st.settings.hunt_row_limit);
-    opts.time_limit = st.settings.hunt_time_limit;
-    let text = b.query.clone();
-    let started = std::time::Instant::now();
-    let outcome = st.blocking(move |s| Ok(crate::hunt::run(s, &text, &opts))).await?;
-    let elapsed = started.elapsed().as_secs_f64() * 1000.0;
+    let crate::service::HuntOutcome { result: outcome, elapsed_ms: elapsed } =
+        crate::service::hunt(&st, b.query.clone(), b.limit).await?;
     match outcome {
         Ok(r) if csv => {
             let mut out = Vec::new();

@@ -6,8 +6,8 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
 
-use otwatch_model::{DeviceType, Importance};
-use otwatch_store::{ConnectionQuery, DeviceGroup, DevicePatch, DeviceQuery, EventQuery};
+use otwatch_model::DeviceType;
+use otwatch_store::{ConnectionQuery, DeviceGroup, DeviceQuery, EventQuery};
 
 use crate::api::json::Json;
 use crate::api::params::{get, time_param};
@@ -133,27 +133,15 @@ pub async fn patch_device(
     Json(b): Json<DeviceBody>,
 ) -> ApiResult<Response> {
     let id = parse_id(&id, "device")?;
-    let patch = DevicePatch {
+    let edit = crate::service::DeviceEdit {
         name: b.name,
-        device_type: b
-            .device_type
-            .as_deref()
-            .map(DeviceType::parse)
-            .transpose()
-            .map_err(|e| ApiError::field("device_type", e.to_string()))?,
+        device_type: b.device_type,
         authorized: b.authorized,
         programming_device: b.programming_device,
         scanner: b.scanner,
-        importance: b
-            .importance
-            .as_deref()
-            .map(Importance::parse)
-            .transpose()
-            .map_err(|e| ApiError::field("importance", e.to_string()))?,
+        importance: b.importance,
     };
-    let actor = who.actor();
-    let now = st.now();
-    let d = st.blocking(move |s| Ok(s.update_device(id, &patch, &actor, now)?)).await?;
+    let (d, _changed) = crate::service::update_device(&st, who.actor(), id, edit).await?;
     Ok(axum::Json(d).into_response())
 }
 
