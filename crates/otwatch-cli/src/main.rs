@@ -15,6 +15,7 @@ mod inventory;
 mod logging;
 mod output;
 mod sensor;
+mod simulate;
 
 use std::io::{BufReader, Write};
 use std::path::PathBuf;
@@ -74,6 +75,8 @@ enum Command {
     },
     /// Write synthetic detections (JSON Lines) for trying otwatch out and load tests.
     GenAlerts(generate::GenArgs),
+    /// Write a capture of a simulated plant (optionally with attack scenarios); see docs/simulator.md.
+    Simulate(simulate::SimulateArgs),
     /// Check and show the configuration.
     #[command(subcommand)]
     Config(ConfigCmd),
@@ -329,6 +332,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
         }
         Command::GenAlerts(a) => generate::run(&a, &mut out)?,
+        Command::Simulate(a) => simulate::run(&a, &mut out)?,
         Command::Sensor(a) => {
             if !sensor::run(&Ctx::open(config)?, &a, &mut out)? {
                 out.flush()?;

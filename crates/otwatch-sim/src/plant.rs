@@ -806,10 +806,10 @@ impl Plant {
         if to.is_broadcast() || to == z.broadcast() {
             return L2 { src: mac, dst: Mac::BROADCAST };
         }
-        if z.contains(to) {
-            if let Some(peer) = self.devices.iter().find(|p| p.ip == to) {
-                return L2 { src: mac, dst: peer.mac };
-            }
+        if z.contains(to)
+            && let Some(peer) = self.devices.iter().find(|p| p.ip == to)
+        {
+            return L2 { src: mac, dst: peer.mac };
         }
         L2 { src: mac, dst: self.devices[z.gateway].mac }
     }
@@ -818,10 +818,10 @@ impl Plant {
     pub fn next_hop(&self, from: usize, to: Ipv4Addr) -> usize {
         let d = &self.devices[from];
         let z = &self.zones[d.zone];
-        if z.contains(to) {
-            if let Some(peer) = self.devices.iter().find(|p| p.ip == to) {
-                return peer.id;
-            }
+        if z.contains(to)
+            && let Some(peer) = self.devices.iter().find(|p| p.ip == to)
+        {
+            return peer.id;
         }
         z.gateway
     }

@@ -694,6 +694,67 @@ impl Scenario {
     }
 }
 
+/// The expected alerts of every scenario in `plant`, as the Markdown tables of
+/// `docs/simulator.md` (a test keeps the document in step with this function).
+pub fn expectations_markdown(plant: &Plant) -> String {
+    let c = cast(plant);
+    let zone_a = &plant.zones[c.zone_a];
+    let name = |ip: &Option<String>| -> String {
+        let Some(ip) = ip else { return "—".to_string() };
+        let who =
+            plant.devices.iter().find(|d| d.ip.to_string() == *ip).map(|d| d.name.clone()).or_else(
+                || {
+                    if *ip == zone_a.addr(LAPTOP_HOST).to_string() {
+                        Some("new laptop".into())
+                    } else if *ip == zone_a.addr(NEW_DEVICE_HOST).to_string() {
+                        Some("new Raspberry Pi".into())
+                    } else if *ip == BAD_IP.to_string() {
+                        Some("feed address".into())
+                    } else {
+                        None
+                    }
+                },
+            );
+        match who {
+            Some(w) => format!("{ip} ({w})"),
+            None => ip.clone(),
+        }
+    };
+    let table = |rows: &[ExpectedAlert]| -> String {
+        let mut t = String::from(
+            "| alert type | source | destination | protocol | key details |\n|---|---|---|---|---|\n",
+        );
+        for a in rows {
+            let details: Vec<String> = a.details.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            t.push_str(&format!(
+                "| `{}` | {} | {} | {} | {} |\n",
+                a.alert_type,
+                name(&a.source),
+                name(&a.destination),
+                a.protocol.unwrap_or("—"),
+                if details.is_empty() { "—".to_string() } else { details.join(", ") }
+            ));
+        }
+        t
+    };
+    let mut out = String::new();
+    for s in Scenario::ALL {
+        out.push_str(&format!("#### `{}`\n\n{}\n\n", s.name(), s.description()));
+        match s.expected_alerts(plant) {
+            Ok(e) => {
+                out.push_str(&table(&e.alerts));
+                if !e.if_enabled.is_empty() {
+                    out.push_str("\nAlso, when the types that are off by default are enabled:\n\n");
+                    out.push_str(&table(&e.if_enabled));
+                }
+            }
+            Err(why) => out.push_str(&format!("Not available in this plant: {why}\n")),
+        }
+        out.push('\n');
+    }
+    out
+}
+
 /// Whether a device answers ICMP echo requests from other subnets (routers do not).
 fn answers_ping(role: Role) -> bool {
     !matches!(role, Role::Router | Role::Intruder)
@@ -728,16 +789,16 @@ pub fn install(plant: &mut Plant, opts: &Options, pa: &PlantActors) -> Result<In
     let clean = plant.clone();
     for run in &opts.scenarios {
         let sc = run.scenario;
-        if let Some(d) = opts.duration_us {
-            if run.offset_us + sc.min_tail_us() > d {
-                return Err(SimError::Options(format!(
-                    "scenario {} at {} s needs {} s of capture after its offset; the capture lasts {} s",
-                    sc.name(),
-                    run.offset_us / SEC,
-                    sc.min_tail_us() / SEC,
-                    d / SEC
-                )));
-            }
+        if let Some(d) = opts.duration_us
+            && run.offset_us + sc.min_tail_us() > d
+        {
+            return Err(SimError::Options(format!(
+                "scenario {} at {} s needs {} s of capture after its offset; the capture lasts {} s",
+                sc.name(),
+                run.offset_us / SEC,
+                sc.min_tail_us() / SEC,
+                d / SEC
+            )));
         }
         let exp = sc.expected_alerts(&clean).map_err(SimError::Options)?;
         let c = cast(&clean);
@@ -1510,7 +1571,13 @@ fn mark_malformed(mut p: Pdu) -> Pdu {
     p
 }
 
+/// Opens a malformed-traffic session (protocol set-up on a fresh connection).
+type SetupFn<'a> = dyn FnMut(&mut ClientLink, u64, &mut Cx<'_>, &mut Rng) -> Result<u64, u64> + 'a;
+/// The i-th malformed request and the server's answer, if it answers.
+type BadFn<'a> = dyn FnMut(u8, &mut Rng) -> (Pdu, Option<Pdu>) + 'a;
+
 impl Malformed {
+    #[allow(clippy::too_many_arguments)]
     fn session(
         &mut self,
         now: u64,
@@ -1518,8 +1585,8 @@ impl Malformed {
         client: usize,
         server: usize,
         port: u16,
-        setup: &mut dyn FnMut(&mut ClientLink, u64, &mut Cx<'_>, &mut Rng) -> Result<u64, u64>,
-        bad: &mut dyn FnMut(u8, &mut Rng) -> (Pdu, Option<Pdu>),
+        setup: &mut SetupFn<'_>,
+        bad: &mut BadFn<'_>,
     ) -> Result<u64, u64> {
         let mut link = ClientLink::new(client, server, port, (2 * MS, 10 * MS));
         let Ready::At { t, .. } = link.ensure(now, cx, &mut self.rng) else { return Err(now) };

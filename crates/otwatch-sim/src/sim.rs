@@ -122,10 +122,10 @@ impl Cx<'_> {
 
     /// The identity a field device reports at `now`.
     pub fn identity(&self, dev: usize, now: u64) -> Identity {
-        if let Some((t, id)) = &self.world.dev[dev].new_identity {
-            if now >= *t {
-                return id.clone();
-            }
+        if let Some((t, id)) = &self.world.dev[dev].new_identity
+            && now >= *t
+        {
+            return id.clone();
         }
         self.plant.devices[dev].identity.clone().unwrap_or_else(|| Identity {
             vendor_name: String::new(),

@@ -231,19 +231,19 @@ impl Tally {
             self.enip.io_frames += 1;
         } else if l.has(Layer::Enip) {
             self.enip.frames += 1;
-            if let Some(h) = &h {
-                if d[23] == 6 {
-                    match direction(h, 44818) {
-                        Some(true) => {
-                            self.enip.servers.insert(h.dst);
-                            self.enip.clients.insert(h.src);
-                        }
-                        Some(false) => {
-                            self.enip.servers.insert(h.src);
-                            self.enip.clients.insert(h.dst);
-                        }
-                        None => {}
+            if let Some(h) = &h
+                && d[23] == 6
+            {
+                match direction(h, 44818) {
+                    Some(true) => {
+                        self.enip.servers.insert(h.dst);
+                        self.enip.clients.insert(h.src);
                     }
+                    Some(false) => {
+                        self.enip.servers.insert(h.src);
+                        self.enip.clients.insert(h.dst);
+                    }
+                    None => {}
                 }
             }
         }

@@ -131,6 +131,7 @@ impl Conn {
     }
 
     /// Emits one segment from `d` with the current sequence numbers; returns its wire time.
+    #[allow(clippy::too_many_arguments)]
     fn segment(
         &mut self,
         em: &mut Emitter,

@@ -156,7 +156,7 @@ fn pseudo_sum(ip: &Ip, proto: u8, len: usize) -> u32 {
 
 /// An Ethernet/IPv4/TCP frame.
 pub fn tcp_frame(l2: L2, ip: &Ip, tcp: &Tcp<'_>, payload: &[u8]) -> Vec<u8> {
-    debug_assert!(tcp.options.len() % 4 == 0);
+    debug_assert!(tcp.options.len().is_multiple_of(4));
     let tcp_len = 20 + tcp.options.len() + payload.len();
     let mut buf = Vec::with_capacity(14 + 20 + tcp_len.max(26));
     eth_header(&mut buf, l2, ETHERTYPE_IPV4);

@@ -135,14 +135,14 @@ impl Actor for BacnetPoller {
             self.next_ident = now + IDENT_PERIOD;
             let ident = cx.identity(self.dev, now);
             let reads = [
-                (prop::OBJECT_NAME, dev.name.clone()),
+                (prop::OBJECT_NAME, dev.name),
                 (prop::MODEL_NAME, ident.model.clone()),
                 (prop::FIRMWARE_REVISION, ident.firmware.clone()),
                 (
                     prop::APPLICATION_SOFTWARE_VERSION,
                     format!("APP {}.{}", ident.revision.0, ident.revision.1),
                 ),
-                (prop::VENDOR_NAME, ident.vendor_name.clone()),
+                (prop::VENDOR_NAME, ident.vendor_name),
             ];
             for (p, v) in reads {
                 t = self.read(t, cx, obj::DEVICE, inst, p, Value::Text(v))

@@ -21,7 +21,6 @@ struct Outstation {
     analogs: Vec<i32>,
     counters: Vec<u32>,
     restart: bool,
-    app_seq: u8,
     tseq: u8,
 }
 
@@ -61,7 +60,6 @@ impl Dnp3Master {
                 analogs,
                 counters,
                 restart: true,
-                app_seq: 0,
                 tseq: rng.below(64) as u8,
             },
             rng,
@@ -154,7 +152,6 @@ impl Dnp3Master {
         let t = self.link.exchange(t, cx, &mut self.rng, req, resp)?;
         // The outstation restarts its application; the next responses report IIN1.7.
         self.out.restart = true;
-        self.out.app_seq = 0;
         Ok(t)
     }
 

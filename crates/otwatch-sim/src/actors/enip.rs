@@ -310,21 +310,22 @@ impl Actor for EnipIo {
         let plc = self.link.client;
         // A rebooted scanner has lost its connections and sets them up again afterwards;
         // the adapter keeps producing until its connection times out (8 RPIs).
-        if let Some((a, b)) = cx.world.dev[plc].reboot {
-            if now >= a && self.since < a {
-                if let Some(fo) = self.fo.take() {
-                    self.orphan = Some((fo, self.last_o_t + 8 * RPI));
-                    self.link.conn = None;
+        if let Some((a, b)) = cx.world.dev[plc].reboot
+            && now >= a
+            && self.since < a
+        {
+            if let Some(fo) = self.fo.take() {
+                self.orphan = Some((fo, self.last_o_t + 8 * RPI));
+                self.link.conn = None;
+            }
+            if now < b {
+                if let Some((fo, until)) = self.orphan
+                    && now < until
+                {
+                    self.produce_inputs(now, cx, &fo);
+                    return Some(now + RPI);
                 }
-                if now < b {
-                    if let Some((fo, until)) = self.orphan {
-                        if now < until {
-                            self.produce_inputs(now, cx, &fo);
-                            return Some(now + RPI);
-                        }
-                    }
-                    return Some(b + self.rng.range(2 * SEC, 4 * SEC));
-                }
+                return Some(b + self.rng.range(2 * SEC, 4 * SEC));
             }
         }
         if cx.avail(plc, now, now) != Avail::Up {

@@ -59,7 +59,7 @@ impl Iec104Master {
         }
     }
 
-    fn from_master(&mut self, asdu: &Asdu) -> Pdu {
+    fn master_frame(&mut self, asdu: &Asdu) -> Pdu {
         let p = iec104::i_frame(self.ns_m, self.ns_o, asdu);
         self.ns_m = (self.ns_m + 1) & 0x7fff;
         self.unacked = 0;
@@ -67,7 +67,7 @@ impl Iec104Master {
         p
     }
 
-    fn from_station(&mut self, asdu: &Asdu, now: u64) -> Pdu {
+    fn station_frame(&mut self, asdu: &Asdu, now: u64) -> Pdu {
         let p = iec104::i_frame(self.ns_o, self.ns_m, asdu);
         self.ns_o = (self.ns_o + 1) & 0x7fff;
         self.unacked += 1;
@@ -89,7 +89,7 @@ impl Iec104Master {
     }
 
     fn station_sends(&mut self, t: u64, cx: &mut Cx<'_>, asdu: Asdu) -> Result<u64, u64> {
-        let p = self.from_station(&asdu, t);
+        let p = self.station_frame(&asdu, t);
         let Some(t) = self.link.push_from_server(t, cx, &mut self.rng, vec![p]) else {
             return Err(t + SEC);
         };
@@ -102,9 +102,9 @@ impl Iec104Master {
 
     fn interrogation(&mut self, t: u64, cx: &mut Cx<'_>) -> Result<u64, u64> {
         let act = self.asdu(ty::C_IC_NA_1, cot::ACT, vec![(0, vec![20])]);
-        let req = self.from_master(&act);
+        let req = self.master_frame(&act);
         let con = self.asdu(ty::C_IC_NA_1, cot::ACTCON, vec![(0, vec![20])]);
-        let resp = self.from_station(&con, t);
+        let resp = self.station_frame(&con, t);
         let mut t = self.link.exchange(t, cx, &mut self.rng, vec![req], vec![resp])?;
         let sp = self.asdu(
             ty::M_SP_NA_1,
@@ -147,9 +147,9 @@ impl Iec104Master {
             vec![iec104::u_frame(u::STARTDT_CON)],
         )?;
         let cs = self.asdu(ty::C_CS_NA_1, cot::ACT, vec![(0, iec104::cp56(t))]);
-        let req = self.from_master(&cs);
+        let req = self.master_frame(&cs);
         let con = self.asdu(ty::C_CS_NA_1, cot::ACTCON, vec![(0, iec104::cp56(t))]);
-        let resp = self.from_station(&con, t);
+        let resp = self.station_frame(&con, t);
         let t = self.link.exchange(
             t + self.rng.range(5 * MS, 50 * MS),
             cx,

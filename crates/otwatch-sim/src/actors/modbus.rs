@@ -80,7 +80,7 @@ impl ModbusHmi {
             vec![modbus::read_request(tid, unit, fc::READ_HOLDING, 0, 20)],
             vec![modbus::read_registers_response(tid, unit, fc::READ_HOLDING, &regs)],
         )?;
-        if self.cycle % 2 == 0 {
+        if self.cycle.is_multiple_of(2) {
             let tid = self.tx();
             let vals: Vec<u16> = (0..10).map(|i| regs[i] / 3 + i as u16).collect();
             t = self.link.exchange(
@@ -91,7 +91,7 @@ impl ModbusHmi {
                 vec![modbus::read_registers_response(tid, unit, fc::READ_INPUT, &vals)],
             )?;
         }
-        if self.cycle % 5 == 0 {
+        if self.cycle.is_multiple_of(5) {
             let tid = self.tx();
             let bits: Vec<bool> = (0..16).map(|i| (regs[i % 20] >> (i % 3)) & 1 == 1).collect();
             t = self.link.exchange(

@@ -86,7 +86,7 @@ pub fn symbol(name: &str) -> Vec<u8> {
 
 /// A CIP request.
 pub fn request(service: u8, epath: &[u8], data: &[u8]) -> CipMsg {
-    debug_assert!(epath.len() % 2 == 0);
+    debug_assert!(epath.len().is_multiple_of(2));
     let mut b = vec![service, (epath.len() / 2) as u8];
     b.extend_from_slice(epath);
     b.extend_from_slice(data);
