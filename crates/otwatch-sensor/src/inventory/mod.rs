@@ -182,6 +182,7 @@ struct MacInfo {
     routed: bool,
     management_frames: u32,
     other_link_frames: u32,
+    profinet_frames: u32,
 }
 
 #[derive(Clone, Debug)]
@@ -208,6 +209,9 @@ struct Dev {
     arp_targets: BTreeSet<std::net::Ipv4Addr>,
     tcp_server: bool,
     local_ttl_seen: bool,
+    /// Services by well-known port (names from [`port_protocol`]) it serves and uses.
+    port_served: BTreeSet<&'static str>,
+    port_used: BTreeSet<&'static str>,
     vendor: Option<String>,
     model: Option<String>,
     firmware: Option<String>,
@@ -241,6 +245,8 @@ impl Dev {
             arp_targets: BTreeSet::new(),
             tcp_server: false,
             local_ttl_seen: false,
+            port_served: BTreeSet::new(),
+            port_used: BTreeSet::new(),
             vendor: None,
             model: None,
             firmware: None,
@@ -271,6 +277,14 @@ fn insert_small<T: Ord>(set: &mut BTreeSet<T>, v: T) {
 /// Whether a TTL looks like an initial value (not decremented by a router).
 pub fn initial_ttl(ttl: u8) -> bool {
     matches!(ttl, 255 | 128 | 64 | 60 | 32 | 30)
+}
+
+/// Whether a port-derived protocol name is an OT protocol (those are typed by their decoded messages).
+fn is_ot_name(name: &str) -> bool {
+    matches!(
+        name,
+        "Modbus" | "S7comm" | "EtherNet/IP" | "EtherNet/IP I/O" | "DNP3" | "IEC-104" | "BACnet"
+    )
 }
 
 fn unicast(ip: IpAddr) -> bool {
@@ -315,6 +329,7 @@ pub fn port_protocol(transport: Transport, port: u16) -> Option<&'static str> {
         137 | 138 if !tcp => "NetBIOS",
         139 | 445 if tcp => "SMB",
         161 | 162 if !tcp => "SNMP",
+        135 if tcp => "DCE/RPC",
         1433 if tcp => "TDS",
         1900 if !tcp => "SSDP",
         3389 if tcp => "RDP",
@@ -465,6 +480,8 @@ impl Inventory {
                     let info = self.macs.entry(src).or_default();
                     if matches!(l.name, "lldp" | "stp" | "cdp") {
                         info.management_frames += 1;
+                    } else if l.name == "profinet" {
+                        info.profinet_frames += 1;
                     } else {
                         info.other_link_frames += 1;
                     }
@@ -611,10 +628,22 @@ impl Inventory {
         };
         let key =
             ConnKey { client: Endpoint::Ip(client), server: Endpoint::Ip(server), transport, port };
-        let proto = o
-            .flow
-            .and_then(|f| self.flow_protocol.get(&f).copied())
-            .or_else(|| port.and_then(|p| port_protocol(o.transport, p)));
+        let by_port = port.and_then(|p| port_protocol(o.transport, p));
+        let proto = o.flow.and_then(|f| self.flow_protocol.get(&f).copied()).or(by_port);
+        if let Some(name) = by_port
+            && o.direction.is_some()
+        {
+            for (addr, serving) in [(server, true), (client, false)] {
+                if let Some(&i) = self.by_ip.get(&addr) {
+                    let d = &mut self.devices[i];
+                    let set = if serving { &mut d.port_served } else { &mut d.port_used };
+                    if !set.contains(name) {
+                        insert_small(set, name);
+                        d.dirty = true;
+                    }
+                }
+            }
+        }
         if let Some(ci) = self.count_conn(key, proto, ts, wire_len)
             && let Some(f) = o.flow
             && (self.flow_conn.len() < MAX_FLOW_PROTOCOLS || self.flow_conn.contains_key(&f))
@@ -953,16 +982,20 @@ impl Inventory {
             );
         }
         let it_served = d.served & !OT_BITS;
-        if it_served & !bit(Protocol::Dhcp) != 0 || (d.tcp_server && d.clients.len() >= 2) {
-            let what =
-                if it_served != 0 { names_of(it_served).join(", ") } else { "TCP services".into() };
+        let mut served: Vec<&str> = names_of(it_served & !bit(Protocol::Dhcp));
+        served.extend(d.port_served.iter().copied().filter(|p| !is_ot_name(p) && *p != "DHCP"));
+        served.sort_unstable();
+        served.dedup();
+        if !served.is_empty() || (d.tcp_server && d.clients.len() >= 2) {
+            let what = if served.is_empty() { "TCP services".into() } else { served.join(", ") };
             return (DeviceType::Server, format!("serves {what}"));
         }
-        if d.client_of != 0 {
-            return (
-                DeviceType::Workstation,
-                format!("client of {}", names_of(d.client_of).join(", ")),
-            );
+        let mut used: Vec<&str> = names_of(d.client_of);
+        used.extend(d.port_used.iter().copied().filter(|p| !is_ot_name(p)));
+        used.sort_unstable();
+        used.dedup();
+        if !used.is_empty() {
+            return (DeviceType::Workstation, format!("client of {}", used.join(", ")));
         }
         (DeviceType::Unknown, String::new())
     }
@@ -1021,8 +1054,17 @@ impl Inventory {
             }
             let mut protocols: Vec<String> =
                 names_of(d.served | d.client_of).into_iter().map(String::from).collect();
+            protocols.extend(d.port_served.iter().chain(&d.port_used).map(|p| p.to_string()));
+            let profinet = mac
+                .or(d.mac_only)
+                .and_then(|m| self.macs.get(&m))
+                .is_some_and(|i| i.profinet_frames > 0);
+            if profinet {
+                protocols.push("PROFINET".into());
+            }
             protocols.sort();
-            let is_ot = ty.is_ot() || (d.served | d.client_of) & OT_BITS != 0;
+            protocols.dedup();
+            let is_ot = ty.is_ot() || (d.served | d.client_of) & OT_BITS != 0 || profinet;
             let obs = DeviceObservation {
                 ip: d.ip.map(|ip| ip.to_string()),
                 mac: mac.map(|m| m.to_string()),
