@@ -16,8 +16,14 @@
 //! | Abnormal Exception Pattern in Slave | error responses of one server to one client | 20 / 1 h |
 //! | Excessive Restart Rate of an Outstation | restart requests to, or restarts reported by, one outstation | 10 / 1 h |
 //! | Unexpected message length | an application message or HTTP header longer than | 32768 bytes |
-//! | Unexpected Traffic for Standard Port | a flow on an OT protocol's port whose first message cannot be framed as that protocol | |
+//! | Unexpected Traffic for Standard Port | a flow to an OT protocol's port whose first message cannot be framed as that protocol, or that carries [`STANDARD_PORT_PACKETS`] data packets (or [`STANDARD_PORT_BYTES`] bytes) without one message decoded | |
 //! | Inactive Communication Channel | a polled channel (≥ [`ACTIVE_MESSAGES`] requests) silent for | 1 min |
+//! | Abnormal Periodic Behavior In Communication Channel | requests per [`RATE_BUCKET`] of a polled channel, against the rate of its first [`LEARN_BUCKETS`] buckets | ×2.5 or ÷2.5 |
+//! | Abnormal Traffic Bandwidth (Between Devices) | bytes per [`BANDWIDTH_BUCKET`] of a source (pair), against its first [`LEARN_BUCKETS`] buckets | ×4 above the highest (or ÷4 below the lowest) and [`BANDWIDTH_FLOOR`] bytes |
+//!
+//! The periodic and bandwidth models are learned in the run itself (the
+//! first buckets of each channel or source); they are not stored in the
+//! baseline, so a restart learns them again.
 //!
 //! Sources configured as scanners (`detect.scanners`) raise no scan alerts.
 //! Every table is bounded by the `tracked` limit, with least-recently-used
@@ -39,6 +45,22 @@ use crate::window::{Bounded, DistinctWindow, RateWindow};
 
 /// A connection accepted this soon after the attempt does not count as scanning.
 pub const ACCEPT_GRACE: i64 = 1_000_000;
+/// Length of a request-rate bucket of a channel.
+pub const RATE_BUCKET: i64 = 30_000_000;
+/// Length of a bandwidth bucket.
+pub const BANDWIDTH_BUCKET: i64 = 60_000_000;
+/// Buckets a channel or source is observed before it is judged.
+pub const LEARN_BUCKETS: u32 = 4;
+/// Requests per rate bucket a channel needs to count as periodic.
+pub const PERIODIC_MIN_RATE: u64 = 2;
+/// Bytes per bandwidth bucket below which no bandwidth alert is raised.
+pub const BANDWIDTH_FLOOR: u64 = 100_000;
+
+/// Data packets to a standard OT port without any decoded message that make it unexpected traffic.
+pub const STANDARD_PORT_PACKETS: u32 = 3;
+/// Bytes to a standard OT port without any decoded message that make it unexpected traffic.
+pub const STANDARD_PORT_BYTES: u64 = 2048;
+
 /// Requests a channel needs before its silence is reported.
 pub const ACTIVE_MESSAGES: u64 = 10;
 /// Ports of the OT protocols, for PLC scans and standard-port checks.
@@ -66,6 +88,10 @@ pub(crate) fn port_protocol(port: u16) -> Option<&'static str> {
 struct Sweep {
     /// Destination → (first attempt, accepted, refused).
     hosts: BTreeMap<IpAddr, (Timestamp, bool, bool)>,
+    /// The prober, for alerts raised later (ticks).
+    src: Address,
+    label: &'static str,
+    frame: u64,
 }
 
 impl Sweep {
@@ -111,6 +137,47 @@ struct Channel {
     frame: u64,
 }
 
+/// Counts per bucket of one channel or source, and what was learned.
+#[derive(Debug, Default)]
+struct Buckets {
+    start: i64,
+    current: u64,
+    learned_sum: u64,
+    learned_min: u64,
+    learned_max: u64,
+    learned: u32,
+    abnormal: bool,
+}
+
+impl Buckets {
+    /// Adds `n` at `t`; returns the value of the bucket that just closed,
+    /// once the learning buckets are over.
+    fn add(&mut self, t: Timestamp, n: u64, width: i64) -> Option<u64> {
+        let mut closed = None;
+        if self.start == 0 {
+            self.start = t.0 - t.0.rem_euclid(width);
+        } else if t.0 >= self.start + width {
+            let v = self.current;
+            if self.learned < LEARN_BUCKETS {
+                self.learned_sum += v;
+                self.learned_min = if self.learned == 0 { v } else { self.learned_min.min(v) };
+                self.learned_max = self.learned_max.max(v);
+                self.learned += 1;
+            } else {
+                closed = Some(v);
+            }
+            self.current = 0;
+            self.start = t.0 - t.0.rem_euclid(width);
+        }
+        self.current = self.current.saturating_add(n);
+        closed
+    }
+
+    fn mean(&self) -> u64 {
+        self.learned_sum / u64::from(self.learned.max(1))
+    }
+}
+
 #[derive(Debug)]
 pub(crate) struct Anomaly {
     ports: Bounded<(IpAddr, IpAddr), DistinctWindow<(u8, u16)>>,
@@ -129,7 +196,14 @@ pub(crate) struct Anomaly {
     restart_flag: Bounded<DeviceId, bool>,
     decoded: Bounded<u64, bool>,
     channels: Bounded<(DeviceId, DeviceId, Protocol), Channel>,
+    periods: Bounded<(DeviceId, DeviceId, Protocol), Buckets>,
+    bandwidth: Bounded<(IpAddr, &'static str), Buckets>,
+    pair_bandwidth: Bounded<(IpAddr, IpAddr), Buckets>,
     scanners_reported: BTreeSet<IpAddr>,
+    armed: BTreeSet<(IpAddr, String, bool)>,
+    plc_armed: BTreeSet<IpAddr>,
+    /// Flows to a standard OT port: (payload packets to the server, payload bytes, a message seen).
+    standard: Bounded<u64, (u32, u64, bool)>,
     last_sweep: Timestamp,
 }
 
@@ -152,7 +226,13 @@ impl Anomaly {
             restart_flag: Bounded::new(limit),
             decoded: Bounded::new(limit),
             channels: Bounded::new(limit),
+            periods: Bounded::new(limit),
+            bandwidth: Bounded::new(limit),
+            pair_bandwidth: Bounded::new(limit),
             scanners_reported: BTreeSet::new(),
+            armed: BTreeSet::new(),
+            plc_armed: BTreeSet::new(),
+            standard: Bounded::new(limit),
             last_sweep: Timestamp(i64::MIN),
         }
     }
@@ -168,7 +248,8 @@ impl Anomaly {
         out.insert("anomaly.exceptions", self.exceptions.evicted());
         out.insert("anomaly.restarts", self.restarts.evicted());
         out.insert("anomaly.flows", self.decoded.evicted());
-        out.insert("anomaly.channels", self.channels.evicted());
+        out.insert("anomaly.channels", self.channels.evicted() + self.periods.evicted());
+        out.insert("anomaly.bandwidth", self.bandwidth.evicted() + self.pair_bandwidth.evicted());
     }
 
     fn is_scanner(cx: &Ctx<'_>, ip: &IpAddr) -> bool {
@@ -190,6 +271,10 @@ impl Anomaly {
     pub fn observe(&mut self, obs: &Observation, cx: &mut Ctx<'_>) {
         match &obs.kind {
             Kind::Packet(p) => {
+                self.bandwidth(obs, u64::from(p.wire_len), cx);
+                if p.payload_len > 0 {
+                    self.standard_payload(obs, p.payload_len, cx);
+                }
                 if p.new_flow && obs.transport == Transport::Udp {
                     self.probe(obs, cx, false);
                 }
@@ -295,21 +380,19 @@ impl Anomaly {
             } else {
                 let s = self.sweeps.entry((sip, subnet.clone(), long), t, Sweep::default);
                 s.attempt(dip, t, window, count as usize * 2 + 16);
-                s.probed(t, window, false)
+                s.src = obs.src;
+                s.label = protocol_label(obs);
+                s.frame = obs.frame;
+                let n = s.probed(t, window, false);
+                if (n as u64) < count && s.hosts.len() as u64 >= count {
+                    // Enough hosts tried; some may still prove unanswered: look again on ticks.
+                    self.armed.insert((sip, subnet.clone(), long));
+                }
+                n
             };
             if n as u64 >= count {
-                let src = obs.src;
-                let subnet = subnet.clone();
-                let k = key((ty, sip, &subnet));
-                cx.raise(ty, k, t, &[obs.frame], |cx| {
-                    let mut d =
-                        cx.detection(ty, t, &src, &Address::default(), Some(protocol_label(obs)));
-                    d.key.insert("subnet".into(), subnet);
-                    d.details.insert("count".into(), n.to_string());
-                    d.details.insert("window".into(), format_duration(window));
-                    d
-                });
-                self.scan_event(cx, &obs.src, t, "contacted many addresses (address scan)");
+                let (src, label) = (obs.src, protocol_label(obs));
+                self.raise_address_scan(cx, ty, &src, &subnet, n, window, t, obs.frame, label);
             }
         }
         // PLC scan: attempts to OT ports that were not accepted.
@@ -321,8 +404,95 @@ impl Anomaly {
             let window = cx.settings.thresholds.window("anomaly_plc_scan", "window");
             let s = self.plc.entry(sip, t, Sweep::default);
             s.attempt(dip, t, window, count as usize * 2 + 16);
+            s.src = obs.src;
+            s.label = obs.dst.port.and_then(port_protocol).unwrap_or("TCP");
+            s.frame = obs.frame;
             let n = s.probed(t, window, false);
+            if (n as u64) < count && s.hosts.len() as u64 >= count {
+                self.plc_armed.insert(sip);
+            }
             self.plc_scan(obs, n, count, window, cx);
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn raise_address_scan(
+        &mut self,
+        cx: &mut Ctx<'_>,
+        ty: &'static str,
+        src: &Address,
+        subnet: &str,
+        n: usize,
+        window: i64,
+        t: Timestamp,
+        frame: u64,
+        label: &'static str,
+    ) {
+        let Some(sip) = src.ip else { return };
+        let src = *src;
+        let subnet = subnet.to_string();
+        let k = key((ty, sip, &subnet));
+        cx.raise(ty, k, t, &[frame], |cx| {
+            let mut d = cx.detection(ty, t, &src, &Address::default(), Some(label));
+            d.key.insert("subnet".into(), subnet);
+            d.details.insert("count".into(), n.to_string());
+            d.details.insert("window".into(), format_duration(window));
+            d
+        });
+        self.scan_event(cx, &src, t, "contacted many addresses (address scan)");
+    }
+
+    /// The input ended: no answer can come any more, so every host tried
+    /// and not answered counts.
+    pub fn finish(&mut self, now: Timestamp, cx: &mut Ctx<'_>) {
+        if !self.armed.is_empty() || !self.plc_armed.is_empty() {
+            self.sweeps_tick(now.plus_micros(ACCEPT_GRACE), cx);
+        }
+    }
+
+    /// Sweeps with enough hosts tried are looked at again as packet time
+    /// passes: hosts that never answered count once the grace is over.
+    fn sweeps_tick(&mut self, now: Timestamp, cx: &mut Ctx<'_>) {
+        for k in std::mem::take(&mut self.armed) {
+            let ty =
+                if k.2 { "anomaly_long_duration_address_scan" } else { "anomaly_address_scan" };
+            let count = cx.settings.thresholds.count(ty, "count");
+            let window = cx.settings.thresholds.window(ty, "window");
+            let Some(s) = self.sweeps.get(&k) else { continue };
+            let n = s.probed(now, window, false);
+            let (src, label, frame) = (s.src, s.label, s.frame);
+            let live = s.hosts.values().any(|(first, ..)| now.0.saturating_sub(first.0) <= window);
+            if n as u64 >= count {
+                self.raise_address_scan(cx, ty, &src, &k.1, n, window, now, frame, label);
+            } else if live {
+                self.armed.insert(k);
+            }
+        }
+        for sip in std::mem::take(&mut self.plc_armed) {
+            let count = cx.settings.thresholds.count("anomaly_plc_scan", "count");
+            let window = cx.settings.thresholds.window("anomaly_plc_scan", "window");
+            let Some(s) = self.plc.get(&sip) else { continue };
+            let n = s.probed(now, window, false);
+            let (src, label, frame) = (s.src, s.label, s.frame);
+            let live = s.hosts.values().any(|(first, ..)| now.0.saturating_sub(first.0) <= window);
+            if n as u64 >= count {
+                let k = key(("plc_scan", sip));
+                cx.raise("anomaly_plc_scan", k, now, &[frame], |cx| {
+                    let mut d = cx.detection(
+                        "anomaly_plc_scan",
+                        now,
+                        &src,
+                        &Address::default(),
+                        Some(label),
+                    );
+                    d.details.insert("count".into(), n.to_string());
+                    d.details.insert("window".into(), format_duration(window));
+                    d
+                });
+                self.scan_event(cx, &src, now, "probed many controllers (PLC scan)");
+            } else if live {
+                self.plc_armed.insert(sip);
+            }
         }
     }
 
@@ -541,6 +711,48 @@ impl Anomaly {
         });
     }
 
+    /// Payload to a standard OT port that never frames as the port's protocol:
+    /// [`STANDARD_PORT_PACKETS`] data packets or [`STANDARD_PORT_BYTES`] bytes
+    /// to the server without a single message (or malformed message) decoded.
+    fn standard_payload(&mut self, obs: &Observation, len: u32, cx: &mut Ctx<'_>) {
+        let Some(flow) = obs.flow else { return };
+        if obs.direction != Some(crate::observation::Direction::ToServer) {
+            return;
+        }
+        let Some(port) = obs.dst.port else { return };
+        // DNP3 link-layer keep-alives carry no application message: not judged by volume.
+        let Some(expected) =
+            OT_PORTS.iter().find(|(p, _)| *p == port && *p != 20000).map(|(_, n)| *n)
+        else {
+            return;
+        };
+        let st = self.standard.entry(flow, obs.time, || (0, 0, false));
+        if st.2 {
+            return;
+        }
+        st.0 = st.0.saturating_add(1);
+        st.1 = st.1.saturating_add(u64::from(len));
+        if st.0 < STANDARD_PORT_PACKETS && st.1 < STANDARD_PORT_BYTES {
+            return;
+        }
+        st.2 = true;
+        let (client, server) = (obs.src, obs.dst);
+        let t = obs.time;
+        let k = key(("standard_port", client.ip, server.ip, port));
+        cx.raise("anomaly_unexpected_traffic_standard_port", k, t, &[obs.frame], |cx| {
+            let mut d = cx.detection(
+                "anomaly_unexpected_traffic_standard_port",
+                t,
+                &client,
+                &server,
+                Some(transport_name(obs)),
+            );
+            d.key.insert("port".into(), port.to_string());
+            d.details.insert("expected_protocol".into(), expected.into());
+            d
+        });
+    }
+
     fn standard_port(&mut self, obs: &Observation, protocol: Protocol, cx: &mut Ctx<'_>) {
         let (client, server) = sides(obs);
         let (client, server) = (*client, *server);
@@ -563,6 +775,11 @@ impl Anomaly {
     }
 
     fn app(&mut self, obs: &Observation, m: &AppMessage, cx: &mut Ctx<'_>) {
+        if let Some(flow) = obs.flow
+            && let Some(st) = self.standard.get_mut(&flow)
+        {
+            st.2 = true;
+        }
         if let Some(flow) = obs.flow {
             if let Some(f) = self.decoded.get_mut(&flow) {
                 *f = true;
@@ -650,6 +867,9 @@ impl Anomaly {
                 });
             }
         }
+        if m.role == Role::Request && m.protocol.is_ot() {
+            self.periodic(obs, c, s, m.protocol, &client, &server, cx);
+        }
         // Channels for inactivity.
         if m.role == Role::Request
             && m.protocol.is_ot()
@@ -670,7 +890,101 @@ impl Anomaly {
         }
     }
 
+    /// Request rate of a polled channel against the rate it started with.
+    #[allow(clippy::too_many_arguments)]
+    fn periodic(
+        &mut self,
+        obs: &Observation,
+        c: DeviceId,
+        s: DeviceId,
+        protocol: Protocol,
+        client: &Address,
+        server: &Address,
+        cx: &mut Ctx<'_>,
+    ) {
+        const TY: &str = "anomaly_abnormal_periodic_behavior";
+        if !cx.on(TY) {
+            return;
+        }
+        let t = obs.time;
+        let b = self.periods.entry((c, s, protocol), t, Buckets::default);
+        let Some(rate) = b.add(t, 1, RATE_BUCKET) else { return };
+        let learned = b.mean();
+        if learned < PERIODIC_MIN_RATE || rate == 0 {
+            return;
+        }
+        let abnormal = rate * 10 > learned * 25 || rate * 25 < learned * 10;
+        let was = std::mem::replace(&mut b.abnormal, abnormal);
+        if !abnormal || was {
+            return;
+        }
+        let period = |r: u64| format_duration((RATE_BUCKET / r.max(1) as i64) / 1000 * 1000);
+        let (old, new) = (period(learned), period(rate));
+        let (client, server) = (*client, *server);
+        let label = protocol_label(obs);
+        let k = key((TY, c, s, protocol));
+        cx.raise(TY, k, t, &[obs.frame], |cx| {
+            let mut d = cx.detection(TY, t, &client, &server, Some(label));
+            d.details.insert("period_old".into(), old);
+            d.details.insert("period_new".into(), new);
+            d
+        });
+    }
+
+    /// Bytes per minute of a source and of a pair against their first minutes.
+    fn bandwidth(&mut self, obs: &Observation, bytes: u64, cx: &mut Ctx<'_>) {
+        const SRC: &str = "anomaly_abnormal_traffic_bandwidth";
+        const PAIR: &str = "anomaly_abnormal_traffic_bandwidth_between_devices";
+        let (Some(sip), Some(dip)) = (obs.src.ip, obs.dst.ip) else { return };
+        let t = obs.time;
+        let judge = |b: &mut Buckets, v: u64| -> Option<(String, String)> {
+            let high = v > b.learned_max.saturating_mul(4) && v >= BANDWIDTH_FLOOR;
+            let low =
+                v > 0 && v.saturating_mul(4) < b.learned_min && b.learned_min >= BANDWIDTH_FLOOR;
+            let abnormal = high || low;
+            let was = std::mem::replace(&mut b.abnormal, abnormal);
+            (abnormal && !was).then(|| {
+                let kb = |x: u64| format!("{} kB/min", x / 1000);
+                (kb(v), format!("{} to {}", kb(b.learned_min), kb(b.learned_max)))
+            })
+        };
+        if cx.on(SRC) {
+            let label = crate::engine::transport_label(obs);
+            let b = self.bandwidth.entry((sip, label), t, Buckets::default);
+            if let Some(v) = b.add(t, bytes, BANDWIDTH_BUCKET)
+                && let Some((rate, expected)) = judge(b, v)
+            {
+                let src = obs.src;
+                let k = key((SRC, sip, label));
+                cx.raise(SRC, k, t, &[obs.frame], |cx| {
+                    let mut d = cx.detection(SRC, t, &src, &Address::default(), Some(label));
+                    d.details.insert("rate".into(), rate);
+                    d.details.insert("expected".into(), expected);
+                    d
+                });
+            }
+        }
+        if cx.on(PAIR) {
+            let b = self.pair_bandwidth.entry((sip, dip), t, Buckets::default);
+            if let Some(v) = b.add(t, bytes, BANDWIDTH_BUCKET)
+                && let Some((rate, expected)) = judge(b, v)
+            {
+                let (src, dst) = (obs.src, obs.dst);
+                let k = key((PAIR, sip, dip));
+                cx.raise(PAIR, k, t, &[obs.frame], |cx| {
+                    let mut d = cx.detection(PAIR, t, &src, &dst, Some("IP"));
+                    d.details.insert("rate".into(), rate);
+                    d.details.insert("expected".into(), expected);
+                    d
+                });
+            }
+        }
+    }
+
     pub fn tick(&mut self, now: Timestamp, cx: &mut Ctx<'_>) {
+        if !self.armed.is_empty() || !self.plc_armed.is_empty() {
+            self.sweeps_tick(now, cx);
+        }
         if !cx.on("anomaly_inactive_communication_channel")
             || now.0.saturating_sub(self.last_sweep.0) < 1_000_000
         {

@@ -33,6 +33,9 @@ use crate::report::{Finding, ReportStats, Reporter};
 use crate::rules::RuleSet;
 use crate::settings::{Mode, Settings};
 
+/// The alert type custom rules raise.
+pub const CUSTOM_TYPE: &str = "custom_user_defined_rule";
+
 /// What the engines produced.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Output {
@@ -81,10 +84,21 @@ pub(crate) struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    /// Whether the type is switched on (and its engine).
+    /// Whether the type is switched on (and its engine), and not held back:
+    /// in learning mode Policy Violation alerts are not raised. Custom rules,
+    /// which the user wrote on purpose, run in both modes whatever the
+    /// engine switches.
     pub fn on(&self, ty: &str) -> bool {
+        if ty == CUSTOM_TYPE {
+            // Custom rules run whatever the engine switches and the mode.
+            return self.settings.types.is_on(ty);
+        }
         self.settings.types.is_on(ty)
-            && self.catalog.get(ty).is_none_or(|t| self.settings.engine_on(t.engine))
+            && self.catalog.get(ty).is_none_or(|t| {
+                self.settings.engine_on(t.engine)
+                    && !(t.engine == Engine::PolicyViolation
+                        && self.settings.mode == Mode::Learning)
+            })
     }
 
     /// Learning or operational.
@@ -446,6 +460,9 @@ impl Engines {
         let s = cx.settings;
         if s.engine_on(Engine::PolicyViolation) {
             self.policy.finish(now, &mut cx);
+        }
+        if s.engine_on(Engine::Anomaly) {
+            self.anomaly.finish(now, &mut cx);
         }
         if s.engine_on(Engine::Operational) {
             self.operational.finish(now, &mut cx);

@@ -25,7 +25,7 @@
 //! | name query | `domain` source→name |
 //! | HTTP user agent | `user_agent` source→agent |
 //! | Modbus address range | `range` pair, unit, table, start, quantity |
-//! | function code, ASDU type, CIP class/service, ENIP command/I/O, S7 function/DB/user data, BACnet object/route, DNP3 IIN/integrity poll, Modbus exception/UMAS | `operation` pair, protocol, dimension, value; plus `pair` and `protocol` |
+//! | function code, ASDU type, CIP class/service, ENIP command/I/O, S7 function/DB/user data, BACnet object, DNP3 IIN/integrity poll, Modbus exception/UMAS | `operation` pair, protocol, dimension, value; plus `pair` and `protocol` |
 //! | unauthorized PLC programming / upload / configuration read / write | `operation` pair, protocol, `engineering`, the operation; plus `pair` and `protocol` |
 //!
 //! Other learnable types (anomalies) are learned by fingerprint only.
@@ -60,7 +60,6 @@ pub const FACT_FIELDS: &[(&str, &str, &str, &[&str])] = &[
     ("policy_s7_control_function", "S7comm", "function", &["function"]),
     ("policy_s7_user_defined_function", "S7comm", "userdata", &["function_group", "subfunction"]),
     ("policy_bacnet_object_access", "BACnet", "object", &["service", "object"]),
-    ("policy_bacnet_route", "BACnet", "route", &["network"]),
 ];
 
 /// The engineering (programming) policy types and the operation each stands for.

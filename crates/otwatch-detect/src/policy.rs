@@ -1113,6 +1113,25 @@ impl Policy {
         let (client, server) = sides(obs);
         let (client, server) = (*client, *server);
         self.pair_protocol(obs, &client, &server, l.protocol.name(), cx);
+        // A refused FTP sign-in is a policy finding (held back while learning, like all policy alerts).
+        if l.protocol == Protocol::Ftp
+            && l.outcome == crate::observation::LoginOutcome::Failure
+            && cx.mode() == Mode::Operational
+        {
+            let user = l.user.clone().unwrap_or_default();
+            let k = key(("ftp_login_failed", client.ip, server.ip, &user));
+            cx.raise("policy_ftp_login_failed", k, obs.time, &[obs.frame], |cx| {
+                let mut d = cx.detection(
+                    "policy_ftp_login_failed",
+                    obs.time,
+                    &client,
+                    &server,
+                    Some("FTP"),
+                );
+                d.key.insert("user".into(), user);
+                d
+            });
+        }
     }
 }
 

@@ -167,9 +167,11 @@ fn port_scan_at_the_threshold_names_the_scanner() {
     assert_eq!(scans.len(), 2, "first report and the aggregate: {found:#?}");
     assert!(scans[0].first);
     assert_eq!(scans[0].detection.source.ip.as_deref(), Some("10.0.0.66"));
-    assert_eq!(scans[0].detection.details.get("ports").map(String::as_str), Some("25"));
-    assert_eq!(scans[0].evidence.frames, vec![25]);
-    assert_eq!(scans[1].detection.count, 5);
+    // Ten ports within a second: the burst rule fires before the 25-in-2-minutes rule.
+    assert_eq!(scans[0].detection.details.get("ports").map(String::as_str), Some("10"));
+    assert_eq!(scans[0].detection.details.get("window").map(String::as_str), Some("1s"));
+    assert_eq!(scans[0].evidence.frames, vec![10]);
+    assert_eq!(scans[1].detection.count, 20);
     let events = e.take_output().events;
     assert!(events.is_empty(), "events were taken with the findings");
 }
