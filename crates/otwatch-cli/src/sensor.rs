@@ -62,7 +62,7 @@ pub enum SummaryFormat {
     Table,
 }
 
-fn options(ctx: &Ctx, batch: BatchPolicy, input_key: Option<String>) -> RunOptions {
+pub(crate) fn options(ctx: &Ctx, batch: BatchPolicy, input_key: Option<String>) -> RunOptions {
     let s = &ctx.config.sensor;
     RunOptions {
         placement: Placement {
@@ -81,7 +81,7 @@ fn options(ctx: &Ctx, batch: BatchPolicy, input_key: Option<String>) -> RunOptio
 /// Where the detection engines plug in: builds the run with a detector and
 /// an ingest function over the store. There are no engines yet, so the
 /// detector is `NoEngines`; the ingest path is real.
-fn build_run<'s>(ctx: &'s Ctx, opts: RunOptions) -> SensorRun<'s> {
+pub(crate) fn build_run<'s>(ctx: &'s Ctx, opts: RunOptions) -> SensorRun<'s> {
     let detector: Box<dyn otwatch_detect::Detector> = Box::new(otwatch_detect::NoEngines);
     let store = ctx.store.as_ref();
     let auto_close_after = ctx.config.auto_close_after;
@@ -109,6 +109,7 @@ fn print_report(r: &RunReport, seconds: f64, json: bool, out: &mut dyn Write) ->
             "detections": r.detections,
             "devices_not_tracked": r.inventory.devices_dropped,
             "connections_not_tracked": r.inventory.connections_dropped,
+            "observations_dropped": r.observer.dropped,
             "seconds": seconds,
             "packets_per_second": pps,
             "megabytes_per_second": mbps,
@@ -134,11 +135,14 @@ fn print_report(r: &RunReport, seconds: f64, json: bool, out: &mut dyn Write) ->
             r.batches_already_stored, r.batches
         )?;
     }
-    if r.inventory.devices_dropped > 0 || r.inventory.connections_dropped > 0 {
+    if r.inventory.devices_dropped > 0
+        || r.inventory.connections_dropped > 0
+        || r.observer.dropped > 0
+    {
         writeln!(
             out,
-            "limits reached: {} addresses and {} connections not tracked",
-            r.inventory.devices_dropped, r.inventory.connections_dropped
+            "limits reached: {} addresses and {} connections not tracked, {} observations dropped",
+            r.inventory.devices_dropped, r.inventory.connections_dropped, r.observer.dropped
         )?;
     }
     writeln!(out, "see: otwatch devices list, otwatch connections list")?;

@@ -646,8 +646,11 @@ impl Inventory {
         }
         if let Some(ci) = self.count_conn(key, proto, ts, wire_len)
             && let Some(f) = o.flow
-            && (self.flow_conn.len() < MAX_FLOW_PROTOCOLS || self.flow_conn.contains_key(&f))
         {
+            if !self.flow_conn.contains_key(&f) && self.flow_conn.len() >= MAX_FLOW_PROTOCOLS {
+                // A cache: old flows are forgotten wholesale, new ones fill it again.
+                self.flow_conn.clear();
+            }
             self.flow_conn.insert(f, ci);
         }
     }
@@ -734,10 +737,12 @@ impl Inventory {
             _ => (o.src.ip, o.dst.ip),
         };
         if let Some(f) = o.flow {
-            if self.flow_protocol.len() < MAX_FLOW_PROTOCOLS || self.flow_protocol.contains_key(&f)
+            if !self.flow_protocol.contains_key(&f)
+                && self.flow_protocol.len() >= MAX_FLOW_PROTOCOLS
             {
-                self.flow_protocol.insert(f, protocol.name());
+                self.flow_protocol.clear();
             }
+            self.flow_protocol.insert(f, protocol.name());
             if let Some(&ci) = self.flow_conn.get(&f)
                 && let Some(c) = self.conns.get_mut(ci)
                 && c.emitted_protocol.is_none()

@@ -323,7 +323,7 @@ impl ProtocolHandler for BacnetObserver {
 }
 
 impl ObserveHandler for BacnetObserver {
-    fn drain(&mut self, out: &mut Vec<Observation>) {
-        self.out.drain_into(out);
+    fn drain(&mut self, out: &mut Vec<Observation>) -> u64 {
+        self.out.drain_into(out)
     }
 }

@@ -213,7 +213,7 @@ impl ProtocolHandler for Dnp3Observer {
 }
 
 impl ObserveHandler for Dnp3Observer {
-    fn drain(&mut self, out: &mut Vec<Observation>) {
-        self.out.drain_into(out);
+    fn drain(&mut self, out: &mut Vec<Observation>) -> u64 {
+        self.out.drain_into(out)
     }
 }

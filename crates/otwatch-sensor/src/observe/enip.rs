@@ -358,7 +358,7 @@ impl ProtocolHandler for EnipObserver {
 }
 
 impl ObserveHandler for EnipObserver {
-    fn drain(&mut self, out: &mut Vec<Observation>) {
-        self.out.drain_into(out);
+    fn drain(&mut self, out: &mut Vec<Observation>) -> u64 {
+        self.out.drain_into(out)
     }
 }

@@ -163,7 +163,7 @@ impl ProtocolHandler for Iec104Observer {
 }
 
 impl ObserveHandler for Iec104Observer {
-    fn drain(&mut self, out: &mut Vec<Observation>) {
-        self.out.drain_into(out);
+    fn drain(&mut self, out: &mut Vec<Observation>) -> u64 {
+        self.out.drain_into(out)
     }
 }

@@ -53,8 +53,8 @@ fn bounded_entry<V: Default>(map: &mut HashMap<u64, V>, flow: u64) -> &mut V {
 macro_rules! drain_impl {
     ($t:ty) => {
         impl ObserveHandler for $t {
-            fn drain(&mut self, out: &mut Vec<Observation>) {
-                self.out.drain_into(out);
+            fn drain(&mut self, out: &mut Vec<Observation>) -> u64 {
+                self.out.drain_into(out)
             }
         }
     };

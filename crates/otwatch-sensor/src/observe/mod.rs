@@ -48,8 +48,10 @@ use crate::summary::handler::{
 
 /// A protocol handler that also produces observations.
 pub trait ObserveHandler: ProtocolHandler {
-    /// Moves what the handler observed since the last call into `out`.
-    fn drain(&mut self, out: &mut Vec<Observation>);
+    /// Moves what the handler observed since the last call into `out`;
+    /// returns how many observations it had to drop since the last call
+    /// ([`MAX_PENDING_PER_HANDLER`]).
+    fn drain(&mut self, out: &mut Vec<Observation>) -> u64;
 }
 
 /// Observations one handler may hold between two collections; past this
@@ -243,7 +245,8 @@ impl Observer {
     fn collect(&mut self, vlan: Option<u16>, out: &mut Vec<Observation>) {
         let from = out.len();
         for h in self.dispatch.handlers_mut() {
-            h.drain(out);
+            let dropped = h.drain(out);
+            self.stats.dropped = self.stats.dropped.saturating_add(dropped);
         }
         if let Some(v) = vlan {
             for o in out.iter_mut().skip(from) {
@@ -353,8 +356,9 @@ impl Pending {
         }
     }
 
-    pub(crate) fn drain_into(&mut self, out: &mut Vec<Observation>) {
+    pub(crate) fn drain_into(&mut self, out: &mut Vec<Observation>) -> u64 {
         out.append(&mut self.items);
+        std::mem::take(&mut self.dropped)
     }
 }
 

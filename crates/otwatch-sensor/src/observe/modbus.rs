@@ -235,7 +235,7 @@ impl ProtocolHandler for ModbusObserver {
 }
 
 impl ObserveHandler for ModbusObserver {
-    fn drain(&mut self, out: &mut Vec<Observation>) {
-        self.out.drain_into(out);
+    fn drain(&mut self, out: &mut Vec<Observation>) -> u64 {
+        self.out.drain_into(out)
     }
 }

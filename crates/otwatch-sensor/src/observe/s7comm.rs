@@ -350,7 +350,7 @@ impl ProtocolHandler for S7Observer {
 }
 
 impl ObserveHandler for S7Observer {
-    fn drain(&mut self, out: &mut Vec<Observation>) {
-        self.out.drain_into(out);
+    fn drain(&mut self, out: &mut Vec<Observation>) -> u64 {
+        self.out.drain_into(out)
     }
 }
