@@ -18,7 +18,7 @@
 //! | Unexpected message length | an application message or HTTP header longer than | 32768 bytes |
 //! | Unexpected Traffic for Standard Port | a flow to an OT protocol's port whose first message cannot be framed as that protocol, or that carries [`STANDARD_PORT_PACKETS`] data packets (or [`STANDARD_PORT_BYTES`] bytes) without one message decoded | |
 //! | Inactive Communication Channel | a polled channel (≥ [`ACTIVE_MESSAGES`] requests) silent for | 1 min |
-//! | Abnormal Periodic Behavior In Communication Channel | requests per [`RATE_BUCKET`] of a polled channel, against the rate of its first [`LEARN_BUCKETS`] buckets | ×2.5 or ÷2.5 |
+//! | Abnormal Periodic Behavior In Communication Channel | requests per [`RATE_BUCKET`] of a channel that polled regularly (every learned bucket within ±50 % of the mean, at least [`PERIODIC_MIN_RATE`] requests) in its first [`LEARN_BUCKETS`] buckets | ×2.5 or ÷2.5 for two buckets in a row |
 //! | Abnormal Traffic Bandwidth (Between Devices) | bytes per [`BANDWIDTH_BUCKET`] of a source (pair), against its first [`LEARN_BUCKETS`] buckets | ×4 above the highest (or ÷4 below the lowest) and [`BANDWIDTH_FLOOR`] bytes |
 //!
 //! The periodic and bandwidth models are learned in the run itself (the
@@ -52,7 +52,7 @@ pub const BANDWIDTH_BUCKET: i64 = 60_000_000;
 /// Buckets a channel or source is observed before it is judged.
 pub const LEARN_BUCKETS: u32 = 4;
 /// Requests per rate bucket a channel needs to count as periodic.
-pub const PERIODIC_MIN_RATE: u64 = 2;
+pub const PERIODIC_MIN_RATE: u64 = 4;
 /// Bytes per bandwidth bucket below which no bandwidth alert is raised.
 pub const BANDWIDTH_FLOOR: u64 = 100_000;
 
@@ -147,6 +147,7 @@ struct Buckets {
     learned_max: u64,
     learned: u32,
     abnormal: bool,
+    streak: u32,
 }
 
 impl Buckets {
@@ -910,10 +911,17 @@ impl Anomaly {
         let b = self.periods.entry((c, s, protocol), t, Buckets::default);
         let Some(rate) = b.add(t, 1, RATE_BUCKET) else { return };
         let learned = b.mean();
-        if learned < PERIODIC_MIN_RATE || rate == 0 {
+        // Only channels that were regular while learned: every learned bucket
+        // within half and one and a half times the mean.
+        let regular = b.learned_min * 2 >= learned && b.learned_max * 2 <= learned * 3;
+        if learned < PERIODIC_MIN_RATE || !regular || rate == 0 {
             return;
         }
-        let abnormal = rate * 10 > learned * 25 || rate * 25 < learned * 10;
+        let off = rate * 10 > learned * 25 || rate * 25 < learned * 10;
+        // The change must last two buckets in a row.
+        let streak = if off { b.streak.saturating_add(1) } else { 0 };
+        b.streak = streak;
+        let abnormal = streak >= 2;
         let was = std::mem::replace(&mut b.abnormal, abnormal);
         if !abnormal || was {
             return;

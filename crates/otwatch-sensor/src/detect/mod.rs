@@ -42,6 +42,8 @@ use evidence::{EvidenceBuffer, EvidenceConfig, RingKey, StoredPacket};
 
 /// Baseline kind of the sensor's mode records (`<sensor>|learning_started`, `<sensor>|learning_ended`).
 pub const MODE_KIND: &str = "sensor_mode";
+/// Packet time between two ticks of the engines (µs).
+pub const TICK_EVERY: i64 = 1_000_000;
 /// Who is recorded as adding the sensor's own baseline entries.
 const BY: &str = "sensor";
 
@@ -224,6 +226,7 @@ pub struct DetectStage<'s> {
     stamps: Stamps,
     learning_until: Option<Timestamp>,
     learning_recorded: bool,
+    last_tick: Timestamp,
     notices: Vec<Notice>,
     report: DetectReport,
     out: Option<std::io::BufWriter<std::fs::File>>,
@@ -287,6 +290,7 @@ impl<'s> DetectStage<'s> {
             stamps: Stamps::new(),
             learning_until,
             learning_recorded,
+            last_tick: Timestamp(i64::MIN),
             notices: Vec::new(),
             report: DetectReport { mode: Some(mode), ..DetectReport::default() },
             out: None,
@@ -328,6 +332,11 @@ impl<'s> DetectStage<'s> {
     pub fn observe(&mut self, obs: &Observation) {
         self.auto_mode(obs.time);
         self.engines.observe(obs);
+        // Packet time moves the engines' windows on every second.
+        if obs.time.0.saturating_sub(self.last_tick.0) >= TICK_EVERY {
+            self.engines.tick(obs.time);
+            self.last_tick = obs.time;
+        }
         self.collect();
     }
 
