@@ -99,13 +99,12 @@ impl Sweep {
         let from = t.0.saturating_sub(window);
         if self.hosts.len() >= limit {
             self.hosts.retain(|_, (first, ..)| first.0 >= from);
-            if self.hosts.len() >= limit {
-                if let Some(oldest) =
+            if self.hosts.len() >= limit
+                && let Some(oldest) =
                     self.hosts.iter().min_by_key(|(ip, (f, ..))| (*f, **ip)).map(|(ip, _)| *ip)
                 {
                     self.hosts.remove(&oldest);
                 }
-            }
         }
         self.hosts.entry(dst).or_insert((t, false, false));
     }
@@ -593,8 +592,8 @@ impl Anomaly {
         let sender = IpAddr::V4(a.sender_ip);
         let t = obs.time;
         let src = Address { mac: Some(a.sender_mac), ip: Some(sender), port: None };
-        if a.is_request() && !a.is_gratuitous() && !a.sender_ip.is_unspecified() {
-            if !Self::is_scanner(cx, &sender) {
+        if a.is_request() && !a.is_gratuitous() && !a.sender_ip.is_unspecified()
+            && !Self::is_scanner(cx, &sender) {
                 let count = cx.settings.thresholds.count("anomaly_arp_address_scan", "count");
                 let window = cx.settings.thresholds.window("anomaly_arp_address_scan", "window");
                 let n = self.arp_targets.entry(sender, t, DistinctWindow::new).push(
@@ -620,7 +619,6 @@ impl Anomaly {
                     self.scan_event(cx, &src, t, "asked ARP for many addresses (ARP scan)");
                 }
             }
-        }
         if a.sender_ip.is_unspecified() || a.sender_mac.is_group() {
             return;
         }

@@ -147,9 +147,8 @@ pub(crate) fn matches(rule: &Rule, obs: &Observation) -> bool {
     if !w.source.matches(src.as_ref()) || !w.destination.matches(dst.as_ref()) {
         return false;
     }
-    if !(w.address.include.is_empty() && w.address.exclude.is_empty())
-        && !(w.address.matches(src.as_ref()) || w.address.matches(dst.as_ref()))
-    {
+    let any_address = w.address.include.is_empty() && w.address.exclude.is_empty();
+    if !any_address && !w.address.matches(src.as_ref()) && !w.address.matches(dst.as_ref()) {
         return false;
     }
     if !in_ranges(&w.source_port, obs.src.port.map(u64::from))

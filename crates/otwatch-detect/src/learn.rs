@@ -210,8 +210,7 @@ mod tests {
     #[test]
     fn device_level_alerts_teach_device_facts() {
         let none = BTreeMap::new();
-        let mut mac_only = Endpoint::default();
-        mac_only.mac = Some("00:1d:9c:01:02:03".into());
+        let mac_only = Endpoint { mac: Some("00:1d:9c:01:02:03".into()), ..Endpoint::default() };
         let f = facts_for_alert("policy_new_asset", &mac_only, &Endpoint::default(), None, &none);
         assert_eq!(f, vec![Fact::new(FactKind::Device, &["00:1d:9c:01:02:03"])]);
         let details = BTreeMap::from([

@@ -316,7 +316,7 @@ impl Operational {
         };
         if let Some(ty) = ty {
             let k = key((ty, client.ip, server.ip, client.mac, server.mac, label));
-            let f = function.clone();
+            let f = function;
             cx.raise(ty, k, t, &[obs.frame], |cx| {
                 let mut d = cx.detection(ty, t, &client, &server, Some(label));
                 if ty == "operational_outstation_configuration_changed" {

@@ -786,7 +786,7 @@ impl Policy {
                     "policy_cip_class_service",
                     client,
                     server,
-                    &[("service", service.clone()), ("class", class.clone())],
+                    &[("service", service), ("class", class)],
                     &[("service_name", service_name)],
                     cx,
                 );

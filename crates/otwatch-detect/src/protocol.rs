@@ -53,10 +53,10 @@ impl ProtocolViolation {
 
     pub fn observe(&mut self, obs: &Observation, cx: &mut Ctx<'_>) {
         match &obs.kind {
-            Kind::Packet(_) => {
+            Kind::Packet(_)
                 if matches!(obs.transport, Transport::Tcp | Transport::Udp)
                     && obs.dst.port == Some(0)
-                {
+                => {
                     let t = if obs.transport == Transport::Tcp { "tcp" } else { "udp" };
                     let k = key(("port0", obs.src.ip, obs.dst.ip, t));
                     let (src, dst) = (obs.src, obs.dst);
@@ -68,7 +68,6 @@ impl ProtocolViolation {
                         d
                     });
                 }
-            }
             Kind::Malformed(m) => self.malformed(obs, m, cx),
             Kind::App(m) => self.app(obs, m, cx),
             _ => {}
@@ -93,11 +92,10 @@ impl ProtocolViolation {
         };
         let has = |n: &str| names.iter().any(|x| x.ends_with(n));
         // Reserved function codes.
-        if has(".reserved_function_code")
+        if (has(".reserved_function_code")
             || has("cip.reserved_service")
-            || has("s7comm.unknown_function")
-        {
-            if let Some(fc) = function {
+            || has("s7comm.unknown_function"))
+            && let Some(fc) = function {
                 let k = key(("reserved_fc", client.ip, server.ip, label, fc));
                 cx.raise("protocol_reserved_function_code", k, obs.time, &[obs.frame], |cx| {
                     let mut d = cx.detection(
@@ -111,7 +109,6 @@ impl ProtocolViolation {
                     d
                 });
             }
-        }
         // Illegal protocol versions.
         let version = if has("modbus.nonzero_protocol_id") {
             Some("non-zero Modbus protocol identifier")

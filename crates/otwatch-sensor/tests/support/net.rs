@@ -642,6 +642,7 @@ pub const STARTDT_CON: [u8; 6] = [0x68, 0x04, 0x0b, 0x00, 0x00, 0x00];
 
 /// An I-format APDU with one ASDU: type, cause (with P/N bit `negative`),
 /// common address, one object at `ioa` with `element` bytes.
+#[allow(clippy::too_many_arguments)]
 pub fn iec104(
     send_seq: u16,
     recv_seq: u16,
