@@ -102,9 +102,9 @@ impl Sweep {
             if self.hosts.len() >= limit
                 && let Some(oldest) =
                     self.hosts.iter().min_by_key(|(ip, (f, ..))| (*f, **ip)).map(|(ip, _)| *ip)
-                {
-                    self.hosts.remove(&oldest);
-                }
+            {
+                self.hosts.remove(&oldest);
+            }
         }
         self.hosts.entry(dst).or_insert((t, false, false));
     }
@@ -592,33 +592,36 @@ impl Anomaly {
         let sender = IpAddr::V4(a.sender_ip);
         let t = obs.time;
         let src = Address { mac: Some(a.sender_mac), ip: Some(sender), port: None };
-        if a.is_request() && !a.is_gratuitous() && !a.sender_ip.is_unspecified()
-            && !Self::is_scanner(cx, &sender) {
-                let count = cx.settings.thresholds.count("anomaly_arp_address_scan", "count");
-                let window = cx.settings.thresholds.window("anomaly_arp_address_scan", "window");
-                let n = self.arp_targets.entry(sender, t, DistinctWindow::new).push(
-                    IpAddr::V4(a.target_ip),
-                    t,
-                    window,
-                    count as usize + 1,
-                );
-                if n as u64 >= count {
-                    let k = key(("arp_scan", sender));
-                    cx.raise("anomaly_arp_address_scan", k, t, &[obs.frame], |cx| {
-                        let mut d = cx.detection(
-                            "anomaly_arp_address_scan",
-                            t,
-                            &src,
-                            &Address::default(),
-                            Some("ARP"),
-                        );
-                        d.details.insert("count".into(), n.to_string());
-                        d.details.insert("window".into(), format_duration(window));
-                        d
-                    });
-                    self.scan_event(cx, &src, t, "asked ARP for many addresses (ARP scan)");
-                }
+        if a.is_request()
+            && !a.is_gratuitous()
+            && !a.sender_ip.is_unspecified()
+            && !Self::is_scanner(cx, &sender)
+        {
+            let count = cx.settings.thresholds.count("anomaly_arp_address_scan", "count");
+            let window = cx.settings.thresholds.window("anomaly_arp_address_scan", "window");
+            let n = self.arp_targets.entry(sender, t, DistinctWindow::new).push(
+                IpAddr::V4(a.target_ip),
+                t,
+                window,
+                count as usize + 1,
+            );
+            if n as u64 >= count {
+                let k = key(("arp_scan", sender));
+                cx.raise("anomaly_arp_address_scan", k, t, &[obs.frame], |cx| {
+                    let mut d = cx.detection(
+                        "anomaly_arp_address_scan",
+                        t,
+                        &src,
+                        &Address::default(),
+                        Some("ARP"),
+                    );
+                    d.details.insert("count".into(), n.to_string());
+                    d.details.insert("window".into(), format_duration(window));
+                    d
+                });
+                self.scan_event(cx, &src, t, "asked ARP for many addresses (ARP scan)");
             }
+        }
         if a.sender_ip.is_unspecified() || a.sender_mac.is_group() {
             return;
         }

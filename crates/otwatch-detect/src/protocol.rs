@@ -55,19 +55,19 @@ impl ProtocolViolation {
         match &obs.kind {
             Kind::Packet(_)
                 if matches!(obs.transport, Transport::Tcp | Transport::Udp)
-                    && obs.dst.port == Some(0)
-                => {
-                    let t = if obs.transport == Transport::Tcp { "tcp" } else { "udp" };
-                    let k = key(("port0", obs.src.ip, obs.dst.ip, t));
-                    let (src, dst) = (obs.src, obs.dst);
-                    let label = protocol_label(obs);
-                    cx.raise("protocol_port_zero", k, obs.time, &[obs.frame], |cx| {
-                        let mut d =
-                            cx.detection("protocol_port_zero", obs.time, &src, &dst, Some(label));
-                        d.key.insert("transport".into(), t.into());
-                        d
-                    });
-                }
+                    && obs.dst.port == Some(0) =>
+            {
+                let t = if obs.transport == Transport::Tcp { "tcp" } else { "udp" };
+                let k = key(("port0", obs.src.ip, obs.dst.ip, t));
+                let (src, dst) = (obs.src, obs.dst);
+                let label = protocol_label(obs);
+                cx.raise("protocol_port_zero", k, obs.time, &[obs.frame], |cx| {
+                    let mut d =
+                        cx.detection("protocol_port_zero", obs.time, &src, &dst, Some(label));
+                    d.key.insert("transport".into(), t.into());
+                    d
+                });
+            }
             Kind::Malformed(m) => self.malformed(obs, m, cx),
             Kind::App(m) => self.app(obs, m, cx),
             _ => {}
@@ -95,20 +95,21 @@ impl ProtocolViolation {
         if (has(".reserved_function_code")
             || has("cip.reserved_service")
             || has("s7comm.unknown_function"))
-            && let Some(fc) = function {
-                let k = key(("reserved_fc", client.ip, server.ip, label, fc));
-                cx.raise("protocol_reserved_function_code", k, obs.time, &[obs.frame], |cx| {
-                    let mut d = cx.detection(
-                        "protocol_reserved_function_code",
-                        obs.time,
-                        &client,
-                        &server,
-                        Some(label),
-                    );
-                    d.key.insert("function_code".into(), fc.to_string());
-                    d
-                });
-            }
+            && let Some(fc) = function
+        {
+            let k = key(("reserved_fc", client.ip, server.ip, label, fc));
+            cx.raise("protocol_reserved_function_code", k, obs.time, &[obs.frame], |cx| {
+                let mut d = cx.detection(
+                    "protocol_reserved_function_code",
+                    obs.time,
+                    &client,
+                    &server,
+                    Some(label),
+                );
+                d.key.insert("function_code".into(), fc.to_string());
+                d
+            });
+        }
         // Illegal protocol versions.
         let version = if has("modbus.nonzero_protocol_id") {
             Some("non-zero Modbus protocol identifier")
