@@ -6,6 +6,7 @@
 
 mod admin;
 mod alerts;
+mod bench;
 mod context;
 mod db;
 mod generate;
@@ -126,6 +127,9 @@ enum Command {
     /// Back up, restore, check and trim the data directory.
     #[command(subcommand)]
     Db(db::DbCmd),
+    /// One stage of the sensor pipeline over captures, timed (for `cargo xtask bench`).
+    #[command(hide = true)]
+    BenchStage(bench::BenchArgs),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -332,6 +336,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
         }
         Command::GenAlerts(a) => generate::run(&a, &mut out)?,
+        Command::BenchStage(a) => bench::run(config, &a, &mut out)?,
         Command::Simulate(a) => simulate::run(&a, &mut out)?,
         Command::Sensor(a) => {
             if !sensor::run(&Ctx::open(config)?, &a, &mut out)? {

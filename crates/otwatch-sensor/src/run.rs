@@ -109,6 +109,7 @@ pub struct SensorRun<'s> {
     batch_first_ns: Option<u64>,
     batch_packets: u64,
     last_ns: u64,
+    writes: bool,
 }
 
 impl std::fmt::Debug for SensorRun<'_> {
@@ -144,7 +145,16 @@ impl<'s> SensorRun<'s> {
             batch_first_ns: None,
             batch_packets: 0,
             last_ns: 0,
+            writes: true,
         }
+    }
+
+    /// The same run with every store write left out: batches are still
+    /// formed (inventory deltas, events, detections) and then dropped.
+    /// For measuring the pipeline without the store (`cargo xtask bench`).
+    pub fn without_writes(mut self) -> SensorRun<'s> {
+        self.writes = false;
+        self
     }
 
     /// Records the sensor itself in the store.
@@ -204,6 +214,17 @@ impl<'s> SensorRun<'s> {
             return Ok(());
         }
         self.report.batches += 1;
+        if !self.writes {
+            let ids: Vec<i64> = (1..=batch.device_handles.len() as i64).collect();
+            self.inventory.set_device_ids(&batch.device_handles, &ids);
+            self.report.device_writes += batch.devices.len() as u64;
+            self.report.detections += self.detections.len() as u64;
+            std::hint::black_box(self.inventory.resolve_events(batch.events));
+            self.detections.clear();
+            self.batch_first_frame = last_frame + 1;
+            self.batch_packets = 0;
+            return Ok(());
+        }
         let ids = self.store.upsert_devices(&batch.devices)?;
         self.inventory.set_device_ids(&batch.device_handles, &ids);
         self.report.device_writes += batch.devices.len() as u64;
