@@ -202,9 +202,9 @@ pub fn tokens(ctx: &Ctx, cmd: TokensCmd, out: &mut dyn Write) -> Result<()> {
     Ok(())
 }
 
-/// Runs the console until Ctrl-C or SIGTERM.
-pub fn serve(ctx: Ctx, out: &mut dyn Write) -> Result<()> {
-    let cfg = ctx.config.clone();
+/// The console's state and serving options from the configuration (shared by `serve` and `demo`).
+pub fn console(ctx: &Ctx) -> (AppState, ServeOptions) {
+    let cfg = &ctx.config;
     let settings = Settings {
         session_ttl: cfg.server.session_ttl,
         auto_close_after: cfg.auto_close_after,
@@ -217,33 +217,61 @@ pub fn serve(ctx: Ctx, out: &mut dyn Write) -> Result<()> {
         engines: cfg.engines.clone(),
     };
     let state = AppState::new(ctx.store.clone(), settings, Arc::new(now));
+    let opts = ServeOptions {
+        listen: cfg.server.listen,
+        tls: cfg.server.tls_cert.clone().zip(cfg.server.tls_key.clone()),
+        auto_close_interval: std::time::Duration::from_micros(cfg.auto_close_interval as u64),
+        retention: Some((
+            crate::db::policy(cfg),
+            std::time::Duration::from_micros(cfg.retention.interval as u64),
+        )),
+    };
+    (state, opts)
+}
+
+/// Creates the first admin when there are no users; prints its password when generated.
+pub async fn announce_first_admin(
+    state: &AppState,
+    password: Option<String>,
+    out: &mut dyn Write,
+) -> Result<()> {
+    match otwatch_server::api::admin::first_admin(state, password).await {
+        Ok(Some(pw)) if !pw.is_empty() => {
+            writeln!(
+                out,
+                "created the first admin: user admin, password {pw} (shown once; change it with `otwatch users reset-password admin`)"
+            )?;
+        }
+        Ok(Some(_)) => writeln!(
+            out,
+            "created the first admin: user admin, password from server.admin_password"
+        )?,
+        Ok(None) => {}
+        Err(e) => bail!("creating the first admin: {e}"),
+    }
+    Ok(())
+}
+
+/// Runs the console until Ctrl-C or SIGTERM.
+pub fn serve(ctx: Ctx, out: &mut dyn Write) -> Result<()> {
+    let cfg = ctx.config.clone();
+    let (state, opts) = console(&ctx);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("starting the async runtime")?;
     rt.block_on(async move {
         let admin_pw = cfg.server.admin_password.as_ref().map(|s| s.expose().to_string());
-        match otwatch_server::api::admin::first_admin(&state, admin_pw).await {
-            Ok(Some(pw)) if !pw.is_empty() => {
-                writeln!(out, "created the first admin: user admin, password {pw} (shown once; change it with `otwatch users reset-password admin`)")?;
-            }
-            Ok(Some(_)) => writeln!(out, "created the first admin: user admin, password from server.admin_password")?,
-            Ok(None) => {}
-            Err(e) => bail!("creating the first admin: {e}"),
-        }
+        announce_first_admin(&state, admin_pw, out).await?;
         let scheme = if cfg.server.tls_cert.is_some() { "https" } else { "http" };
-        let opts = ServeOptions {
-            listen: cfg.server.listen,
-            tls: cfg.server.tls_cert.clone().zip(cfg.server.tls_key.clone()),
-            auto_close_interval: std::time::Duration::from_micros(cfg.auto_close_interval as u64),
-            retention: Some((crate::db::policy(&cfg), std::time::Duration::from_micros(cfg.retention.interval as u64))),
-        };
         let data = cfg.data_dir.display().to_string();
         let ready = |addr: std::net::SocketAddr| {
             let _ = writeln!(out, "otwatch console on {scheme}://{addr} (data: {data})");
             let _ = out.flush();
         };
-        otwatch_server::serve(state, opts, shutdown_signal(), ready).await.with_context(|| format!("serving on {}", cfg.server.listen))?;
+        otwatch_server::serve(state, opts, shutdown_signal(), ready)
+            .await
+            .with_context(|| format!("serving on {}", cfg.server.listen))?;
         writeln!(out, "stopped")?;
         Ok(())
     })

@@ -514,6 +514,33 @@ pub fn aggregated(
     Ok(())
 }
 
+/// `otwatch alerts pcap ID`: the alert's PCAP evidence (the triggering
+/// packets and some before and after them) to `file`, or to standard output
+/// when it is not a terminal.
+pub fn pcap(ctx: &Ctx, id: i64, file: Option<&std::path::Path>, out: &mut dyn Write) -> Result<()> {
+    ctx.store.alert(AlertId(id))?;
+    let Some(bytes) = ctx.store.alert_pcap(AlertId(id))? else {
+        bail!(
+            "alert {id} has no PCAP evidence (alerts ingested from outside sources have none, \
+             and the oldest evidence goes when retention.pcap_max_bytes is reached)"
+        );
+    };
+    match file {
+        Some(p) => std::fs::write(p, &bytes)
+            .map_err(|e| anyhow::anyhow!("writing {}: {e}", p.display()))?,
+        None => {
+            use std::io::IsTerminal;
+            if std::io::stdout().is_terminal() {
+                bail!(
+                    "the PCAP is binary: redirect it (otwatch alerts pcap {id} > alert-{id}.pcap) or use --out FILE"
+                );
+            }
+            out.write_all(&bytes)?;
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -97,8 +97,10 @@ pub fn run(config: otwatch_config::Config, a: &BenchArgs, out: &mut dyn Write) -
         }
         Stage::Pipeline => {
             let ctx = Ctx::open(config)?;
-            let run = sensor::build_run(&ctx, sensor::options(&ctx, BatchPolicy::FILES, None))
-                .without_writes();
+            let choice = sensor::DetectChoice::default();
+            let run =
+                sensor::build_run(&ctx, sensor::options(&ctx, BatchPolicy::FILES, None), &choice)?
+                    .without_writes();
             let (report, damage) = run_files(run, &a.files, false)?;
             if let Some(e) = damage.into_iter().next() {
                 bail!(e);

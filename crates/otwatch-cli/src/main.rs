@@ -6,9 +6,12 @@
 
 mod admin;
 mod alerts;
+mod baseline;
 mod bench;
 mod context;
 mod db;
+mod demo;
+mod detection;
 mod generate;
 mod hunt;
 mod ingest;
@@ -127,6 +130,11 @@ enum Command {
     /// Back up, restore, check and trim the data directory.
     #[command(subcommand)]
     Db(db::DbCmd),
+    /// Export, import and summarise the learned baseline.
+    #[command(subcommand)]
+    Baseline(baseline::BaselineCmd),
+    /// A simulated plant under attack, watched live in the console.
+    Demo(demo::DemoArgs),
     /// One stage of the sensor pipeline over captures, timed (for `cargo xtask bench`).
     #[command(hide = true)]
     BenchStage(bench::BenchArgs),
@@ -218,6 +226,14 @@ enum AlertsCmd {
     },
     /// Close open alerts whose traffic has been quiet longer than lifecycle.auto_close_after.
     AutoClose,
+    /// Write an alert's PCAP evidence (triggering packets and some around them).
+    Pcap {
+        /// Alert id.
+        id: i64,
+        /// File to write (default: standard output, when it is not a terminal).
+        #[arg(long, short = 'o', value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -280,6 +296,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
     let mut global = cli.global.clone();
     if let Command::Serve { listen: Some(l) } = &cli.command {
         global.set.push(format!("server.listen={l}"));
+    }
+    let mut demo_setup = None;
+    if let Command::Demo(a) = &cli.command {
+        demo_setup = Some(demo::prepare(&mut global, a)?);
     }
     let config = match global.load_config() {
         Ok(c) => c,
@@ -366,6 +386,16 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 return Ok(ExitCode::FAILURE);
             }
         }
+        Command::Baseline(cmd) => {
+            if !baseline::run(&Ctx::open(config)?, &cmd, &mut out)? {
+                out.flush()?;
+                return Ok(ExitCode::FAILURE);
+            }
+        }
+        Command::Demo(a) => {
+            let setup = demo_setup.take().context("demo set-up missing")?;
+            demo::run(config, &a, setup)?
+        }
         Command::Db(cmd) => {
             if !db::run(config, cmd, &mut out)? {
                 return Ok(ExitCode::FAILURE);
@@ -426,6 +456,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 }
                 AlertsCmd::Aggregated { filter, period, format } => {
                     alerts::aggregated(&ctx, &filter, &period, format, &mut out)?;
+                    true
+                }
+                AlertsCmd::Pcap { id, out: file } => {
+                    alerts::pcap(&ctx, id, file.as_deref(), &mut out)?;
                     true
                 }
                 AlertsCmd::AutoClose => {

@@ -2,10 +2,10 @@
 //!
 //! The sensor run itself is `otwatch_sensor::run`; this module picks the
 //! input, builds the run from the configuration (sensor id, site, zone, OT
-//! subnets), plugs in the detection hook (no engines yet: detections, when
-//! there are engines, go to `Store::ingest` with the catalogue and the wall
-//! clock), stops cleanly on SIGINT/SIGTERM in live mode, and prints what
-//! was done.
+//! subnets), adds the detection stage (engines, feeds, custom rules, PCAP
+//! evidence, the learning/operational mode; settings from `detect.*` and
+//! `sensor.*`, see `crate::detection`), stops cleanly on SIGINT/SIGTERM in
+//! live mode, and prints what was done.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -14,12 +14,13 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use anyhow::{Result, bail};
 
-use otwatch_model::{Detection, catalog};
+use otwatch_model::catalog;
+use otwatch_sensor::detect::DetectStage;
 use otwatch_sensor::inventory::Placement;
 use otwatch_sensor::run::{BatchPolicy, RunOptions, RunReport, SensorRun, run_files};
-use otwatch_store::IngestOptions;
 
 use crate::context::{Ctx, now};
+use crate::detection;
 
 /// `otwatch sensor` arguments.
 #[derive(Debug, clap::Args)]
@@ -37,6 +38,25 @@ pub struct SensorArgs {
     /// Print the summary as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Detection mode: auto (learn for sensor.learning_period, then operate),
+    /// learning (policy alerts held back; traffic becomes the baseline) or
+    /// operational (every deviation from the baseline alerts). Default: sensor.mode.
+    #[arg(long, value_name = "MODE", value_parser = ["auto", "learning", "operational"])]
+    pub mode: Option<String>,
+    /// Also write every detection as JSON Lines to FILE (e.g. to compare runs).
+    #[arg(long, value_name = "FILE")]
+    pub detections_out: Option<PathBuf>,
+}
+
+/// How the detection stage is built for a run.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct DetectChoice {
+    /// `--mode` (None: `sensor.mode`).
+    pub mode: Option<String>,
+    /// `--detections-out`.
+    pub detections_out: Option<PathBuf>,
+    /// Live capture (enables the silence timers that need wall-clock gaps).
+    pub live: bool,
 }
 
 /// `otwatch pcap …`
@@ -78,18 +98,21 @@ pub(crate) fn options(ctx: &Ctx, batch: BatchPolicy, input_key: Option<String>) 
     }
 }
 
-/// Where the detection engines plug in: builds the run with a detector and
-/// an ingest function over the store. There are no engines yet, so the
-/// detector is `NoEngines`; the ingest path is real.
-pub(crate) fn build_run<'s>(ctx: &'s Ctx, opts: RunOptions) -> SensorRun<'s> {
-    let detector: Box<dyn otwatch_detect::Detector> = Box::new(otwatch_detect::NoEngines);
+/// Builds the run: the inventory and the detection stage over the store,
+/// with the engines' settings from the configuration (every problem in them
+/// reported at once).
+pub(crate) fn build_run<'s>(
+    ctx: &'s Ctx,
+    opts: RunOptions,
+    choice: &DetectChoice,
+) -> Result<SensorRun<'s>> {
+    let cat = catalog::builtin();
+    let settings = detection::settings(&ctx.config, cat, choice.live)?;
+    let mode = detection::mode_choice(&ctx.config, choice.mode.as_deref())?;
+    let dopts = detection::options(&ctx.config, mode, choice.detections_out.clone());
     let store = ctx.store.as_ref();
-    let auto_close_after = ctx.config.auto_close_after;
-    let ingest = Box::new(move |d: &[Detection]| {
-        let cat = catalog::builtin();
-        store.ingest(d, &IngestOptions { catalog: cat, now: now(), auto_close_after }).map(|_| ())
-    });
-    SensorRun::with_detector(store, opts, detector, ingest)
+    let stage = DetectStage::new(settings, cat, store, dopts, Box::new(now))?;
+    Ok(SensorRun::with_detection(store, opts, stage))
 }
 
 fn print_report(r: &RunReport, seconds: f64, json: bool, out: &mut dyn Write) -> Result<()> {
@@ -107,6 +130,20 @@ fn print_report(r: &RunReport, seconds: f64, json: bool, out: &mut dyn Write) ->
             "batches": r.batches,
             "batches_already_stored": r.batches_already_stored,
             "detections": r.detections,
+            "detect": r.detect.as_ref().map(|d| serde_json::json!({
+                "mode": d.mode.map(detection::mode_name),
+                "learning_ended_at": d.learning_ended_at.map(|t| t.to_rfc3339()),
+                "findings": d.findings,
+                "alerts_opened": d.alerts_opened,
+                "alerts_updated": d.alerts_updated,
+                "suppressed": d.suppressed,
+                "pcaps": d.pcaps,
+                "pcap_bytes": d.pcap_bytes,
+                "events": d.events,
+                "baseline_added": d.baseline_added,
+                "by_type": d.by_type,
+            })),
+            "notices": r.notices,
             "devices_not_tracked": r.inventory.devices_dropped,
             "connections_not_tracked": r.inventory.connections_dropped,
             "observations_dropped": r.observer.dropped,
@@ -145,7 +182,31 @@ fn print_report(r: &RunReport, seconds: f64, json: bool, out: &mut dyn Write) ->
             r.inventory.devices_dropped, r.inventory.connections_dropped, r.observer.dropped
         )?;
     }
-    writeln!(out, "see: otwatch devices list, otwatch connections list")?;
+    if let Some(d) = &r.detect {
+        let mode = d.mode.map_or("-", detection::mode_name);
+        let ended = d
+            .learning_ended_at
+            .map(|t| format!(" (learning ended at {} packet time)", t.to_rfc3339()))
+            .unwrap_or_default();
+        writeln!(
+            out,
+            "detection ({mode}{ended}): {} findings, {} alerts opened, {} updated, {} suppressed; {} baseline facts learned; {} alert captures ({:.1} KB)",
+            d.findings,
+            d.alerts_opened,
+            d.alerts_updated,
+            d.suppressed,
+            d.baseline_added,
+            d.pcaps,
+            d.pcap_bytes as f64 / 1e3
+        )?;
+        for (t, n) in &d.by_type {
+            writeln!(out, "  {n:>6}  {t}")?;
+        }
+    }
+    for n in &r.notices {
+        writeln!(out, "notice: {n}")?;
+    }
+    writeln!(out, "see: otwatch alerts list, otwatch devices list, otwatch connections list")?;
     Ok(())
 }
 
@@ -153,7 +214,12 @@ fn print_report(r: &RunReport, seconds: f64, json: bool, out: &mut dyn Write) ->
 pub fn run(ctx: &Ctx, a: &SensorArgs, out: &mut dyn Write) -> Result<bool> {
     let started = std::time::Instant::now();
     if let Some(interface) = &a.interface {
-        let report = live(ctx, interface, a.filter.as_deref())?;
+        let choice = DetectChoice {
+            mode: a.mode.clone(),
+            detections_out: a.detections_out.clone(),
+            live: true,
+        };
+        let report = live(ctx, interface, a.filter.as_deref(), &choice)?;
         print_report(&report, started.elapsed().as_secs_f64(), a.json, out)?;
         return Ok(true);
     }
@@ -163,7 +229,12 @@ pub fn run(ctx: &Ctx, a: &SensorArgs, out: &mut dyn Write) -> Result<bool> {
         }
     }
     let key = otwatch_sensor::run::input_key(&a.pcap)?;
-    let run = build_run(ctx, options(ctx, BatchPolicy::FILES, Some(key)));
+    let choice = DetectChoice {
+        mode: a.mode.clone(),
+        detections_out: a.detections_out.clone(),
+        live: false,
+    };
+    let run = build_run(ctx, options(ctx, BatchPolicy::FILES, Some(key)), &choice)?;
     run.register(Some(now()))?;
     let progress = !a.json;
     let (report, damage) = run_files(run, &a.pcap, progress)?;
@@ -175,7 +246,12 @@ pub fn run(ctx: &Ctx, a: &SensorArgs, out: &mut dyn Write) -> Result<bool> {
 }
 
 #[cfg(feature = "live")]
-fn live(ctx: &Ctx, interface: &str, filter: Option<&str>) -> Result<RunReport> {
+fn live(
+    ctx: &Ctx,
+    interface: &str,
+    filter: Option<&str>,
+    choice: &DetectChoice,
+) -> Result<RunReport> {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -198,7 +274,7 @@ fn live(ctx: &Ctx, interface: &str, filter: Option<&str>) -> Result<RunReport> {
     });
     let mut cap = otwatch_sensor::live::LiveCapture::open(interface, filter)
         .with_context(|| format!("opening interface {interface}"))?;
-    let mut run = build_run(ctx, options(ctx, BatchPolicy::LIVE, None));
+    let mut run = build_run(ctx, options(ctx, BatchPolicy::LIVE, None), choice)?;
     run.register(Some(now()))?;
     tracing::info!(message = "Capturing.", interface = %interface);
     let mut failure: Option<otwatch_store::StoreError> = None;
@@ -220,7 +296,11 @@ fn live(ctx: &Ctx, interface: &str, filter: Option<&str>) -> Result<RunReport> {
             || {
                 if last_write.elapsed() >= std::time::Duration::from_secs(2) {
                     last_write = std::time::Instant::now();
-                    let _ = run_cell.borrow_mut().flush_now();
+                    let mut r = run_cell.borrow_mut();
+                    let _ = r.flush_now();
+                    for n in r.take_notices() {
+                        tracing::warn!(message = "Detection notice.", notice = %n);
+                    }
                 }
             },
         )
@@ -235,7 +315,12 @@ fn live(ctx: &Ctx, interface: &str, filter: Option<&str>) -> Result<RunReport> {
 }
 
 #[cfg(not(feature = "live"))]
-fn live(_ctx: &Ctx, interface: &str, _filter: Option<&str>) -> Result<RunReport> {
+fn live(
+    _ctx: &Ctx,
+    interface: &str,
+    _filter: Option<&str>,
+    _choice: &DetectChoice,
+) -> Result<RunReport> {
     bail!(
         "live capture on {interface} needs otwatch built with the `live` feature \
          (apt-get install libpcap-dev; cargo build -p otwatch-cli --features live)"

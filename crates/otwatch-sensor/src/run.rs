@@ -3,8 +3,10 @@
 //! [`SensorRun`] is what `otwatch sensor` drives, for files and for live
 //! capture alike: [`SensorRun::packet`] per packet, [`SensorRun::finish`] at
 //! the end (or on shutdown). Every observation goes to the [`Inventory`] and
-//! to the [`Detector`] (the detection engines' hook; detections are handed
-//! to the caller's ingest function, i.e. `Store::ingest`). Writes are
+//! to the detection: either the sensor's [`DetectStage`] (the engines,
+//! PCAP evidence, baseline and mode kept in the store; what `otwatch
+//! sensor` uses) or a bare [`Detector`] whose detections are handed to the
+//! caller's ingest function. Writes are
 //! batched: a batch closes after [`BatchPolicy::max_packets`] packets or
 //! [`BatchPolicy::max_packet_time_ns`] of packet time, whichever comes
 //! first, and at the end.
@@ -25,6 +27,7 @@ use otwatch_flow::FlowConfig;
 use otwatch_model::{Detection, EventSeverity, NewEvent, Sensor, Timestamp};
 use otwatch_store::{Store, StoreError};
 
+use crate::detect::{DetectReport, DetectStage};
 use crate::intake::Packet;
 use crate::inventory::{Inventory, InventoryStats, Placement};
 use crate::observe::{Observer, ObserverStats};
@@ -83,13 +86,21 @@ pub struct RunReport {
     pub new_connections: u64,
     /// Events stored (new keys).
     pub events: u64,
-    /// Detections handed to ingest.
+    /// Detections handed to ingest (the detection stage's findings, or the bare detector's detections).
     pub detections: u64,
     /// Inventory counters.
     pub inventory: InventoryStats,
     /// Observer counters.
     pub observer: ObserverStats,
+    /// What the detection stage did (runs with a [`DetectStage`]).
+    pub detect: Option<DetectReport>,
+    /// Problems met along the way that did not stop the run (bad feed
+    /// lines, rules that no longer validate…), at most [`MAX_NOTICES`].
+    pub notices: Vec<String>,
 }
+
+/// Notices kept in a [`RunReport`] (later ones are dropped).
+pub const MAX_NOTICES: usize = 200;
 
 /// Where detections go (`Store::ingest` with the catalogue and the wall clock, in the CLI).
 pub type IngestFn<'s> = Box<dyn FnMut(&[Detection]) -> Result<(), StoreError> + 's>;
@@ -101,6 +112,7 @@ pub struct SensorRun<'s> {
     inventory: Inventory,
     detector: Box<dyn Detector + 's>,
     ingest: IngestFn<'s>,
+    stage: Option<DetectStage<'s>>,
     opts: RunOptions,
     buf: Vec<Observation>,
     detections: Vec<Detection>,
@@ -137,6 +149,7 @@ impl<'s> SensorRun<'s> {
             inventory: Inventory::new(opts.placement.clone()),
             detector,
             ingest,
+            stage: None,
             opts,
             buf: Vec::with_capacity(256),
             detections: Vec::new(),
@@ -147,6 +160,28 @@ impl<'s> SensorRun<'s> {
             last_ns: 0,
             writes: true,
         }
+    }
+
+    /// A run with the sensor's detection stage (engines, evidence, baseline
+    /// and mode in the store): what `otwatch sensor` runs.
+    pub fn with_detection(
+        store: &'s dyn Store,
+        opts: RunOptions,
+        stage: DetectStage<'s>,
+    ) -> SensorRun<'s> {
+        let mut run = SensorRun::new(store, opts);
+        run.stage = Some(stage);
+        run
+    }
+
+    /// The detection stage, if the run has one.
+    pub fn detect_stage(&self) -> Option<&DetectStage<'s>> {
+        self.stage.as_ref()
+    }
+
+    /// Takes the notices gathered since the last call (live capture prints them as they come).
+    pub fn take_notices(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.report.notices)
     }
 
     /// The same run with every store write left out: batches are still
@@ -181,6 +216,9 @@ impl<'s> SensorRun<'s> {
         self.buf.clear();
         self.observer.process(pkt, &mut self.buf);
         self.consume();
+        if let Some(stage) = &mut self.stage {
+            stage.packet(pkt, self.observer.frames(), &self.buf);
+        }
         self.batch_packets += 1;
         self.last_ns = self.last_ns.max(pkt.ts_ns);
         Ok(())
@@ -190,6 +228,9 @@ impl<'s> SensorRun<'s> {
         for o in &self.buf {
             self.inventory.observe(o);
             self.detector.observe(o, &mut self.detections);
+            if let Some(stage) = &mut self.stage {
+                stage.observe(o);
+            }
         }
         self.report.observations += self.buf.len() as u64;
     }
@@ -209,12 +250,14 @@ impl<'s> SensorRun<'s> {
         }
         let batch = self.inventory.flush(final_flush);
         if batch.is_empty() && self.detections.is_empty() {
+            self.flush_stage(final_flush)?;
             self.batch_first_frame = last_frame + 1;
             self.batch_packets = 0;
             return Ok(());
         }
         self.report.batches += 1;
         if !self.writes {
+            self.flush_stage(final_flush)?;
             let ids: Vec<i64> = (1..=batch.device_handles.len() as i64).collect();
             self.inventory.set_device_ids(&batch.device_handles, &ids);
             self.report.device_writes += batch.devices.len() as u64;
@@ -260,8 +303,25 @@ impl<'s> SensorRun<'s> {
             self.report.detections += self.detections.len() as u64;
             self.detections.clear();
         }
+        // Detection after the inventory, so alerts find their devices stored.
+        self.flush_stage(final_flush)?;
         self.batch_first_frame = last_frame + 1;
         self.batch_packets = 0;
+        Ok(())
+    }
+
+    fn flush_stage(&mut self, final_flush: bool) -> Result<(), StoreError> {
+        let Some(stage) = &mut self.stage else { return Ok(()) };
+        if self.writes {
+            stage.flush(self.store, final_flush)?;
+        } else {
+            stage.discard(final_flush);
+        }
+        for n in stage.take_notices() {
+            if self.report.notices.len() < MAX_NOTICES {
+                self.report.notices.push(n.0);
+            }
+        }
         Ok(())
     }
 
@@ -276,6 +336,10 @@ impl<'s> SensorRun<'s> {
         self.report.bytes = st.bytes;
         self.report.observer = st;
         self.report.inventory = self.inventory.stats();
+        self.report.detect = self.stage.as_ref().map(|s| s.report().clone());
+        if let Some(d) = &self.report.detect {
+            self.report.detections += d.findings;
+        }
         Ok(self.report)
     }
 }

@@ -287,6 +287,34 @@ fn flush_open(tx: &Transaction<'_>, o: &OpenAlert, now: Timestamp) -> Result<()>
     Ok(())
 }
 
+/// The inventory device of an alert endpoint without a device id: by IP
+/// (or by MAC for devices known only by MAC), preferring the alert's zone,
+/// then the most recently seen.
+fn endpoint_device(
+    tx: &Transaction<'_>,
+    id: Option<i64>,
+    ip: &Option<String>,
+    mac: &Option<String>,
+    zone: &Option<String>,
+) -> Result<Option<i64>> {
+    if id.is_some() {
+        return Ok(id);
+    }
+    let ip = text(ip);
+    let mac = mac.as_deref().unwrap_or("").to_ascii_lowercase();
+    if ip.is_empty() && mac.is_empty() {
+        return Ok(None);
+    }
+    tx.prepare_cached(
+        "SELECT id FROM devices WHERE (?1 <> '' AND ip = ?1) OR (?1 = '' AND ?2 <> '' AND mac = ?2) \
+         ORDER BY (zone = ?3) DESC, last_seen DESC LIMIT 1",
+    )
+    .map_err(backend_err)?
+    .query_row(params![ip, mac, text(zone)], |r| r.get(0))
+    .optional()
+    .map_err(backend_err)
+}
+
 fn insert_alert(
     tx: &Transaction<'_>,
     d: &Detection,
@@ -294,6 +322,14 @@ fn insert_alert(
     fp: &str,
     now: Timestamp,
 ) -> Result<i64> {
+    let src_device = endpoint_device(tx, d.source.device_id, &d.source.ip, &d.source.mac, &d.zone)?;
+    let dst_device = endpoint_device(
+        tx,
+        d.destination.device_id,
+        &d.destination.ip,
+        &d.destination.mac,
+        &d.zone,
+    )?;
     let severity = d.severity.unwrap_or(ty.severity);
     let name = d.title.clone().unwrap_or_else(|| ty.name.clone());
     let mut details = d.key.clone();
@@ -320,11 +356,11 @@ fn insert_alert(
         d.time.0,
         now.0,
         d.count as i64,
-        d.source.device_id,
+        src_device,
         text(&d.source.ip),
         d.source.mac.as_deref().unwrap_or("").to_ascii_lowercase(),
         text(&d.source.name),
-        d.destination.device_id,
+        dst_device,
         text(&d.destination.ip),
         d.destination.mac.as_deref().unwrap_or("").to_ascii_lowercase(),
         text(&d.destination.name),
@@ -350,7 +386,7 @@ fn insert_alert(
     );
     ev.description = format!("{} ({severity})", ty.describe(d));
     ev.alert_id = Some(AlertId(id));
-    ev.device_id = d.source.device_id;
+    ev.device_id = src_device.or(dst_device);
     ev.src_ip = d.source.ip.clone();
     ev.dst_ip = d.destination.ip.clone();
     ev.protocol = d.protocol.clone();

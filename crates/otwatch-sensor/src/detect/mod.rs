@@ -455,6 +455,26 @@ impl<'s> DetectStage<'s> {
         Ok(())
     }
 
+    /// [`DetectStage::flush`] without the store: the engines move on and
+    /// what they produced is counted and dropped (for measuring the
+    /// pipeline without store writes).
+    pub fn discard(&mut self, final_flush: bool) {
+        let now_packet = self.engines.now();
+        if now_packet.0 != i64::MIN {
+            self.engines.tick(now_packet);
+        }
+        if final_flush {
+            self.engines.finish();
+        }
+        self.collect();
+        for f in self.findings.drain(..) {
+            *self.report.by_type.entry(f.detection.alert_type).or_default() += 1;
+        }
+        self.pending_events.clear();
+        self.fresh.clear();
+        drop(self.engines.take_baseline_entries());
+    }
+
     fn add_mode_entry(
         &self,
         store: &dyn Store,
