@@ -93,10 +93,14 @@ enum Command {
         #[arg(long)]
         listen: Option<String>,
     },
-    /// Read captures (--pcap FILE...) or a live interface (--interface IF) into the inventory.
+    /// Read captures (--pcap FILE...) or a live interface (--interface IF): inventory and alerts.
     ///
-    /// Writes devices, connections and timeline events to the store in batches.
-    /// Re-running the same files adds no counts twice.
+    /// Decodes the traffic, keeps the device inventory (devices, connections,
+    /// timeline events) and runs the five detection engines and the custom
+    /// rules; alerts go to the store with their PCAP evidence. A new sensor
+    /// learns its baseline for sensor.learning_period, then operates (--mode
+    /// overrides). Writes are batched; re-running the same files adds no
+    /// counts twice. See docs/detection.md.
     Sensor(sensor::SensorArgs),
     /// List the device inventory.
     #[command(subcommand)]
