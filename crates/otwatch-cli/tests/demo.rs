@@ -77,9 +77,7 @@ fn demo_shows_live_alerts_devices_and_triage_then_stops_cleanly() {
     assert_eq!(st, 200, "{body}");
     let cookie = head
         .lines()
-        .find_map(|l| {
-            l.to_ascii_lowercase().starts_with("set-cookie: otwatch_session=").then_some(l)
-        })
+        .find(|l| l.to_ascii_lowercase().starts_with("set-cookie: otwatch_session="))
         .map(|l| l["set-cookie: ".len()..].split(';').next().unwrap().to_string())
         .unwrap();
     let csrf = json(&body)["csrf_token"].as_str().unwrap().to_string();
