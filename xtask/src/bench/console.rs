@@ -221,6 +221,10 @@ fn serve_args(dir: &Path) -> Vec<String> {
         "retention.alerts_max_age=off",
         "--set",
         "server.request_timeout=2h",
+        // The generated alerts are dated 2024: without this the console's
+        // auto-close sweep would close every open one at start-up.
+        "--set",
+        "lifecycle.auto_close_after=36500d",
     ]
     .iter()
     .map(|s| s.to_string())
@@ -282,7 +286,7 @@ fn token(env: &Env, dir: &Path) -> Result<String> {
 /// detections through `otwatch ingest`, then a status mix through the bulk
 /// API (60% Closed, 20% Active, 20% New), as a plant's history looks.
 fn alert_db(env: &Env, count: u64, seed: u64) -> Result<PathBuf> {
-    let dir = env.inputs.join(format!("alerts-db-{count}-seed{seed}"));
+    let dir = env.inputs.join(format!("alerts-db-v2-{count}-seed{seed}"));
     if dir.join("READY").is_file() {
         return Ok(dir);
     }
@@ -567,6 +571,12 @@ fn query_suite(
     let server = start_server(env, &dir)?;
     let mut c = Client::new(&server.addr, &tok);
     let mut floor = Floor::open(&db)?;
+    // The status mix as stored (New 0, Active 1, Closed 2), printed with the table.
+    let mix = floor.value(
+        "SELECT group_concat(n || ' ' || s, ' / ') FROM (SELECT count(*) AS n, \
+         CASE status WHEN 0 THEN 'New' WHEN 1 THEN 'Active' ELSE 'Closed' END AS s \
+         FROM alerts GROUP BY status ORDER BY status);",
+    )?;
     let ld = floor.value("SELECT last_detection FROM alerts ORDER BY last_detection DESC, id DESC LIMIT 1 OFFSET 99;")?;
     let id = floor
         .value("SELECT id FROM alerts ORDER BY last_detection DESC, id DESC LIMIT 1 OFFSET 99;")?;
@@ -625,7 +635,7 @@ fn query_suite(
     drop(server);
     let size = std::fs::metadata(&db).map(|m| m.len()).unwrap_or(0);
     let mut body = format!(
-        "{} alerts ({:.2} GB database, 60% Closed / 20% Active / 20% New); `otwatch serve` over HTTP (one keep-alive \
+        "{} alerts ({:.2} GB database; {mix}); `otwatch serve` over HTTP (one keep-alive \
          connection) against hand-written SQL in `sqlite3` on the same file; milliseconds; serve peak RSS {rss}.\n\n",
         int(count as f64),
         size as f64 / 1e9

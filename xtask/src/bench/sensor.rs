@@ -106,6 +106,8 @@ fn programs(env: &Env, file: &Path, size: u64, tshark: bool) -> Vec<Prog> {
             fresh_dir: None,
         });
     }
+    // A peer that is not installed is left out of the tables (and said so), never an error.
+    v.retain(|p| installed(&p.job.program));
     v.extend([
         Prog {
             key: "read",
@@ -161,6 +163,16 @@ fn programs(env: &Env, file: &Path, size: u64, tshark: bool) -> Vec<Prog> {
         },
     ]);
     v
+}
+
+/// Whether `program` can be run (found on `PATH`, or a path to a file).
+pub fn installed(program: &Path) -> bool {
+    if program.components().count() > 1 {
+        return program.is_file();
+    }
+    std::env::var_os("PATH")
+        .map(|paths| std::env::split_paths(&paths).any(|d| d.join(program).is_file()))
+        .unwrap_or(false)
 }
 
 /// Measures every program on one input.
