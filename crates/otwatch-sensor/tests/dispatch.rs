@@ -7,6 +7,8 @@
 //! pipeline's reassembly (several PDUs per segment, PDUs over several
 //! segments, retransmissions) against tshark's counts of Modbus/TCP frames
 //! and PDUs, and the identification by content on a non-standard port.
+//! The real protocol handlers are also moved to non-standard ports (every
+//! OT protocol, by content) and must count exactly as on their own port.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -14,7 +16,7 @@ use std::sync::{Arc, Mutex};
 
 use otwatch_dissect::DecodeError;
 use otwatch_sensor::summary::handler::{PduContext, ProtocolHandler};
-use otwatch_sensor::summary::{SummaryOptions, summarize_with};
+use otwatch_sensor::summary::{SummaryOptions, summarize, summarize_with};
 use serde_json::{Value, json};
 
 const MBAP_LEN: usize = 7;
@@ -309,4 +311,138 @@ fn gaps_split_pdus_and_flow_end_reach_the_handler() {
             "end 0",
         ]
     );
+}
+
+/// Rewrites `from` to `to` in the TCP or UDP ports (`ip_proto` 6 or 17) of
+/// every Ethernet/IPv4 record of a classic little-endian pcap; returns how
+/// many ports were rewritten.
+fn move_port(bytes: &mut [u8], ip_proto: u8, from: u16, to: u16) -> usize {
+    let mut moved = 0;
+    let mut off = 24;
+    while off + 16 <= bytes.len() {
+        let incl = u32::from_le_bytes(bytes[off + 8..off + 12].try_into().unwrap()) as usize;
+        let pkt = off + 16;
+        let end = pkt + incl;
+        if end > bytes.len() {
+            break;
+        }
+        let f = &mut bytes[pkt..end];
+        // EtherType IPv4, first fragment, the wanted transport.
+        if f.len() > 34
+            && f[12..14] == [0x08, 0x00]
+            && f[23] == ip_proto
+            && f[20] & 0x1f == 0
+            && f[21] == 0
+        {
+            let t = 14 + usize::from(f[14] & 0x0f) * 4;
+            for p in [t, t + 2] {
+                if f.len() >= p + 2 && f[p..p + 2] == from.to_be_bytes() {
+                    f[p..p + 2].copy_from_slice(&to.to_be_bytes());
+                    moved += 1;
+                }
+            }
+        }
+        off = end;
+    }
+    moved
+}
+
+/// The per-protocol keys (tests/truth.rs compares them with tshark).
+fn protocol_keys(proto: &str) -> &'static [&'static str] {
+    match proto {
+        "modbus" => &[
+            "requests",
+            "responses",
+            "function_codes",
+            "function_codes_requests",
+            "function_codes_responses",
+            "exception_responses",
+            "unit_ids",
+            "servers",
+            "clients",
+        ],
+        "dnp3" => &[
+            "frames",
+            "app_function_codes",
+            "link_primary_function_codes",
+            "master_addresses",
+            "outstation_addresses",
+            "objects",
+        ],
+        "s7comm" => &[
+            "pdus",
+            "rosctr",
+            "job_functions",
+            "ack_data_functions",
+            "plc_stop_requests",
+            "servers",
+            "clients",
+        ],
+        "iec104" => &[
+            "apdus",
+            "apci_types",
+            "u_functions",
+            "asdu_type_ids",
+            "causes_of_transmission",
+            "common_addresses",
+            "servers",
+            "clients",
+        ],
+        "bacnet" => &[
+            "frames",
+            "bvlc_functions",
+            "apdu_types",
+            "confirmed_services",
+            "unconfirmed_services",
+            "i_am_devices",
+        ],
+        "enip" => &[
+            "frames",
+            "commands_tcp",
+            "commands_udp",
+            "cip_service_requests_top_level",
+            "cip_service_responses_top_level",
+        ],
+        other => panic!("no keys for {other}"),
+    }
+}
+
+/// Every OT protocol is found by content when its server listens on a port
+/// nobody registered: the real handlers (not a test framer) give the same
+/// counts, servers and clients as on the standard port, which
+/// tests/truth.rs checks against tshark.
+#[test]
+fn every_ot_protocol_on_a_non_standard_port_is_found_by_content() {
+    let dir = pcaps_dir();
+    for (name, proto, ip_proto, from, to, tags) in [
+        ("modbus/modbus_test_2.pcap", "modbus", 6u8, 502u16, 5020u16, &["mbtcp"][..]),
+        ("mixed/mb2.pcap", "modbus", 6, 502, 5020, &["mbtcp"][..]),
+        ("dnp3/dnp3_example.pcap", "dnp3", 6, 20000, 20001, &["dnp3"][..]),
+        ("s7comm/wincc_s400_production.pcapng", "s7comm", 6, 102, 4102, &["s7comm", "cotp"][..]),
+        ("s7comm/snap7_s300_everything.pcapng", "s7comm", 6, 102, 4102, &["s7comm", "cotp"][..]),
+        ("iec104/iec104.pcap", "iec104", 6, 2404, 2405, &["iec60870_104", "iec60870_asdu"][..]),
+        ("enip/EIP-SoftwareUpload.pcap", "enip", 6, 44818, 44819, &["enip", "cip"][..]),
+        ("bacnet/bacnet-ip.cap", "bacnet", 17, 47808, 47809, &["bvlc", "bacnet", "bacapp"][..]),
+    ] {
+        let src = dir.join(name);
+        let original = summarize(std::slice::from_ref(&src), &SummaryOptions::default()).unwrap();
+        let mut bytes = std::fs::read(&src).unwrap();
+        assert!(move_port(&mut bytes, ip_proto, from, to) > 0, "{name}: nothing on port {from}");
+        let dst =
+            std::env::temp_dir().join(format!("otwatch-port-{}-{proto}.pcap", std::process::id()));
+        std::fs::write(&dst, &bytes).unwrap();
+        let moved = summarize(std::slice::from_ref(&dst), &SummaryOptions::default()).unwrap();
+        std::fs::remove_file(&dst).unwrap();
+        let (a, b) = (&original[proto], &moved[proto]);
+        assert!(a.is_object(), "{name}: no {proto} section on the standard port");
+        for key in protocol_keys(proto) {
+            assert!(a.get(*key).is_some(), "{name}: {proto}.{key} missing");
+            assert_eq!(b.get(*key), a.get(*key), "{name}: {proto}.{key} on port {to}");
+        }
+        for tag in tags {
+            let frames = &original["protocols"]["ot_protocol_frames"][*tag];
+            assert!(frames.as_u64().is_some_and(|n| n > 0), "{name}: no {tag} frames");
+            assert_eq!(&moved["protocols"]["ot_protocol_frames"][*tag], frames, "{name}: {tag}");
+        }
+    }
 }
