@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use otwatch_detect::Observation;
 use otwatch_detect::observation::{Kind, LoginOutcome, Operation, Protocol, Role, TcpSignal};
 use otwatch_sensor::MergedCaptures;
+use otwatch_sensor::inventory::{Inventory, Placement};
 use otwatch_sensor::observe::Observer;
 
 fn pcaps_dir() -> PathBuf {
@@ -137,4 +138,66 @@ fn dns_and_malformed_dnp3() {
         obs.iter().any(|o| matches!(&o.kind, Kind::Malformed(m) if m.protocol == Protocol::Dnp3))
     );
     let _ = LoginOutcome::Attempt;
+}
+
+/// Observations of a capture through the inventory, flushed once at the end.
+fn inventory_of(file: &str) -> otwatch_sensor::inventory::Batch {
+    let mut inv = Inventory::new(Placement::default());
+    for o in observe(file) {
+        inv.observe(&o);
+    }
+    inv.flush(true)
+}
+
+/// Identification replies give the device its model, firmware and serial
+/// (the vendor comes from the MAC's OUI, else from the reply); devices carry
+/// first and last seen, and connections their protocol, port, counts and times.
+#[test]
+fn identity_replies_fill_the_inventory() {
+    // A CIP Identity object reply from the ControlLogix (tshark: product name
+    // "1756-L61/B LOGIX5561", revision 16.20, serial 0x0051823f).
+    let b = inventory_of("enip/EIP-SoftwareUpload.pcap");
+    let plc = b
+        .devices
+        .iter()
+        .rev()
+        .find(|d| d.ip.as_deref() == Some("192.168.10.120"))
+        .expect("the controller in the inventory");
+    assert_eq!(plc.model.as_deref(), Some("1756-L61/B LOGIX5561"), "{plc:?}");
+    // Major 16, minor 20, written as Rockwell writes revisions (tshark: "16.20").
+    assert_eq!(plc.firmware.as_deref(), Some("16.020"), "{plc:?}");
+    assert!(plc.serial.as_deref().is_some_and(|s| s.to_lowercase().contains("51823f")), "{plc:?}");
+    assert!(plc.vendor.as_deref().is_some_and(|v| v.contains("Rockwell")), "{plc:?}");
+    assert_eq!(plc.is_ot, Some(true));
+    assert!(plc.device_type.is_some_and(|t| t.is_ot()), "{plc:?}");
+    // First and last seen: the device is written with both (the store keeps min and max).
+    let seen: Vec<_> = b
+        .devices
+        .iter()
+        .filter(|d| d.ip.as_deref() == Some("192.168.10.120"))
+        .map(|d| d.seen)
+        .collect();
+    assert_eq!(seen.len(), 2, "{seen:?}");
+    assert!(seen[0] < seen[1], "{seen:?}");
+    // Its EtherNet/IP connection, with counts and first/last seen.
+    let c = b
+        .connections
+        .iter()
+        .find(|c| c.dst == "192.168.10.120" && c.dst_port == Some(44818) && c.transport == "tcp")
+        .expect("the EtherNet/IP connection");
+    assert_eq!(c.protocol.as_deref(), Some("EtherNet/IP"), "{c:?}");
+    assert!(c.packets > 0 && c.bytes >= c.packets * 54, "{c:?}");
+    assert!(c.first_seen < c.last_seen, "{c:?}");
+
+    // A List Identity reply (tshark: 10.1.1.164, 1756-ENBT/A, serial 0x00524d8e).
+    let b = inventory_of("enip/enip_test.pcap");
+    let nic = b
+        .devices
+        .iter()
+        .rev()
+        .find(|d| d.ip.as_deref() == Some("10.1.1.164"))
+        .expect("the module in the inventory");
+    assert_eq!(nic.model.as_deref(), Some("1756-ENBT/A"), "{nic:?}");
+    assert!(nic.serial.as_deref().is_some_and(|s| s.to_lowercase().contains("524d8e")), "{nic:?}");
+    assert!(nic.firmware.is_some(), "{nic:?}");
 }
