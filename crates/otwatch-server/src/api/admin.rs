@@ -321,6 +321,7 @@ pub async fn audit(
     State(st): State<AppState>,
     Query(p): Query<Vec<(String, String)>>,
 ) -> ApiResult<Response> {
+    crate::api::inventory::only_known(&p, crate::api::AUDIT_PARAMS)?;
     let now = st.now();
     let q = AuditQuery {
         object_type: get(&p, "object_type").map(String::from),

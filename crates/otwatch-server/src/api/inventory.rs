@@ -42,21 +42,24 @@ fn bool_param(p: &[(String, String)], name: &str) -> ApiResult<Option<bool>> {
     }
 }
 
-const DEVICE_PARAMS: &[&str] = &[
-    "q", "type", "vendor", "site", "zone", "is_ot", "protocol", "limit", "offset", "group_by",
-    "total",
-];
-
-/// Reads a device query.
-pub fn device_query(p: &[(String, String)]) -> ApiResult<DeviceQuery> {
+/// Refuses a parameter the route does not document (a misspelt filter must
+/// not silently widen the answer). The lists are the OpenAPI document's.
+pub fn only_known(p: &[(String, String)], known: &[crate::api::Param]) -> ApiResult<()> {
     for (k, _) in p {
-        if !DEVICE_PARAMS.contains(&k.as_str()) {
+        if !known.iter().any(|q| q.name == k) {
+            let names: Vec<&str> = known.iter().map(|q| q.name).collect();
             return Err(ApiError::field(
                 k.clone(),
-                format!("unknown parameter; use {}", DEVICE_PARAMS.join(", ")),
+                format!("unknown parameter; use {}", names.join(", ")),
             ));
         }
     }
+    Ok(())
+}
+
+/// Reads a device query.
+pub fn device_query(p: &[(String, String)]) -> ApiResult<DeviceQuery> {
+    only_known(p, crate::api::DEVICE_PARAMS)?;
     let types = list(p, "type");
     for t in &types {
         DeviceType::parse(t).map_err(|e| ApiError::field("type", e.to_string()))?;
@@ -99,10 +102,15 @@ pub async fn devices(State(st): State<AppState>, Query(p): Params) -> ApiResult<
 }
 
 fn parse_id(text: &str, what: &str) -> ApiResult<i64> {
+    id_param("id", text, what)
+}
+
+/// A positive id in parameter `name`; a bad one is an error naming `name`.
+fn id_param(name: &str, text: &str, what: &str) -> ApiResult<i64> {
     text.parse::<i64>()
         .ok()
         .filter(|n| *n > 0)
-        .ok_or_else(|| ApiError::field("id", format!("{text:?} is not a {what} id")))
+        .ok_or_else(|| ApiError::field(name, format!("{text:?} is not a {what} id")))
 }
 
 /// GET /api/v1/devices/{id} — the device with its alerts, connections and events.
@@ -147,9 +155,10 @@ pub async fn patch_device(
 
 /// GET /api/v1/connections
 pub async fn connections(State(st): State<AppState>, Query(p): Params) -> ApiResult<Response> {
+    only_known(&p, crate::api::CONNECTION_PARAMS)?;
     let now = st.now();
     let q = ConnectionQuery {
-        device_id: get(&p, "device_id").map(|v| parse_id(v, "device")).transpose()?,
+        device_id: get(&p, "device_id").map(|v| id_param("device_id", v, "device")).transpose()?,
         address: get(&p, "address").map(String::from),
         protocols: list(&p, "protocol"),
         transport: get(&p, "transport").map(String::from),
@@ -166,8 +175,8 @@ pub async fn connections(State(st): State<AppState>, Query(p): Params) -> ApiRes
 pub fn event_query(p: &[(String, String)], st: &AppState) -> ApiResult<EventQuery> {
     let now = st.now();
     Ok(EventQuery {
-        device_id: get(p, "device_id").map(|v| parse_id(v, "device")).transpose()?,
-        alert_id: get(p, "alert_id").map(|v| parse_id(v, "alert")).transpose()?,
+        device_id: get(p, "device_id").map(|v| id_param("device_id", v, "device")).transpose()?,
+        alert_id: get(p, "alert_id").map(|v| id_param("alert_id", v, "alert")).transpose()?,
         event_types: list(p, "type"),
         from: get(p, "from")
             .filter(|v| !v.is_empty())
@@ -176,12 +185,13 @@ pub fn event_query(p: &[(String, String)], st: &AppState) -> ApiResult<EventQuer
         to: get(p, "to").filter(|v| !v.is_empty()).map(|v| time_param("to", v, now)).transpose()?,
         search: get(p, "q").map(String::from).filter(|s| !s.trim().is_empty()),
         limit: usize_param(p, "limit")?.min(otwatch_store::query::MAX_PAGE),
-        before_id: get(p, "before").map(|v| parse_id(v, "event")).transpose()?,
+        before_id: get(p, "before").map(|v| id_param("before", v, "event")).transpose()?,
     })
 }
 
 /// GET /api/v1/events
 pub async fn events(State(st): State<AppState>, Query(p): Params) -> ApiResult<Response> {
+    only_known(&p, crate::api::EVENT_PARAMS)?;
     let q = event_query(&p, &st)?;
     let items = st.blocking(move |s| Ok(s.list_events(&q)?)).await?;
     let next = items.last().map(|e| e.id);

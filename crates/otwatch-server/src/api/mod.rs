@@ -94,6 +94,145 @@ const P_TOTAL: Param =
 const ALERT_QUERY: &[Param] =
     &[P_FILTERS, P_Q, P_FROM, P_TO, P_TIME_FIELD, P_SORT, P_LIMIT, P_AFTER, P_FIELDS, P_TOTAL];
 
+/// `GET /api/v1/devices` parameters (the handler refuses any other).
+pub const DEVICE_PARAMS: &[Param] = &[
+    Param {
+        name: "q",
+        location: "query",
+        doc: "Free text over name, addresses, vendor, model, firmware.",
+    },
+    Param { name: "type", location: "query", doc: "Device types (comma-separated), e.g. PLC,HMI." },
+    Param { name: "vendor", location: "query", doc: "Vendors (comma-separated)." },
+    Param { name: "site", location: "query", doc: "Sites (comma-separated)." },
+    Param { name: "zone", location: "query", doc: "Zones (comma-separated)." },
+    Param { name: "is_ot", location: "query", doc: "true: OT devices only; false: IT only." },
+    Param { name: "protocol", location: "query", doc: "Devices that spoke this protocol." },
+    Param { name: "limit", location: "query", doc: "Page size (at most 10000)." },
+    Param { name: "offset", location: "query", doc: "Rows to skip." },
+    Param {
+        name: "group_by",
+        location: "query",
+        doc: "Counts instead of rows: type, vendor, site, zone or is_ot.",
+    },
+    Param {
+        name: "total",
+        location: "query",
+        doc: "Accepted for symmetry with the alert list; the total is always returned.",
+    },
+];
+/// `GET /api/v1/connections` parameters (the handler refuses any other).
+pub const CONNECTION_PARAMS: &[Param] = &[
+    Param {
+        name: "device_id",
+        location: "query",
+        doc: "Connections of this device (either side).",
+    },
+    Param { name: "address", location: "query", doc: "Connections with this IP on either side." },
+    Param { name: "protocol", location: "query", doc: "Protocols (comma-separated)." },
+    Param { name: "transport", location: "query", doc: "tcp, udp, …" },
+    Param {
+        name: "from",
+        location: "query",
+        doc: "Last seen at or after: RFC 3339, a date, epoch ms, or an age like 24h.",
+    },
+    Param { name: "to", location: "query", doc: "Last seen before (same forms)." },
+    Param { name: "limit", location: "query", doc: "Page size (at most 10000)." },
+    Param { name: "offset", location: "query", doc: "Rows to skip." },
+];
+/// `GET /api/v1/events` parameters (the handler refuses any other).
+pub const EVENT_PARAMS: &[Param] = &[
+    Param { name: "device_id", location: "query", doc: "Events of this device." },
+    Param { name: "alert_id", location: "query", doc: "Events of this alert." },
+    Param {
+        name: "type",
+        location: "query",
+        doc: "Event types (comma-separated), e.g. DEVICE_CREATE,PLC_STOP.",
+    },
+    Param {
+        name: "from",
+        location: "query",
+        doc: "At or after: RFC 3339, a date, epoch ms, or an age like 24h.",
+    },
+    Param { name: "to", location: "query", doc: "Before (same forms)." },
+    Param { name: "q", location: "query", doc: "Free text over title and description." },
+    Param { name: "limit", location: "query", doc: "Page size (at most 10000)." },
+    Param {
+        name: "before",
+        location: "query",
+        doc: "Older than this event id (the previous page's `before`).",
+    },
+];
+/// `GET /api/v1/audit` parameters (the handler refuses any other).
+pub const AUDIT_PARAMS: &[Param] = &[
+    Param {
+        name: "object_type",
+        location: "query",
+        doc: "alert, exclusion, user, token, device, setting…",
+    },
+    Param { name: "object_id", location: "query", doc: "The object's id (with object_type)." },
+    Param {
+        name: "actor",
+        location: "query",
+        doc: "Who made the change (a user name, token:NAME, the host user of a CLI command, system).",
+    },
+    Param {
+        name: "from",
+        location: "query",
+        doc: "At or after: RFC 3339, a date, epoch ms, or an age like 24h.",
+    },
+    Param { name: "to", location: "query", doc: "Before (same forms)." },
+    Param { name: "limit", location: "query", doc: "Most records to return." },
+];
+const P_STATE: Param = Param {
+    name: "state",
+    location: "query",
+    doc: "Defender: handled (status Closed) or unhandled (not Closed).",
+};
+const P_FROM_TIME: Param = Param {
+    name: "fromTime",
+    location: "query",
+    doc: "Defender: last detection at or after, epoch milliseconds.",
+};
+const P_TO_TIME: Param = Param {
+    name: "toTime",
+    location: "query",
+    doc: "Defender: last detection at or before, epoch milliseconds.",
+};
+const P_TYPE: Param = Param {
+    name: "type",
+    location: "query",
+    doc: "Defender: `unexpected new devices` (category Discovery) or `disconnections` (category Unresponsive); other values are ignored.",
+};
+/// Parameters of the Defender for IoT sensor alert list.
+const SENSOR_PARAMS: &[Param] = &[P_STATE, P_FROM_TIME, P_TO_TIME, P_TYPE];
+/// Parameters of the Defender for IoT on-premises console alert list.
+const CONSOLE_PARAMS: &[Param] = &[
+    P_STATE,
+    P_FROM_TIME,
+    P_TO_TIME,
+    Param { name: "siteId", location: "query", doc: "Defender: site (otwatch site name)." },
+    Param { name: "zoneId", location: "query", doc: "Defender: zone (otwatch zone name)." },
+    Param { name: "sensorId", location: "query", doc: "Defender: sensor (otwatch sensor name)." },
+    P_TYPE,
+];
+const ALERT_LIST: &[Param] = &[
+    P_FILTERS,
+    P_Q,
+    P_FROM,
+    P_TO,
+    P_TIME_FIELD,
+    P_SORT,
+    P_LIMIT,
+    P_AFTER,
+    P_FIELDS,
+    P_TOTAL,
+    P_STATE,
+    P_FROM_TIME,
+    P_TO_TIME,
+];
+const P_COMPAT_ID: Param =
+    Param { name: "id", location: "path", doc: "Alert id, or the console form <sensor>-<id>." };
+
 const V: Option<Role> = Some(Role::Viewer);
 const A: Option<Role> = Some(Role::Analyst);
 const AD: Option<Role> = Some(Role::Admin);
@@ -191,8 +330,8 @@ pub fn routes() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
                 "/api/v1/alerts",
                 V,
                 "alerts",
-                "List alerts (keyset paged). Called with state/fromTime/toTime, answers in the Defender sensor API's v1 shape.",
-                ALERT_QUERY,
+                "List alerts (keyset paged). Called with state/fromTime/toTime, answers in the Defender sensor API's v1 shape (then `type` is the Defender type filter).",
+                ALERT_LIST,
                 None,
                 (200, "{items, next, total?}")
             ),
@@ -400,7 +539,7 @@ pub fn routes() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
                 V,
                 "devices",
                 "Device inventory (q, type, vendor, site, zone, is_ot, protocol, limit, offset; group_by=type|vendor|site|zone|is_ot).",
-                &[],
+                DEVICE_PARAMS,
                 None,
                 (200, "{items, total} or {by, groups}")
             ),
@@ -441,7 +580,7 @@ pub fn routes() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
                 V,
                 "devices",
                 "Connections (device_id, address, protocol, transport, from, to, limit, offset).",
-                &[],
+                CONNECTION_PARAMS,
                 None,
                 (200, "{items}")
             ),
@@ -454,7 +593,7 @@ pub fn routes() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
                 V,
                 "events",
                 "Event timeline, newest first (device_id, alert_id, type, from, to, q, limit, before).",
-                &[],
+                EVENT_PARAMS,
                 None,
                 (200, "{items, before}")
             ),
@@ -640,7 +779,7 @@ pub fn routes() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
                 AD,
                 "admin",
                 "Audit log, newest first (object_type, object_id, actor, from, to, limit).",
-                &[],
+                AUDIT_PARAMS,
                 None,
                 (200, "{items}")
             ),
@@ -705,7 +844,7 @@ pub fn routes() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
                 V,
                 "defender",
                 "Defender for IoT sensor API: alerts with v2 fields (state, fromTime, toTime, type).",
-                &[],
+                SENSOR_PARAMS,
                 None,
                 (200, "[alert]")
             ),
@@ -718,7 +857,7 @@ pub fn routes() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
                 A,
                 "defender",
                 "Defender for IoT sensor API: an alert's PCAP.",
-                &[P_ID],
+                &[P_COMPAT_ID],
                 None,
                 (200, "application/vnd.tcpdump.pcap")
             ),
@@ -731,7 +870,7 @@ pub fn routes() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
                 V,
                 "defender",
                 "Defender for IoT on-premises console API: alerts (state, fromTime, toTime, siteId, zoneId, sensorId).",
-                &[],
+                CONSOLE_PARAMS,
                 None,
                 (200, "[alert]")
             ),
@@ -744,7 +883,7 @@ pub fn routes() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
                 V,
                 "defender",
                 "Defender for IoT on-premises console API: alerts with v2 fields.",
-                &[],
+                CONSOLE_PARAMS,
                 None,
                 (200, "[alert]")
             ),
@@ -757,7 +896,7 @@ pub fn routes() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
                 A,
                 "defender",
                 "Defender for IoT console API: handle or handleAndLearn an alert.",
-                &[P_ID],
+                &[P_COMPAT_ID],
                 Some("{action: handle|handleAndLearn}"),
                 (200, "{content} or {error}")
             ),
@@ -770,7 +909,7 @@ pub fn routes() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
                 A,
                 "defender",
                 "Defender for IoT console API: where to download an alert's PCAP.",
-                &[P_ID],
+                &[P_COMPAT_ID],
                 None,
                 (200, "{id, xsenseId, xsenseAlertId, downloadUrl, token}")
             ),
@@ -816,6 +955,28 @@ pub fn openapi_doc() -> J {
         if s.path.contains('{') {
             responses.insert("404".into(), json!({"description": "Not found."}));
         }
+        if s.role.is_some() && s.method != "GET" {
+            responses.insert(
+                "409".into(),
+                json!({"description": "Refused by the alert lifecycle (the message says why) or a duplicate name.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}),
+            );
+        }
+        if s.body.is_some() {
+            responses.insert(
+                "413".into(),
+                json!({"description": "Body larger than server.max_body_bytes.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}),
+            );
+        }
+        if s.path == "/api/v1/auth/login" {
+            responses.insert(
+                "429".into(),
+                json!({"description": "Too many failed sign-ins; see Retry-After.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}),
+            );
+        }
+        responses.insert(
+            "503".into(),
+            json!({"description": "The request took longer than server.request_timeout.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}),
+        );
         responses.insert(
             "500".into(),
             json!({"description": "Internal error (details are logged, not returned)."}),
