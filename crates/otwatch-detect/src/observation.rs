@@ -392,6 +392,11 @@ impl Icmp {
         if self.v6 { self.icmp_type == 128 } else { self.icmp_type == 8 }
     }
 
+    /// Echo reply (the answer to a ping).
+    pub fn is_echo_reply(self) -> bool {
+        if self.v6 { self.icmp_type == 129 } else { self.icmp_type == 0 }
+    }
+
     /// Destination unreachable.
     pub fn is_unreachable(self) -> bool {
         if self.v6 { self.icmp_type == 1 } else { self.icmp_type == 3 }

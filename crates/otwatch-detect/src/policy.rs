@@ -160,7 +160,9 @@ impl Policy {
         match &obs.kind {
             Kind::Packet(_) => self.packet(obs, cx),
             Kind::Tcp(TcpSignal::Accept) => self.port(obs, cx),
-            Kind::Icmp(i) if i.is_echo_request() => self.pair(obs, &obs.src, &obs.dst, None, cx),
+            // A ping forms a pair only when it is answered: the reply's sender is
+            // the pair's server (a sweep of empty addresses is no communication).
+            Kind::Icmp(i) if i.is_echo_reply() => self.pair(obs, &obs.dst, &obs.src, None, cx),
             Kind::Arp(a) => {
                 let ip = IpAddr::V4(a.sender_ip);
                 if usable_source(&ip) {

@@ -197,3 +197,43 @@ fn the_same_observations_give_the_same_findings() {
     };
     assert_eq!(json(&a), json(&b));
 }
+
+/// An ICMP observation (no flow) from `src` to `dst`.
+fn icmp(g: &mut Gen, src: &str, dst: &str, icmp_type: u8) -> Observation {
+    let (frame, time) = g.next(10);
+    Observation {
+        time,
+        frame,
+        flow: None,
+        src: addr(src, 0, 1),
+        dst: addr(dst, 0, 2),
+        transport: Transport::Icmp,
+        direction: None,
+        vlan: None,
+        kind: Kind::Icmp(otwatch_detect::observation::Icmp { v6: false, icmp_type, code: 0 }),
+    }
+}
+
+fn pairs(found: &[Finding]) -> BTreeSet<(String, String)> {
+    found
+        .iter()
+        .filter(|f| f.detection.alert_type == "policy_new_communication_pair")
+        .map(|f| {
+            let d = &f.detection;
+            (d.source.ip.clone().unwrap_or_default(), d.destination.ip.clone().unwrap_or_default())
+        })
+        .collect()
+}
+
+#[test]
+fn only_answered_pings_form_pairs() {
+    let mut g = Gen::new();
+    // A sweep: 10.0.0.9 answers, 10.0.0.10 does not exist.
+    let obs = vec![
+        icmp(&mut g, "10.0.0.66", PLC, 8),
+        icmp(&mut g, PLC, "10.0.0.66", 0),
+        icmp(&mut g, "10.0.0.66", "10.0.0.10", 8),
+    ];
+    let found = run(&mut Engines::new(settings(Mode::Operational), builtin()), &obs);
+    assert_eq!(pairs(&found), BTreeSet::from([("10.0.0.66".to_string(), PLC.to_string())]));
+}
