@@ -26,6 +26,20 @@ pub fn is_private(ip: &IpAddr) -> bool {
     }
 }
 
+/// The documentation ranges (RFC 5737 192.0.2.0/24, 198.51.100.0/24,
+/// 203.0.113.0/24; RFC 3849 2001:db8::/32). They never belong to a real
+/// network: they stand for remote hosts in examples and simulations, so they
+/// are neither the Internet nor devices of the plant (no asset, pair or port).
+pub fn is_documentation(ip: &IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(a) => is_documentation_v4(a),
+        IpAddr::V6(a) => {
+            let s = a.segments();
+            s[0] == 0x2001 && s[1] == 0x0db8
+        }
+    }
+}
+
 fn is_documentation_v4(a: &Ipv4Addr) -> bool {
     let o = a.octets();
     matches!((o[0], o[1], o[2]), (192, 0, 2) | (198, 51, 100) | (203, 0, 113))

@@ -34,7 +34,7 @@ use otwatch_model::Timestamp;
 use crate::baseline::FactKind;
 use crate::engine::{Ctx, DeviceId, device_id, device_name, key, protocol_label, sides};
 use crate::learn::FACT_FIELDS;
-use crate::net::{is_multicast_or_broadcast, is_public};
+use crate::net::{is_documentation, is_multicast_or_broadcast, is_public};
 use crate::observation::{
     Address, AppMessage, Direction, Dns, HttpRequest, Identity, Kind, Login, Observation,
     Operation, Protocol, Role, TcpSignal, Transport,
@@ -79,6 +79,8 @@ fn relevant_pair(c: DeviceId, s: DeviceId, cx: &Ctx<'_>) -> bool {
             (cx.settings.is_ot(&a) || cx.settings.is_ot(&b))
                 && !is_public(&a)
                 && !is_public(&b)
+                && !is_documentation(&a)
+                && !is_documentation(&b)
                 && !is_multicast_or_broadcast(&b)
         }
         _ => true,
@@ -400,7 +402,8 @@ impl Policy {
     fn port(&mut self, obs: &Observation, cx: &mut Ctx<'_>) {
         // A SYN-ACK: the sender serves the port.
         let (Some(sip), Some(port)) = (obs.src.ip, obs.src.port) else { return };
-        if is_public(&sip) || obs.dst.ip.is_some_and(|ip| is_public(&ip)) {
+        let remote = |ip: &IpAddr| is_public(ip) || is_documentation(ip);
+        if remote(&sip) || obs.dst.ip.is_some_and(|ip| remote(&ip)) {
             return;
         }
         let raw = key(("port", sip, port));

@@ -63,7 +63,8 @@ pub struct Settings {
     pub site: Option<String>,
     /// Zone.
     pub zone: Option<String>,
-    /// OT subnets; empty means every private (RFC 1918, ULA, link-local) address.
+    /// OT subnets; empty means every private (RFC 1918, ULA, link-local) address
+    /// except the documentation ranges.
     pub ot_subnets: Vec<Cidr>,
     /// Devices allowed to program controllers (besides those learned or flagged in the inventory).
     pub programming_devices: Vec<Cidr>,
@@ -112,7 +113,7 @@ impl Settings {
     /// Whether an address is on an OT subnet.
     pub fn is_ot(&self, ip: &IpAddr) -> bool {
         if self.ot_subnets.is_empty() {
-            crate::net::is_private(ip)
+            crate::net::is_private(ip) && !crate::net::is_documentation(ip)
         } else {
             self.ot_subnets.iter().any(|c| c.contains(ip))
         }

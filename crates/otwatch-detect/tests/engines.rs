@@ -237,3 +237,27 @@ fn only_answered_pings_form_pairs() {
     let found = run(&mut Engines::new(settings(Mode::Operational), builtin()), &obs);
     assert_eq!(pairs(&found), BTreeSet::from([("10.0.0.66".to_string(), PLC.to_string())]));
 }
+
+#[test]
+fn documentation_addresses_are_neither_assets_nor_pairs() {
+    let mut g = Gen::new();
+    let ws = addr("10.0.200.101", 61000, 5);
+    let remote = addr("203.0.113.66", 80, 6);
+    let packet = || Kind::Packet(Packet { ip_protocol: 6, wire_len: 66, ..Packet::default() });
+    let obs = vec![
+        g.obs(ws, remote, true, Kind::Tcp(TcpSignal::Attempt)),
+        g.obs(remote, ws, false, Kind::Tcp(TcpSignal::Accept)),
+        g.obs(ws, remote, true, packet()),
+        g.obs(remote, ws, false, packet()),
+    ];
+    let found = run(&mut Engines::new(settings(Mode::Operational), builtin()), &obs);
+    let raised = types(&found);
+    assert!(!raised.contains("policy_new_communication_pair"), "{raised:?}");
+    assert!(!raised.contains("policy_new_port"), "{raised:?}");
+    let assets: Vec<_> = found
+        .iter()
+        .filter(|f| f.detection.alert_type == "policy_new_asset")
+        .map(|f| f.detection.source.ip.clone())
+        .collect();
+    assert_eq!(assets, vec![Some("10.0.200.101".to_string())], "only the workstation is an asset");
+}
