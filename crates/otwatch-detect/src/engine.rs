@@ -218,8 +218,21 @@ pub(crate) enum DeviceId {
 
 /// The client (requester, master) and server (responder, PLC, outstation)
 /// of an observation: by flow direction, else by message role.
+///
+/// S7comm follows its connection: the PLC pulls a block being downloaded with
+/// jobs of its own (Download block, Download ended) inside the programming
+/// device's connection, so the TCP client is the client whichever side sends
+/// a job.
 pub(crate) fn sides(obs: &Observation) -> (&Address, &Address) {
     if let Kind::App(m) = &obs.kind {
+        if m.protocol == Protocol::S7comm
+            && let Some(d) = obs.direction
+        {
+            return match d {
+                Direction::ToServer => (&obs.src, &obs.dst),
+                Direction::ToClient => (&obs.dst, &obs.src),
+            };
+        }
         return match m.role {
             Role::Request => (&obs.src, &obs.dst),
             Role::Response => (&obs.dst, &obs.src),

@@ -261,3 +261,27 @@ fn documentation_addresses_are_neither_assets_nor_pairs() {
         .collect();
     assert_eq!(assets, vec![Some("10.0.200.101".to_string())], "only the workstation is an asset");
 }
+
+#[test]
+fn s7_jobs_sent_by_the_plc_belong_to_the_programming_connection() {
+    let mut g = Gen::new();
+    let pg = addr(HMI, 50000, 5);
+    let plc = addr(PLC, 102, 9);
+    let job = |f: u32| {
+        Kind::App(AppMessage::new(Protocol::S7comm, Role::Request, f, Operation::ProgramDownload))
+    };
+    // Request download from the PG; the PLC pulls the block (Download block, Download ended).
+    let obs = vec![
+        g.obs(pg, plc, true, job(0x1a)),
+        g.obs(plc, pg, false, job(0x1b)),
+        g.obs(plc, pg, false, job(0x1c)),
+    ];
+    let found = run(&mut Engines::new(settings(Mode::Operational), builtin()), &obs);
+    assert!(!found.is_empty());
+    for f in &found {
+        let d = &f.detection;
+        assert_eq!(d.source.ip.as_deref(), Some(HMI), "{d:#?}");
+        assert_eq!(d.destination.ip.as_deref(), Some(PLC), "{d:#?}");
+    }
+    assert_eq!(pairs(&found).len(), 1);
+}
