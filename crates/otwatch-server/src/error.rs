@@ -50,6 +50,10 @@ pub enum ApiError {
     /// Took too long.
     #[error("{0}")]
     Timeout(String),
+    /// The store is full (disk or `store.max_size_bytes`): a sender must
+    /// know its batch was not stored, and why, to keep it and retry.
+    #[error("{0}")]
+    StorageFull(String),
     /// Anything else; the detail is logged, not returned.
     #[error("internal error")]
     Internal(String),
@@ -77,6 +81,7 @@ impl ApiError {
             ApiError::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
             ApiError::TooManyAttempts(_) => (StatusCode::TOO_MANY_REQUESTS, "too_many_attempts"),
             ApiError::Timeout(_) => (StatusCode::SERVICE_UNAVAILABLE, "timeout"),
+            ApiError::StorageFull(_) => (StatusCode::INSUFFICIENT_STORAGE, "storage_full"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -92,6 +97,7 @@ impl From<StoreError> for ApiError {
             StoreError::Conflict(m) => ApiError::Conflict(m),
             StoreError::Lifecycle { .. } => ApiError::Conflict(e.to_string()),
             StoreError::TimeLimit(_) => ApiError::Timeout(e.to_string()),
+            StoreError::Full(_) => ApiError::StorageFull(e.to_string()),
             other => ApiError::Internal(other.to_string()),
         }
     }

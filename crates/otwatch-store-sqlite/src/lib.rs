@@ -511,6 +511,18 @@ mod store_impl {
         fn upsert_connections(&self, obs: &[ConnectionObservation]) -> Result<u64> {
             self.write(|tx| inventory::upsert_connections(tx, obs))
         }
+        fn upsert_connections_once(
+            &self,
+            key: &NewEvent,
+            obs: &[ConnectionObservation],
+        ) -> Result<Option<u64>> {
+            self.write(|tx| {
+                if inventory::append_events(tx, std::slice::from_ref(key))? == 0 {
+                    return Ok(None);
+                }
+                inventory::upsert_connections(tx, obs).map(Some)
+            })
+        }
         fn list_connections(&self, q: &ConnectionQuery) -> Result<Vec<Conn>> {
             self.read(|c| inventory::list_connections(c, q))
         }

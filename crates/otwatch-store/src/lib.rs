@@ -346,6 +346,24 @@ pub trait Store: Send + Sync {
     /// Merges connection counts; returns how many connections were new.
     fn upsert_connections(&self, obs: &[ConnectionObservation]) -> Result<u64>;
 
+    /// Merges one input batch's connection counts exactly once: stores the
+    /// keyed event `key` (a sensor's `CAPTURE_BATCH`) and the counts
+    /// together, or, when that key is already stored, nothing (`None`).
+    /// Returns how many connections were new. A backend must do both in one
+    /// transaction, so that a crash or a full disk between them cannot leave
+    /// a key whose counts are missing (a re-run would then skip them for
+    /// ever); the default, for backends without transactions, cannot promise that.
+    fn upsert_connections_once(
+        &self,
+        key: &NewEvent,
+        obs: &[ConnectionObservation],
+    ) -> Result<Option<u64>> {
+        if self.append_events(std::slice::from_ref(key))? == 0 {
+            return Ok(None);
+        }
+        self.upsert_connections(obs).map(Some)
+    }
+
     /// Connections matching a query, most recently seen first.
     fn list_connections(&self, q: &ConnectionQuery) -> Result<Vec<Connection>>;
 
