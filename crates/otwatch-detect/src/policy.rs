@@ -828,6 +828,9 @@ impl Policy {
                     m.function_name.map_or_else(|| m.function.to_string(), str::to_string);
                 let object = match m.object {
                     Some(o) => bacnet_object_type(o.class),
+                    // A malformed message that lost its object identifier tells
+                    // nothing about object access (the protocol alert covers it).
+                    None if !m.anomalies.is_empty() => return,
                     None => "none".to_string(),
                 };
                 self.operation_fact(

@@ -285,3 +285,30 @@ fn s7_jobs_sent_by_the_plc_belong_to_the_programming_connection() {
     }
     assert_eq!(pairs(&found).len(), 1);
 }
+
+#[test]
+fn a_malformed_bacnet_request_without_its_object_is_no_object_access() {
+    let mut g = Gen::new();
+    let hmi = addr(HMI, 47808, 5);
+    let ctl = addr(PLC, 47808, 9);
+    let mut cut = AppMessage::new(Protocol::Bacnet, Role::Request, 12, Operation::Read);
+    cut.function_name = Some("readProperty");
+    cut.anomalies.push("bacnet.service_malformed");
+    let mut whole = cut.clone();
+    whole.anomalies = Default::default();
+    whole.object =
+        Some(otwatch_detect::observation::Object { class: 8, instance: Some(1), attribute: None });
+    let mut udp = |m: AppMessage| {
+        let mut o = g.obs(hmi, ctl, true, Kind::App(m));
+        o.transport = Transport::Udp;
+        o
+    };
+    let found =
+        run(&mut Engines::new(settings(Mode::Operational), builtin()), &[udp(cut), udp(whole)]);
+    let access: Vec<_> = found
+        .iter()
+        .filter(|f| f.detection.alert_type == "policy_bacnet_object_access")
+        .map(|f| f.detection.key.get("object").cloned())
+        .collect();
+    assert_eq!(access, vec![Some("device".to_string())], "{found:#?}");
+}
