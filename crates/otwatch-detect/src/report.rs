@@ -129,6 +129,12 @@ impl Reporter {
                 }
                 if time.0.saturating_sub(p.reported_at.0) >= self.interval {
                     let mut d = make();
+                    if d.fingerprint() != fp {
+                        // The same sighting seen from the other side (a routed
+                        // reply names the router's MAC): keep the reported endpoints.
+                        let details = std::mem::take(&mut d.details);
+                        d = Detection { details, ..p.latest.clone() };
+                    }
                     d.time = d.time.max(p.latest.time);
                     d.count = p.unreported;
                     p.latest = d.clone();
@@ -284,6 +290,26 @@ mod tests {
         assert_eq!(out[2].detection.time, Timestamp::from_secs(62));
         r.flush(&mut out);
         assert_eq!(out.len(), 3, "nothing left");
+    }
+
+    #[test]
+    fn an_aggregate_keeps_the_endpoints_of_its_first_report() {
+        let b = Baseline::new();
+        let mut r = Reporter::new(60_000_000, 100, 4);
+        let mut out = Vec::new();
+        let seen = |mac: &str, secs: i64| {
+            let mut d = det(secs);
+            d.source.mac = Some(mac.into());
+            d
+        };
+        r.raise(1, Timestamp::from_secs(0), &[1], || seen("00:00:00:00:00:01", 0), &b, &mut out);
+        // The same sighting key seen in a reply through a router: another MAC.
+        r.raise(1, Timestamp::from_secs(61), &[2], || seen("00:00:00:00:00:fe", 61), &b, &mut out);
+        assert_eq!(out.len(), 2);
+        assert_eq!(out[1].detection.fingerprint(), out[0].fingerprint);
+        assert_eq!(out[1].fingerprint, out[0].fingerprint);
+        assert_eq!(out[1].detection.count, 1);
+        assert_eq!(out[1].detection.time, Timestamp::from_secs(61));
     }
 
     #[test]
