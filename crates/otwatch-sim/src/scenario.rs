@@ -429,6 +429,14 @@ impl Scenario {
                                 .with("function_group", 4)
                                 .with("subfunction", 1),
                             );
+                            // Reading system status lists is reading the PLC's
+                            // configuration, whichever SZL.
+                            e.alerts.push(ExpectedAlert::new(
+                                "policy_unauthorized_plc_configuration_read",
+                                Some(laptop),
+                                Some(d),
+                                S7COMM,
+                            ));
                         }
                         Role::EnipPlc | Role::EnipAdapter => {
                             e.alerts.push(pair(laptop, d, ENIP));
@@ -672,12 +680,6 @@ impl Scenario {
                 let (h, p) = (ip(c.hmi_a), ip(plc));
                 e.alerts.push(ExpectedAlert::new(
                     "operational_device_unresponsive",
-                    Some(h),
-                    Some(p),
-                    MODBUS,
-                ));
-                e.alerts.push(ExpectedAlert::new(
-                    "operational_modbus_unresponsive",
                     Some(h),
                     Some(p),
                     MODBUS,
