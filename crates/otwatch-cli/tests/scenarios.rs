@@ -1,0 +1,213 @@
+//! End to end: every scenario of the plant simulator raises exactly the alerts it documents.
+//!
+//! The contract is `Scenario::expected_alerts` (`docs/simulator.md`, "Expected alerts"):
+//! learn on the clean plant, then run the capture made with the same options plus one
+//! scenario in operational mode; the alerts in the store must be exactly the documented
+//! ones — type, source and destination, as many alerts of each as documented — and no
+//! others. The clean capture itself, run again in operational mode, must raise nothing.
+//!
+//! Captures come from the simulator in a temporary directory (`otwatch_sim::generate`);
+//! learning, detection and the alert list go through the real `otwatch` binary, so the
+//! configuration defaults, the store's de-duplication and the indicator feed flag are the
+//! product's. The plant is learned once and the database copied per scenario (`otwatch db
+//! backup`); scenarios run on two threads. Every mismatch of every scenario is reported at
+//! once.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use otwatch_sim::{Manifest, Options, Scenario, ScenarioRun, generate};
+
+const SEC: u64 = 1_000_000;
+/// Every scenario starts one minute into the capture.
+const OFFSET: u64 = 60 * SEC;
+const SEED: u64 = 7;
+
+/// One capture length for every scenario (so the plant is learned once): the offset, the
+/// longest time a scenario needs after it, and a margin.
+fn duration() -> u64 {
+    let tail = Scenario::ALL.iter().map(|s| s.min_tail_us()).max().unwrap_or(0);
+    OFFSET + tail + 10 * SEC
+}
+
+fn otwatch(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_otwatch"))
+        .arg("--data-dir")
+        .arg(dir)
+        .args(args)
+        .env_remove("OTWATCH_CONFIG")
+        .env_remove("RUST_LOG")
+        .current_dir(dir)
+        .output()
+        .expect("run otwatch")
+}
+
+fn ok(dir: &Path, args: &[&str]) -> String {
+    let o = otwatch(dir, args);
+    assert!(
+        o.status.success(),
+        "otwatch {args:?} failed:\n{}\n{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn json(dir: &Path, args: &[&str]) -> serde_json::Value {
+    let text = ok(dir, args);
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"))
+}
+
+/// Writes the plant with `scenarios` to `path`; returns the manifest.
+fn capture(path: &Path, scenarios: Vec<ScenarioRun>) -> Manifest {
+    let opts =
+        Options { seed: SEED, duration_us: Some(duration()), scenarios, ..Options::default() };
+    let file = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    let (manifest, mut w) = generate(&opts, file).unwrap();
+    w.flush().unwrap();
+    manifest
+}
+
+/// Runs the sensor on `pcap` in `mode`; returns the detection report.
+fn sensor(dir: &Path, pcap: &Path, mode: &str, extra: &[&str]) -> serde_json::Value {
+    let mut args: Vec<&str> = extra.to_vec();
+    args.extend(["sensor", "--json", "--mode", mode, "--pcap", pcap.to_str().unwrap()]);
+    let report = json(dir, &args);
+    assert_eq!(report["detect"]["mode"], mode, "{report}");
+    report["detect"].clone()
+}
+
+/// An alert as the contract names it: type, source IP, destination IP.
+type Key = (String, Option<String>, Option<String>);
+
+/// The alerts in the store: how many of each key, and one line per alert for messages.
+fn stored_alerts(dir: &Path) -> (BTreeMap<Key, usize>, BTreeMap<Key, Vec<String>>) {
+    let list = json(dir, &["alerts", "list", "--format", "json", "--limit", "10000"]);
+    let ip = |v: &serde_json::Value| v["ip"].as_str().map(str::to_string);
+    let mut counts = BTreeMap::new();
+    let mut lines: BTreeMap<Key, Vec<String>> = BTreeMap::new();
+    for a in list.as_array().unwrap() {
+        let key =
+            (a["type"].as_str().unwrap().to_string(), ip(&a["source"]), ip(&a["destination"]));
+        *counts.entry(key.clone()).or_insert(0) += 1;
+        lines.entry(key).or_default().push(format!(
+            "protocol {}, details {}, {} occurrence(s)",
+            a["protocol"], a["details"], a["occurrence_count"]
+        ));
+    }
+    (counts, lines)
+}
+
+fn show(k: &Key) -> String {
+    let side = |s: &Option<String>| s.clone().unwrap_or_else(|| "—".into());
+    format!("{} {} -> {}", k.0, side(&k.1), side(&k.2))
+}
+
+/// Compares the stored alerts with the expected ones; returns the differences, one per line.
+fn differences(expected: &BTreeMap<Key, usize>, dir: &Path) -> Vec<String> {
+    let (got, lines) = stored_alerts(dir);
+    let mut out = Vec::new();
+    for (k, n) in expected {
+        let g = got.get(k).copied().unwrap_or(0);
+        if g < *n {
+            out.push(format!("  missing    {} (expected {n}, stored {g})", show(k)));
+        }
+    }
+    for (k, g) in &got {
+        let n = expected.get(k).copied().unwrap_or(0);
+        if *g > n {
+            out.push(format!("  unexpected {} (expected {n}, stored {g})", show(k)));
+            for l in lines.get(k).into_iter().flatten() {
+                out.push(format!("               {l}"));
+            }
+        }
+    }
+    out
+}
+
+fn copy_base(base: &Path, dir: &Path) {
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::copy(base, dir.join("otwatch.db")).unwrap();
+}
+
+#[test]
+fn every_scenario_raises_exactly_its_documented_alerts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+
+    // Learn the clean plant once; the learning run itself raises nothing.
+    let clean = root.join("clean.pcap");
+    let clean_manifest = capture(&clean, Vec::new());
+    assert!(clean_manifest.packets > 10_000, "{} packets", clean_manifest.packets);
+    let learn = root.join("learn");
+    std::fs::create_dir_all(&learn).unwrap();
+    let report = sensor(&learn, &clean, "learning", &[]);
+    assert_eq!(report["findings"], 0, "the clean plant raises nothing while learning: {report}");
+    assert!(report["baseline_added"].as_u64().unwrap() > 100, "{report}");
+    let base = root.join("baseline.db");
+    ok(&learn, &["db", "backup", base.to_str().unwrap()]);
+
+    // Each job: None is the clean plant again, Some(s) the plant with scenario s.
+    let mut jobs: Vec<Option<Scenario>> = vec![None];
+    jobs.extend(Scenario::ALL.iter().copied().map(Some));
+    let next = AtomicUsize::new(0);
+    let results: Mutex<BTreeMap<usize, (String, Vec<String>)>> = Mutex::new(BTreeMap::new());
+    std::thread::scope(|s| {
+        for _ in 0..2 {
+            s.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::SeqCst);
+                    let Some(job) = jobs.get(i).copied() else { break };
+                    let (name, diffs) = run_job(root, &base, &clean, job);
+                    results.lock().unwrap().insert(i, (name, diffs));
+                }
+            });
+        }
+    });
+
+    let results = results.into_inner().unwrap();
+    assert_eq!(results.len(), jobs.len());
+    let mut report = String::new();
+    for (name, diffs) in results.values() {
+        if !diffs.is_empty() {
+            report.push_str(&format!("{name}:\n{}\n", diffs.join("\n")));
+        }
+    }
+    assert!(report.is_empty(), "alerts differ from the documented expectations:\n{report}");
+}
+
+/// Runs one job in its own data directory; returns its name and its differences.
+fn run_job(root: &Path, base: &Path, clean: &Path, job: Option<Scenario>) -> (String, Vec<String>) {
+    let name = job.map_or("clean plant", Scenario::name).to_string();
+    let dir = root.join(name.replace(' ', "-"));
+    copy_base(base, &dir);
+    let mut expected: BTreeMap<Key, usize> = BTreeMap::new();
+    let mut extra: Vec<String> = Vec::new();
+    let pcap: PathBuf = match job {
+        None => clean.to_path_buf(),
+        Some(s) => {
+            let pcap = dir.join("scenario.pcap");
+            let m = capture(&pcap, vec![ScenarioRun { scenario: s, offset_us: OFFSET }]);
+            assert_eq!(m.scenarios.len(), 1);
+            for a in &m.scenarios[0].expected_alerts {
+                let key = (a.alert_type.to_string(), a.source.clone(), a.destination.clone());
+                *expected.entry(key).or_insert(0) += 1;
+            }
+            assert!(!expected.is_empty(), "{name} documents no alert");
+            if !m.indicator_feed.is_empty() {
+                let feed = dir.join("bad-ips.txt");
+                std::fs::write(&feed, m.feed_text()).unwrap();
+                extra.push("--set".into());
+                extra.push(format!("detect.indicator_feeds={}", feed.display()));
+            }
+            pcap
+        }
+    };
+    let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
+    sensor(&dir, &pcap, "operational", &extra);
+    (name, differences(&expected, &dir))
+}
