@@ -170,6 +170,25 @@ fn judge(path: &Path, m: &Manifest, allowed: &[String]) {
     }
     // 2. Counts.
     let t = truth(path);
+    // Every payload is dissected: the only frames that end in tshark's undissected "data"
+    // are those whose payload is opaque by nature — ICMP echo data (every ICMP frame the
+    // simulator writes is a ping or its answer) and HTTP bodies of type
+    // application/octet-stream (a file download) — and exactly those.
+    let undissected = &t["protocols"]["undissected_payload_frames"];
+    let icmp = m.truth["protocols"]["frames_containing"]["icmp"].as_u64().unwrap_or(0);
+    let octets = count_frames(path, "http.content_type == \"application/octet-stream\"") as u64;
+    for e in undissected.as_array().expect("undissected_payload_frames is a list") {
+        let frames = e["frames"].as_u64().unwrap_or(0);
+        match (e["transport"].as_str(), e["lower_port"].as_u64()) {
+            (Some("icmp"), _) => {
+                assert_eq!(frames, icmp, "{}: undissected ICMP {e}", path.display());
+            }
+            (Some("tcp"), Some(80)) => {
+                assert_eq!(frames, octets, "{}: undissected HTTP {e}", path.display());
+            }
+            _ => panic!("{}: undissected payload {e}", path.display()),
+        }
+    }
     let mut diffs = Vec::new();
     compare(&m.truth, &t, "", &mut diffs);
     assert!(
