@@ -145,6 +145,9 @@ struct Buckets {
     learned_min: u64,
     learned_max: u64,
     learned: u32,
+    /// The first bucket closed: it began at the channel's first packet, not at
+    /// the bucket's start, so it is partial and never learned.
+    warmed: bool,
     abnormal: bool,
     streak: u32,
 }
@@ -158,7 +161,9 @@ impl Buckets {
             self.start = t.0 - t.0.rem_euclid(width);
         } else if t.0 >= self.start + width {
             let v = self.current;
-            if self.learned < LEARN_BUCKETS {
+            if !self.warmed {
+                self.warmed = true;
+            } else if self.learned < LEARN_BUCKETS {
                 self.learned_sum += v;
                 self.learned_min = if self.learned == 0 { v } else { self.learned_min.min(v) };
                 self.learned_max = self.learned_max.max(v);
@@ -1034,4 +1039,23 @@ impl Anomaly {
 
 fn transport_name(obs: &Observation) -> &'static str {
     crate::engine::transport_label(obs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_channel_that_starts_mid_bucket_learns_full_buckets_only() {
+        // One request per second, from 20 s into a rate bucket.
+        let base = 1_700_000_010 + 20;
+        let mut b = Buckets::default();
+        let mut closed = Vec::new();
+        for s in base..base + 300 {
+            closed.extend(b.add(Timestamp::from_secs(s), 1, RATE_BUCKET));
+        }
+        assert_eq!(b.learned, LEARN_BUCKETS);
+        assert_eq!((b.learned_min, b.learned_max, b.mean()), (30, 30, 30));
+        assert!(!closed.is_empty() && closed.iter().all(|v| *v == 30), "{closed:?}");
+    }
 }
