@@ -1057,3 +1057,34 @@ async fn openapi_documents_parameters_and_errors() {
     }
     assert!(doc["paths"]["/api/v1/auth/login"]["post"]["responses"]["429"].is_object());
 }
+
+/// A failing store answers 500 with nothing internal in the body (the
+/// details go to the server log).
+#[tokio::test]
+async fn server_errors_say_nothing_internal() {
+    let t = setup();
+    let id = t.sql_count("SELECT min(id) FROM alerts");
+    let changes = |t: &T| {
+        (
+            t.sql_count("SELECT count(*) FROM audit_log"),
+            t.sql_count(&format!("SELECT last_activity FROM alerts WHERE id = {id}")),
+        )
+    };
+    let before = changes(&t);
+    // Break the store under the server: the comments table disappears.
+    let rw = rusqlite::Connection::open(t.f.store.path()).unwrap();
+    rw.execute_batch("DROP TABLE comments").unwrap();
+    for (method, uri, body) in [
+        ("GET", format!("/api/v1/alerts/{id}"), None),
+        ("POST", format!("/api/v1/alerts/{id}/comments"), Some(json!({"text": "checked"}))),
+    ] {
+        let (st, e) = t.call("analyst", method, &uri, body).await;
+        assert_eq!(st, StatusCode::INTERNAL_SERVER_ERROR, "{method} {uri}: {e}");
+        assert_eq!(e["error"]["code"], "internal");
+        let text = e.to_string().to_lowercase();
+        for leak in ["comments", "table", "sqlite", "select", "insert", "otwatch.db", "/tmp"] {
+            assert!(!text.contains(leak), "{method} {uri} leaks {leak:?}: {e}");
+        }
+    }
+    assert_eq!(changes(&t), before, "the failed comment left nothing behind");
+}
