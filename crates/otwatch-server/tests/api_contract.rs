@@ -386,6 +386,8 @@ async fn devices_connections_and_events() {
         ("/api/v1/connections?protcol=Modbus", "protcol"),
         ("/api/v1/connections?from=yesterday", "from"),
         ("/api/v1/events?device=5", "device"),
+        // Defender's sensor event list is not emulated: its parameter is named, not ignored.
+        ("/api/v1/events?minutesTimeFrame=60", "minutesTimeFrame"),
         ("/api/v1/events?device_id=abc", "device_id"),
         ("/api/v1/events?alert_id=0", "alert_id"),
         ("/api/v1/connections?device_id=x", "device_id"),
