@@ -124,6 +124,48 @@ fn scanners_probe_many_ports_without_answers() {
 }
 
 #[test]
+fn scanners_sweep_many_hosts_or_arp_for_many_addresses() {
+    let mut inv = Inventory::new(Placement::default());
+    // 66 tries port 502 on 60 hosts; nobody answers.
+    for host in 100..160u8 {
+        let (src, dst) = ((66, 66, 5000), (host, host, 502));
+        inv.observe(&obs(1, src, dst, Direction::ToServer, Kind::Tcp(TcpSignal::Attempt)));
+        inv.observe(&obs(1, src, dst, Direction::ToServer, packet(64)));
+    }
+    // 77 asks ARP for 45 addresses.
+    for target in 100..145u8 {
+        inv.observe(&Observation {
+            kind: Kind::Arp(Arp {
+                operation: 1,
+                sender_mac: mac(77),
+                sender_ip: Ipv4Addr::new(192, 168, 1, 77),
+                target_mac: MacAddr([0; 6]),
+                target_ip: Ipv4Addr::new(192, 168, 1, target),
+            }),
+            transport: Transport::Link,
+            flow: None,
+            direction: None,
+            ..obs(2, (77, 77, 0), (target, target, 0), Direction::ToServer, packet(64))
+        });
+    }
+    // 88 polls ten PLCs that all answer: a client, not a scanner.
+    for host in 10..20u8 {
+        let (src, dst) = ((88, 88, 40000), (host, host, 502));
+        inv.observe(&obs(3, src, dst, Direction::ToServer, Kind::Tcp(TcpSignal::Attempt)));
+        inv.observe(&obs(3, dst, src, Direction::ToClient, Kind::Tcp(TcpSignal::Accept)));
+        poll(&mut inv, 3, 88, host, 502, Protocol::Modbus, Operation::Read);
+    }
+    let d = devices(&mut inv);
+    let sweeper = device(&d, 66);
+    assert_eq!(sweeper.device_type, Some(DeviceType::Scanner), "{sweeper:?}");
+    assert!(sweeper.details.get("type_reason").is_some_and(|r| r.contains("hosts")));
+    let arper = device(&d, 77);
+    assert_eq!(arper.device_type, Some(DeviceType::Scanner), "{arper:?}");
+    assert!(arper.details.get("type_reason").is_some_and(|r| r.contains("ARP")));
+    assert_ne!(device(&d, 88).device_type, Some(DeviceType::Scanner));
+}
+
+#[test]
 fn routed_addresses_do_not_take_the_routers_mac() {
     let mut inv = Inventory::new(Placement::default());
     let router = 1u8;
