@@ -182,6 +182,9 @@ async fn api_results_agree_with_direct_sql() {
         ),
         ("destination_name=a-plc-1,b-plc-2".into(), "dst_name IN ('a-plc-1', 'b-plc-2')".into()),
         ("name__contains=scan".into(), "lower(name) LIKE '%scan%'".into()),
+        ("techniques=T0836".into(), "(',' || techniques || ',') LIKE '%,T0836,%'".into()),
+        ("learnable=false&mutable=true".into(), "learnable = 0 AND mutable = 1".into()),
+        ("id__gte=10&id__lte=20".into(), "id BETWEEN 10 AND 20".into()),
         ("q=b-eng".into(), "src_name LIKE '%b-eng%' OR dst_name LIKE '%b-eng%'".into()),
         ("from=10h".into(), format!("last_detection >= {ten_hours_ago}")),
         (format!("from={day}"), format!("last_detection >= {day_start}")),
@@ -1089,4 +1092,26 @@ async fn server_errors_say_nothing_internal() {
         }
     }
     assert_eq!(changes(&t), before, "the failed comment left nothing behind");
+}
+
+/// A request that outlives `server.request_timeout` (here: a body that never
+/// ends) is cut off with 503 `timeout` in the API's error shape.
+#[tokio::test]
+async fn requests_over_the_time_limit_get_503() {
+    let f = support::fixture();
+    let settings =
+        Settings { request_timeout: std::time::Duration::from_millis(200), ..Settings::default() };
+    let app = router(AppState::new(f.store.clone(), settings, Arc::new(|| Timestamp(NOW))));
+    let never = futures_util::stream::pending::<Result<axum::body::Bytes, std::io::Error>>();
+    let req = Request::builder()
+        .method("POST")
+        .uri("/api/v1/auth/login")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from_stream(never))
+        .unwrap();
+    let resp = app.oneshot(req).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let e: Value =
+        serde_json::from_slice(&resp.into_body().collect().await.unwrap().to_bytes()).unwrap();
+    assert_eq!(e["error"]["code"], "timeout", "{e}");
 }
