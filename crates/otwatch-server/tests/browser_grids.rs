@@ -4,8 +4,9 @@
 //! column header, paging past the first 50 rows, the search box, a bulk
 //! status change on ticked rows and a bulk severity change on "All N
 //! matching"; on the details page a comment, Mute and Unmute. Devices: the
-//! search box and group-by counts. The event timeline's type filter and the
-//! map's zone filter. Settings: an Admin adds a user, an exclusion rule and
+//! search box and group-by counts; a device's Connections and Event timeline
+//! tabs. A time-range preset. The event timeline's type filter and the map's
+//! zone and protocol filters. Settings: an Admin adds a user, an exclusion rule and
 //! a maintenance window. On every page: each form control has an accessible
 //! name and sortable headers carry `aria-sort`. Screenshots at 1366×768 and
 //! 1920×1080 go to `test-artifacts/screenshots/`.
@@ -92,6 +93,7 @@ async fn grid_mechanics_in_chromium() {
     alerts_grid(&b, &state, &tok).await;
     alert_details(&b, &state, &tok).await;
     other_grids(&b, &f, &state, &tok).await;
+    more_views(&b, &f, &state, &tok).await;
     settings(&b, &f, &state).await;
     let _ = b.c.clone().close().await;
     drop(driver);
@@ -321,6 +323,52 @@ async fn other_grids(b: &B, f: &support::Fixture, state: &AppState, tok: &str) {
         bad.extend(unlabelled_controls(b).await);
     }
     assert!(bad.is_empty(), "controls without an accessible name:\n{}", bad.join("\n"));
+}
+
+async fn more_views(b: &B, f: &support::Fixture, state: &AppState, tok: &str) {
+    // A time-range preset: the last 24 hours (the 20 extra alerts are 25 hours old).
+    b.go("/alerts").await;
+    b.settle().await;
+    b.css("[data-testid=time-range]").await.select_by_value("24h").await.unwrap();
+    b.wait_path("/alerts?from=24h").await;
+    b.settle().await;
+    let (_, day) = api(state, tok, "GET", "/api/v1/alerts?from=24h&limit=1&total=true", None).await;
+    let (_, all) = api(state, tok, "GET", "/api/v1/alerts?limit=1&total=true", None).await;
+    let n = day["total"].as_u64().unwrap();
+    assert!(n > 0 && n < all["total"].as_u64().unwrap(), "{n}");
+    assert_eq!(b.text("[data-testid=total]").await, n.to_string());
+
+    // A device's Connections and Event timeline tabs show what the API has for it.
+    let plc = f.devices["a-plc-1"];
+    let (_, dv) = api(state, tok, "GET", &format!("/api/v1/devices/{plc}"), None).await;
+    let conns = dv["connections"].as_array().unwrap().len();
+    let events = dv["events"].as_array().unwrap().len();
+    assert!(conns > 0 && events > 0, "{dv}");
+    b.go(&format!("/devices/{plc}?tab=connections")).await;
+    b.settle().await;
+    assert_eq!(b.all("#tab-connections tbody tr:not(.none)").await.len(), conns);
+    b.shot("57-device-connections").await;
+    b.css("[data-testid=tab-events]").await.click().await.unwrap();
+    assert_eq!(b.all("#tab-events [data-testid=timeline] li:not(.muted)").await.len(), events);
+
+    // The map's protocol filter: the devices that speak it.
+    b.go("/map").await;
+    b.settle().await;
+    b.css("select[name=protocol]").await.select_by_value("SNMP").await.unwrap();
+    b.wait_path("/map?").await;
+    b.settle().await;
+    let (_, snmp) = api(state, tok, "GET", "/api/v1/devices?protocol=SNMP", None).await;
+    let want: Vec<String> =
+        snmp["items"].as_array().unwrap().iter().map(|d| format!("/devices/{}", d["id"])).collect();
+    assert_eq!(want.len(), 2, "{snmp}");
+    let mut shown = Vec::new();
+    for n in b.all("a[data-testid=map-node]").await {
+        shown.push(n.attr("href").await.unwrap().unwrap_or_default());
+    }
+    assert_eq!(shown.len(), want.len(), "{shown:?}");
+    for h in &shown {
+        assert!(want.iter().any(|w| h.ends_with(w.as_str())), "{h} not in {want:?}");
+    }
 }
 
 async fn settings(b: &B, f: &support::Fixture, state: &AppState) {
