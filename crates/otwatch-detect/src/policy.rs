@@ -856,7 +856,7 @@ impl Policy {
         cx: &mut Ctx<'_>,
     ) {
         if m.function >= 0x100 {
-            // Userdata: 0x100 | group << 8 | subfunction.
+            // Userdata: 0x1000 | group << 8 | subfunction.
             let group = (m.function >> 8) & 0x0f;
             let sub = m.sub_function.unwrap_or(m.function & 0xff);
             let group_name = m.function_name.unwrap_or("").to_string();

@@ -94,7 +94,7 @@ pub(crate) fn message(pdu: &s7comm::Pdu<'_>, dir: Direction, length: usize) -> A
                 _ => Operation::Other,
             };
             // Userdata "functions" are group and subfunction.
-            (0x100 | (u32::from(u.group.0) << 8) | u32::from(u.subfunction), u.group.name(), op)
+            (0x1000 | (u32::from(u.group.0) << 8) | u32::from(u.subfunction), u.group.name(), op)
         }
         _ => (u32::from(h.rosctr.0) << 16, h.rosctr.name(), Operation::Other),
     };
