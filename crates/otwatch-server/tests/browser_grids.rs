@@ -7,12 +7,15 @@
 //! search box and group-by counts; a device's Connections and Event timeline
 //! tabs. A time-range preset. The event timeline's type filter and the map's
 //! zone and protocol filters. Settings: an Admin adds a user, an exclusion rule and
-//! a maintenance window. On every page: each form control has an accessible
+//! a maintenance window. From the keyboard: the side pane closes with Esc,
+//! the map zooms, pans and fits with + / arrows / 0. On every page: each
+//! form control has an accessible
 //! name and sortable headers carry `aria-sort`. Screenshots at 1366×768 and
 //! 1920×1080 go to `test-artifacts/screenshots/`.
 
 mod support;
 
+use fantoccini::key::Key;
 use serde_json::Value;
 
 use otwatch_model::{Detection, Severity, Timestamp};
@@ -94,6 +97,7 @@ async fn grid_mechanics_in_chromium() {
     alert_details(&b, &state, &tok).await;
     other_grids(&b, &f, &state, &tok).await;
     more_views(&b, &f, &state, &tok).await;
+    keyboard(&b).await;
     settings(&b, &f, &state).await;
     let _ = b.c.clone().close().await;
     drop(driver);
@@ -369,6 +373,45 @@ async fn more_views(b: &B, f: &support::Fixture, state: &AppState, tok: &str) {
     for h in &shown {
         assert!(want.iter().any(|w| h.ends_with(w.as_str())), "{h} not in {want:?}");
     }
+}
+
+/// The map's viewBox as numbers: x, y, width, height.
+async fn view_box(b: &B) -> Vec<f64> {
+    let v = b.css("svg.map").await.attr("viewBox").await.unwrap().unwrap();
+    v.split_whitespace().map(|n| n.parse().unwrap()).collect()
+}
+
+async fn keyboard(b: &B) {
+    // The side pane opens from the grid and Esc closes it.
+    b.go("/alerts").await;
+    b.settle().await;
+    b.css("#alert-rows a.js-pane").await.click().await.unwrap();
+    b.css("[data-testid=pane]").await;
+    assert!(b.css("#pane").await.is_displayed().await.unwrap());
+    b.css("body").await.send_keys(&Key::Escape.to_string()).await.unwrap();
+    let mut closed = false;
+    for _ in 0..50 {
+        if !b.css("#pane").await.is_displayed().await.unwrap() {
+            closed = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(closed, "Esc closes the side pane");
+
+    // The map from the keyboard: + zooms in, an arrow pans, 0 fits again.
+    b.go("/map").await;
+    b.settle().await;
+    let wrap = b.css(".map-wrap").await;
+    let start = view_box(b).await;
+    wrap.send_keys("+").await.unwrap();
+    let zoomed = view_box(b).await;
+    assert!(zoomed[2] < start[2] && zoomed[3] < start[3], "{start:?} -> {zoomed:?}");
+    wrap.send_keys(&Key::Right.to_string()).await.unwrap();
+    let panned = view_box(b).await;
+    assert!(panned[0] > zoomed[0] && panned[2] == zoomed[2], "{zoomed:?} -> {panned:?}");
+    wrap.send_keys("0").await.unwrap();
+    assert_eq!(view_box(b).await, start);
 }
 
 async fn settings(b: &B, f: &support::Fixture, state: &AppState) {
