@@ -22,8 +22,11 @@ fn pcaps_dir() -> PathBuf {
 }
 
 fn observe(file: &str) -> Vec<Observation> {
-    let path = pcaps_dir().join(file);
-    let mut input = MergedCaptures::open(&[path]).expect("open capture");
+    observe_path(&pcaps_dir().join(file))
+}
+
+fn observe_path(path: &Path) -> Vec<Observation> {
+    let mut input = MergedCaptures::open(&[path.to_path_buf()]).expect("open capture");
     let mut obs = Observer::new(Default::default());
     let mut out = Vec::new();
     while let Some(p) = input.next_packet() {
@@ -200,4 +203,63 @@ fn identity_replies_fill_the_inventory() {
     assert_eq!(nic.model.as_deref(), Some("1756-ENBT/A"), "{nic:?}");
     assert!(nic.serial.as_deref().is_some_and(|s| s.to_lowercase().contains("524d8e")), "{nic:?}");
     assert!(nic.firmware.is_some(), "{nic:?}");
+}
+
+/// Rewrites port `from` to `to` in the TCP or UDP ports (`ip_proto` 6 or 17)
+/// of every Ethernet/IPv4 record of a classic little-endian pcap; returns how
+/// many ports were rewritten.
+fn move_port(bytes: &mut [u8], ip_proto: u8, from: u16, to: u16) -> usize {
+    let mut moved = 0;
+    let mut off = 24;
+    while off + 16 <= bytes.len() {
+        let incl = u32::from_le_bytes(bytes[off + 8..off + 12].try_into().unwrap()) as usize;
+        let (pkt, end) = (off + 16, off + 16 + incl);
+        if end > bytes.len() {
+            break;
+        }
+        let f = &mut bytes[pkt..end];
+        if f.len() > 34
+            && f[12..14] == [0x08, 0x00]
+            && f[23] == ip_proto
+            && f[20] & 0x1f == 0
+            && f[21] == 0
+        {
+            let t = 14 + usize::from(f[14] & 0x0f) * 4;
+            for p in [t, t + 2] {
+                if f.len() >= p + 2 && f[p..p + 2] == from.to_be_bytes() {
+                    f[p..p + 2].copy_from_slice(&to.to_be_bytes());
+                    moved += 1;
+                }
+            }
+        }
+        off = end;
+    }
+    moved
+}
+
+/// What the inventory and detection receive does not depend on the port:
+/// each OT protocol moved to a port nobody registered is still found by
+/// content, with the same operations per protocol (a Modbus server on 5020).
+#[test]
+fn ot_protocols_on_non_standard_ports_are_observed() {
+    for (file, proto, ip_proto, from, to) in [
+        ("modbus/modbus_test_2.pcap", Protocol::Modbus, 6u8, 502u16, 5020u16),
+        ("dnp3/dnp3_example.pcap", Protocol::Dnp3, 6, 20000, 20001),
+        ("s7comm/snap7_s300_everything.pcapng", Protocol::S7comm, 6, 102, 4102),
+        ("iec104/iec104.pcap", Protocol::Iec104, 6, 2404, 2405),
+        ("enip/EIP-SoftwareUpload.pcap", Protocol::Cip, 6, 44818, 44819),
+        ("bacnet/bacnet-ip.cap", Protocol::Bacnet, 17, 47808, 47809),
+    ] {
+        let src = pcaps_dir().join(file);
+        let before = ops(&observe_path(&src), proto);
+        assert!(!before.is_empty(), "{file}: no {proto:?} requests on the standard port");
+        let mut bytes = std::fs::read(&src).unwrap();
+        assert!(move_port(&mut bytes, ip_proto, from, to) > 0, "{file}");
+        let dst = std::env::temp_dir()
+            .join(format!("otwatch-observe-port-{}-{from}.pcap", std::process::id()));
+        std::fs::write(&dst, &bytes).unwrap();
+        let after = ops(&observe_path(&dst), proto);
+        std::fs::remove_file(&dst).unwrap();
+        assert_eq!(after, before, "{file}: {proto:?} on port {to}");
+    }
 }
