@@ -989,7 +989,8 @@ pub fn openapi_doc() -> J {
             "x-otwatch-role": s.role.map(|r| r.to_string()).unwrap_or_else(|| "public".into()),
         });
         if let Some(b) = s.body {
-            op["requestBody"] = json!({"required": true, "description": b, "content": {"application/json": {"schema": {"type": "object"}}}});
+            let schema = body_schema(s.method, s.path).unwrap_or_else(|| json!({"type": "object"}));
+            op["requestBody"] = json!({"required": true, "description": b, "content": {"application/json": {"schema": schema}}});
         }
         if s.role.is_some() {
             op["security"] = json!([{"token": []}, {"session": []}]);
@@ -1006,8 +1007,197 @@ pub fn openapi_doc() -> J {
                 "token": {"type": "http", "scheme": "bearer", "description": "API token (otw_…); Defender-style bare tokens in Authorization are accepted too."},
                 "session": {"type": "apiKey", "in": "cookie", "name": crate::auth::SESSION_COOKIE, "description": "Browser session; unsafe methods need the X-CSRF-Token header."},
             },
-            "schemas": {"Error": {"type": "object", "properties": {"error": {"type": "object", "properties": {"code": {"type": "string"}, "message": {"type": "string"}, "field": {"type": ["string", "null"]}}}}}},
+            "schemas": {
+                "Error": {"type": "object", "properties": {"error": {"type": "object", "properties": {"code": {"type": "string"}, "message": {"type": "string"}, "field": {"type": ["string", "null"]}}}}},
+                "Detection": detection_schema(),
+                "ExclusionSpec": exclusion_schema(),
+            },
         },
+    })
+}
+
+/// A JSON object schema: `props` are (name, JSON type, description); names
+/// in `required` must be present; other fields are refused (the handlers'
+/// bodies deny unknown fields).
+fn object(props: &[(&str, J, &str)], required: &[&str]) -> J {
+    let mut p = serde_json::Map::new();
+    for (name, ty, doc) in props {
+        let mut t = ty.clone();
+        if !doc.is_empty() {
+            t["description"] = json!(doc);
+        }
+        p.insert((*name).to_string(), t);
+    }
+    json!({"type": "object", "properties": p, "required": required, "additionalProperties": false})
+}
+
+fn ty(name: &str) -> J {
+    json!({"type": name})
+}
+
+fn strings() -> J {
+    json!({"type": "array", "items": {"type": "string"}})
+}
+
+fn string_map() -> J {
+    json!({"type": "object", "additionalProperties": {"type": "string"}})
+}
+
+fn time() -> J {
+    json!({"type": ["string", "integer"], "description": "RFC 3339 or epoch milliseconds"})
+}
+
+/// `components.schemas.Detection`: one detection, as `otwatch ingest` reads it (docs/ingest.md).
+fn detection_schema() -> J {
+    let endpoint = object(
+        &[
+            ("ip", ty("string"), ""),
+            ("mac", ty("string"), ""),
+            ("name", ty("string"), ""),
+            ("device_id", ty("integer"), "Inventory id."),
+        ],
+        &[],
+    );
+    object(
+        &[
+            ("id", ty("string"), "The producer's id; re-sending it changes nothing."),
+            ("type", ty("string"), "Alert type id from the catalogue."),
+            ("time", time(), "When it was seen."),
+            ("source", endpoint.clone(), ""),
+            ("destination", endpoint, ""),
+            ("protocol", ty("string"), ""),
+            ("sensor", ty("string"), ""),
+            ("site", ty("string"), ""),
+            ("zone", ty("string"), ""),
+            ("severity", ty("string"), "Critical, Major, Minor, Warning (or High, Medium, Low)."),
+            ("title", ty("string"), "Overrides the type's name."),
+            ("key", string_map(), "The type's own key fields (part of the fingerprint)."),
+            ("details", string_map(), "Other facts."),
+            ("count", ty("integer"), "Sightings the detection stands for (default 1)."),
+        ],
+        &["type", "time"],
+    )
+}
+
+/// `components.schemas.ExclusionSpec`: an exclusion rule or maintenance window.
+fn exclusion_schema() -> J {
+    object(
+        &[
+            ("name", ty("string"), "Unique; no double quote."),
+            ("kind", ty("string"), "exclusion (default) or maintenance (needs ticket_id)."),
+            ("enabled", ty("boolean"), "Default true."),
+            ("reason", ty("string"), "Why the rule exists."),
+            ("ticket_id", ty("string"), ""),
+            ("alert_types", strings(), "Alert type ids."),
+            ("engines", strings(), "Engine names."),
+            ("sensors", strings(), "Sensor ids."),
+            (
+                "addresses",
+                json!({"type": "array", "items": object(&[("role", ty("string"), "source, destination or any"), ("address", ty("string"), "IP, MAC or CIDR")], &["role", "address"])}),
+                "Any of these device addresses.",
+            ),
+            ("subnets", strings(), "CIDR subnets (source or destination inside)."),
+            ("window_start", time(), "Detection time window start."),
+            ("window_end", time(), "Detection time window end (exclusive)."),
+            ("expires_at", time(), "After this time the rule matches nothing."),
+        ],
+        &["name"],
+    )
+}
+
+/// The JSON Schema of a route's request body (the fields its handler accepts).
+pub fn body_schema(method: &str, path: &str) -> Option<J> {
+    let detection = || json!({"$ref": "#/components/schemas/Detection"});
+    let exclusion = || json!({"$ref": "#/components/schemas/ExclusionSpec"});
+    Some(match (method, path) {
+        ("POST", "/api/v1/auth/login") => object(
+            &[("username", ty("string"), ""), ("password", ty("string"), "")],
+            &["username", "password"],
+        ),
+        ("POST", "/api/v1/alerts/bulk") => object(
+            &[
+                (
+                    "ids",
+                    json!({"type": "array", "items": {"type": "integer"}}),
+                    "Alert ids (or give filter).",
+                ),
+                (
+                    "filter",
+                    string_map(),
+                    "The grid filter as URL parameters: every matching alert.",
+                ),
+                ("status", ty("string"), "New, Active or Closed."),
+                ("severity", ty("string"), "Critical, Major, Minor or Warning."),
+                ("action", ty("string"), "learn, mute, unlearn or unmute."),
+            ],
+            &[],
+        ),
+        ("POST", "/api/v1/alerts/ingest") => object(
+            &[("detections", json!({"type": "array", "items": detection()}), "At most 50,000.")],
+            &["detections"],
+        ),
+        ("PATCH", "/api/v1/alerts/{id}") => object(
+            &[
+                ("status", ty("string"), "New, Active or Closed."),
+                ("severity", ty("string"), "Critical, Major, Minor or Warning."),
+            ],
+            &[],
+        ),
+        ("POST", "/api/v1/alerts/{id}/comments") => {
+            object(&[("text", ty("string"), "At most 4000 characters.")], &["text"])
+        }
+        ("PATCH", "/api/v1/devices/{id}") => object(
+            &[
+                ("name", ty("string"), ""),
+                ("device_type", ty("string"), "PLC, RTU, HMI, …"),
+                ("authorized", ty("boolean"), ""),
+                ("programming_device", ty("boolean"), ""),
+                ("scanner", ty("boolean"), ""),
+                ("importance", ty("string"), "Low, Normal or High."),
+            ],
+            &[],
+        ),
+        ("POST" | "PUT", "/api/v1/exclusions" | "/api/v1/exclusions/{id}") => exclusion(),
+        ("POST", "/api/v1/users") => object(
+            &[
+                ("name", ty("string"), ""),
+                ("role", ty("string"), "viewer, analyst or admin."),
+                ("password", ty("string"), "At least 10 characters."),
+            ],
+            &["name", "role", "password"],
+        ),
+        ("PATCH", "/api/v1/users/{name}") => object(
+            &[
+                ("role", ty("string"), "viewer, analyst or admin."),
+                ("disabled", ty("boolean"), ""),
+                ("password", ty("string"), "A new password (ends the user's sessions)."),
+            ],
+            &[],
+        ),
+        ("POST", "/api/v1/tokens") => object(
+            &[
+                ("name", ty("string"), ""),
+                ("role", ty("string"), "viewer, analyst or admin."),
+                ("expires_in", ty("string"), "A lifetime such as 90d; none = no expiry."),
+            ],
+            &["name", "role"],
+        ),
+        ("POST", "/api/v1/hunt") => object(
+            &[
+                ("query", ty("string"), "KQL text."),
+                ("limit", ty("integer"), "Most rows (capped by hunt.row_limit)."),
+                ("format", ty("string"), "json (default) or csv."),
+            ],
+            &["query"],
+        ),
+        ("POST", "/api/v1/hunt/queries") => object(
+            &[("name", ty("string"), ""), ("query", ty("string"), "KQL text.")],
+            &["name", "query"],
+        ),
+        ("PUT", "/external/v1/alerts/{id}") => {
+            object(&[("action", ty("string"), "handle or handleAndLearn.")], &["action"])
+        }
+        _ => return None,
     })
 }
 
