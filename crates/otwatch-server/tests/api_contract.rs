@@ -1115,3 +1115,77 @@ async fn requests_over_the_time_limit_get_503() {
         serde_json::from_slice(&resp.into_body().collect().await.unwrap().to_bytes()).unwrap();
     assert_eq!(e["error"]["code"], "timeout", "{e}");
 }
+
+/// Every request body has a schema in the OpenAPI document, and its
+/// properties are exactly the fields the handler accepts: an unknown field
+/// is refused with serde's list of the expected ones, which must equal the
+/// documented properties.
+#[tokio::test]
+async fn openapi_body_schemas_match_what_handlers_accept() {
+    let t = setup();
+    let (_, doc) = t.call("viewer", "GET", "/api/v1/openapi.json", None).await;
+    let resolve = |s: &Value| -> Value {
+        match s["$ref"].as_str() {
+            Some(r) => doc["components"]["schemas"][r.rsplit('/').next().unwrap()].clone(),
+            None => s.clone(),
+        }
+    };
+    let props = |s: &Value| -> BTreeSet<String> {
+        s["properties"].as_object().unwrap().keys().cloned().collect()
+    };
+    // serde: "unknown field `zzz`, expected one of `a`, `b`" (or "expected `a`").
+    let expected = |msg: &str| -> BTreeSet<String> {
+        let tail = msg.split("expected").nth(1).unwrap_or_else(|| panic!("{msg}"));
+        tail.split('`').skip(1).step_by(2).map(String::from).collect()
+    };
+    let mut checked = 0;
+    for s in specs().into_iter().filter(|s| s.body.is_some()) {
+        let m = s.method.to_ascii_lowercase();
+        let schema = resolve(
+            &doc["paths"][s.path][&m]["requestBody"]["content"]["application/json"]["schema"],
+        );
+        assert_eq!(schema["additionalProperties"], false, "{} {}: {schema}", s.method, s.path);
+        let uri = s.path.replace("{id}", "999999").replace("{name}", "nobody");
+        let (st, e) = t.call("admin", s.method, &uri, Some(json!({"zzz_unknown": 1}))).await;
+        assert_eq!(st, StatusCode::BAD_REQUEST, "{} {}: {e}", s.method, s.path);
+        let msg = e["error"]["message"].as_str().unwrap();
+        assert_eq!(expected(msg), props(&schema), "{} {}: {msg}", s.method, s.path);
+        for r in schema["required"].as_array().unwrap() {
+            assert!(props(&schema).contains(r.as_str().unwrap()), "{} {}", s.method, s.path);
+        }
+        checked += 1;
+    }
+    assert!(checked >= 14, "{checked} bodies");
+    // The nested schemas too: a detection inside an ingest batch, an address inside a rule.
+    let det = resolve(&json!({"$ref": "#/components/schemas/Detection"}));
+    let (_, e) = t
+        .call(
+            "analyst",
+            "POST",
+            "/api/v1/alerts/ingest",
+            Some(json!({"detections": [{"zzz_unknown": 1}]})),
+        )
+        .await;
+    assert_eq!(expected(e["error"]["message"].as_str().unwrap()), props(&det), "{e}");
+    let endpoint = &det["properties"]["source"];
+    let (_, e) = t
+        .call(
+            "analyst",
+            "POST",
+            "/api/v1/alerts/ingest",
+            Some(json!({"detections": [{"type": "anomaly_port_scan", "time": 0, "source": {"zzz_unknown": 1}}]})),
+        )
+        .await;
+    assert_eq!(expected(e["error"]["message"].as_str().unwrap()), props(endpoint), "{e}");
+    let rule = resolve(&json!({"$ref": "#/components/schemas/ExclusionSpec"}));
+    let address = &rule["properties"]["addresses"]["items"];
+    let (_, e) = t
+        .call(
+            "admin",
+            "POST",
+            "/api/v1/exclusions",
+            Some(json!({"name": "x", "addresses": [{"zzz_unknown": 1}]})),
+        )
+        .await;
+    assert_eq!(expected(e["error"]["message"].as_str().unwrap()), props(address), "{e}");
+}
