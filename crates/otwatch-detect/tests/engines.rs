@@ -294,7 +294,7 @@ fn a_malformed_bacnet_request_without_its_object_is_no_object_access() {
     let mut cut = AppMessage::new(Protocol::Bacnet, Role::Request, 12, Operation::Read);
     cut.function_name = Some("readProperty");
     cut.anomalies.push("bacnet.service_malformed");
-    let mut whole = cut.clone();
+    let mut whole = cut;
     whole.anomalies = Default::default();
     whole.object =
         Some(otwatch_detect::observation::Object { class: 8, instance: Some(1), attribute: None });
