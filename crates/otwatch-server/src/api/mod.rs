@@ -233,6 +233,9 @@ const ALERT_LIST: &[Param] = &[
 const P_COMPAT_ID: Param =
     Param { name: "id", location: "path", doc: "Alert id, or the console form <sensor>-<id>." };
 
+/// What the alert endpoints answer: the alert with everything the details page shows.
+const ALERT_DETAILS: &str = "{alert, devices, mitre, severity_scales, comments, history, pcap_url}";
+
 const V: Option<Role> = Some(Role::Viewer);
 const A: Option<Role> = Some(Role::Analyst);
 const AD: Option<Role> = Some(Role::Admin);
@@ -264,7 +267,7 @@ pub fn routes() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
                 "Liveness: the server runs and the store answers.",
                 &[],
                 None,
-                (200, "{status}")
+                (200, "{status, schema_version}")
             ),
             get(crate::health),
         ),
@@ -424,7 +427,10 @@ pub fn routes() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
                 "Store detections from sensors and external sources (idempotent; de-duplicated).",
                 &[],
                 Some("{detections:[Detection]}"),
-                (200, "{received, opened, updated, duplicates, excluded, suppressed_*, rejected}")
+                (
+                    200,
+                    "{received, opened, updated, duplicates, excluded, suppressed_learned, suppressed_muted, auto_closed, rejected, new_alert_ids}"
+                )
             ),
             post(alerts::ingest),
         ),
@@ -437,7 +443,7 @@ pub fn routes() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
                 "One alert with devices, MITRE links, remediation, comments and history.",
                 &[P_ID],
                 None,
-                (200, "{alert, devices, mitre, comments, history}")
+                (200, ALERT_DETAILS)
             ),
             get(alerts::one),
         ),
@@ -450,7 +456,7 @@ pub fn routes() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
                 "Change an alert's status and/or severity.",
                 &[P_ID],
                 Some("{status?, severity?}"),
-                (200, "alert details")
+                (200, ALERT_DETAILS)
             ),
             patch(alerts::patch),
         ),
@@ -463,7 +469,7 @@ pub fn routes() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
                 "Close the alert and add its traffic to the baseline.",
                 &[P_ID],
                 None,
-                (200, "alert details")
+                (200, ALERT_DETAILS)
             ),
             post(alerts::learn),
         ),
@@ -476,7 +482,7 @@ pub fn routes() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
                 "Close the alert and suppress its traffic without learning.",
                 &[P_ID],
                 None,
-                (200, "alert details")
+                (200, ALERT_DETAILS)
             ),
             post(alerts::mute),
         ),
@@ -489,7 +495,7 @@ pub fn routes() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
                 "Remove the alert's traffic from the baseline.",
                 &[P_ID],
                 None,
-                (200, "alert details")
+                (200, ALERT_DETAILS)
             ),
             post(alerts::unlearn),
         ),
@@ -502,7 +508,7 @@ pub fn routes() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
                 "Lift the alert's suppression.",
                 &[P_ID],
                 None,
-                (200, "alert details")
+                (200, ALERT_DETAILS)
             ),
             post(alerts::unmute),
         ),
@@ -515,7 +521,7 @@ pub fn routes() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
                 "Add a comment.",
                 &[P_ID],
                 Some("{text}"),
-                (201, "alert details")
+                (201, ALERT_DETAILS)
             ),
             post(alerts::comment),
         ),
@@ -755,7 +761,7 @@ pub fn routes() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
                 "Create an API token; the secret is shown once.",
                 &[],
                 Some("{name, role, expires_in?}"),
-                (201, "{token, secret}")
+                (201, "{token, secret, note}")
             ),
             post(admin::add_token),
         ),
@@ -944,7 +950,15 @@ pub fn openapi_doc() -> J {
             .map(|p| json!({"name": p.name, "in": p.location, "required": p.location == "path", "description": p.doc, "schema": {"type": "string"}}))
             .collect();
         let mut responses = serde_json::Map::new();
-        responses.insert(s.returns.0.to_string(), json!({"description": s.returns.1}));
+        let mut ok = json!({"description": s.returns.1});
+        if let Some((required, optional)) = response_shape(s.returns.1) {
+            let mut props = serde_json::Map::new();
+            for name in required.iter().chain(&optional) {
+                props.insert((*name).to_string(), json!({}));
+            }
+            ok["content"] = json!({"application/json": {"schema": {"type": "object", "properties": props, "required": required}}});
+        }
+        responses.insert(s.returns.0.to_string(), ok);
         let err = json!({"description": "Error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}});
         responses.insert("400".into(), err.clone());
         if s.role.is_some() {
@@ -1014,6 +1028,40 @@ pub fn openapi_doc() -> J {
             },
         },
     })
+}
+
+/// The top-level members of a success answer written as `{a, b, c?}` in a
+/// route's spec (`?` = only sometimes present): (always, sometimes). `None`
+/// for answers that are not one JSON object of that form.
+pub fn response_shape(text: &str) -> Option<(Vec<&str>, Vec<&str>)> {
+    let inner = text.strip_prefix('{')?.strip_suffix('}')?;
+    let (mut always, mut sometimes) = (Vec::new(), Vec::new());
+    let (mut depth, mut start) = (0i32, 0usize);
+    let bytes = inner.as_bytes();
+    for i in 0..=bytes.len() {
+        let c = bytes.get(i).copied().unwrap_or(b',');
+        match c {
+            b'{' | b'[' => depth += 1,
+            b'}' | b']' => depth -= 1,
+            b',' if depth == 0 => {
+                let item = inner.get(start..i)?.trim();
+                let name = item.split([':', ' ']).next()?.trim();
+                if name.is_empty() || depth < 0 {
+                    return None;
+                }
+                match name.strip_suffix('?') {
+                    Some(n) => sometimes.push(n),
+                    None => always.push(name),
+                }
+                start = i + 1;
+            }
+            _ => {}
+        }
+        if depth < 0 {
+            return None;
+        }
+    }
+    Some((always, sometimes))
 }
 
 /// A JSON object schema: `props` are (name, JSON type, description); names
