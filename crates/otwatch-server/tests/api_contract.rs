@@ -1189,3 +1189,117 @@ async fn openapi_body_schemas_match_what_handlers_accept() {
         .await;
     assert_eq!(expected(e["error"]["message"].as_str().unwrap()), props(address), "{e}");
 }
+
+/// Every answer the route table writes as `{a, b, c?}` has exactly those
+/// members (the optional ones only sometimes): called for real, not read
+/// from the code. A route with such an answer that this test does not call
+/// fails it, so new routes get checked too.
+#[tokio::test]
+async fn answers_have_the_documented_members() {
+    let t = setup();
+    let alert = t.sql_count("SELECT min(id) FROM alerts WHERE alert_type = 'anomaly_port_scan'");
+    let device = t.f.devices["a-plc-1"];
+    let calls: Vec<(&str, &str, String, Option<Value>)> = vec![
+        ("GET", "/healthz", "/healthz".into(), None),
+        ("GET", "/api/v1/auth/me", "/api/v1/auth/me".into(), None),
+        ("GET", "/api/v1/alerts", "/api/v1/alerts?limit=2".into(), None),
+        ("GET", "/api/v1/alerts", "/api/v1/alerts?limit=2&total=true".into(), None),
+        ("GET", "/api/v1/alerts/groups", "/api/v1/alerts/groups?by=engine".into(), None),
+        ("GET", "/api/v1/alerts/facets", "/api/v1/alerts/facets?fields=severity".into(), None),
+        ("GET", "/api/v1/alerts/aggregated", "/api/v1/alerts/aggregated".into(), None),
+        ("GET", "/api/v1/alerts/{id}", format!("/api/v1/alerts/{alert}"), None),
+        (
+            "PATCH",
+            "/api/v1/alerts/{id}",
+            format!("/api/v1/alerts/{alert}"),
+            Some(json!({"status": "Active"})),
+        ),
+        ("POST", "/api/v1/alerts/{id}/mute", format!("/api/v1/alerts/{alert}/mute"), None),
+        ("POST", "/api/v1/alerts/{id}/unmute", format!("/api/v1/alerts/{alert}/unmute"), None),
+        ("POST", "/api/v1/alerts/{id}/learn", format!("/api/v1/alerts/{alert}/learn"), None),
+        ("POST", "/api/v1/alerts/{id}/unlearn", format!("/api/v1/alerts/{alert}/unlearn"), None),
+        (
+            "POST",
+            "/api/v1/alerts/{id}/comments",
+            format!("/api/v1/alerts/{alert}/comments"),
+            Some(json!({"text": "seen"})),
+        ),
+        (
+            "POST",
+            "/api/v1/alerts/bulk",
+            "/api/v1/alerts/bulk".into(),
+            Some(json!({"ids": [alert], "severity": "Minor"})),
+        ),
+        (
+            "POST",
+            "/api/v1/alerts/ingest",
+            "/api/v1/alerts/ingest".into(),
+            Some(
+                json!({"detections": [{"type": "anomaly_port_scan", "time": "2024-03-02T12:00:00Z"}]}),
+            ),
+        ),
+        ("GET", "/api/v1/devices/{id}", format!("/api/v1/devices/{device}"), None),
+        ("GET", "/api/v1/connections", "/api/v1/connections".into(), None),
+        ("GET", "/api/v1/events", "/api/v1/events".into(), None),
+        ("GET", "/api/v1/sensors", "/api/v1/sensors".into(), None),
+        ("GET", "/api/v1/catalog", "/api/v1/catalog".into(), None),
+        ("GET", "/api/v1/exclusions", "/api/v1/exclusions".into(), None),
+        ("GET", "/api/v1/users", "/api/v1/users".into(), None),
+        ("GET", "/api/v1/tokens", "/api/v1/tokens".into(), None),
+        (
+            "POST",
+            "/api/v1/tokens",
+            "/api/v1/tokens".into(),
+            Some(json!({"name": "shape", "role": "viewer"})),
+        ),
+        ("GET", "/api/v1/audit", "/api/v1/audit".into(), None),
+        ("GET", "/api/v1/hunt/queries", "/api/v1/hunt/queries".into(), None),
+        ("GET", "/external/v2/alerts/pcap/{id}", format!("/external/v2/alerts/pcap/{alert}"), None),
+    ];
+    let specs = specs();
+    let mut called = BTreeSet::new();
+    for (method, path, uri, body) in calls {
+        let spec = specs.iter().find(|s| s.method == method && s.path == path).unwrap();
+        let (always, sometimes) = otwatch_server::api::response_shape(spec.returns.1)
+            .unwrap_or_else(|| panic!("{method} {path}: {:?} is not {{a, b}}", spec.returns.1));
+        let (st, v) = t.call("admin", method, &uri, body).await;
+        assert_eq!(st.as_u16(), spec.returns.0, "{method} {uri}: {v}");
+        let keys: BTreeSet<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+        for k in &always {
+            assert!(keys.contains(k), "{method} {uri} lacks {k}: {v}");
+        }
+        for k in &keys {
+            assert!(
+                always.contains(k) || sometimes.contains(k),
+                "{method} {uri} answers {k}, which {:?} does not document",
+                spec.returns.1
+            );
+        }
+        called.insert((method, path));
+    }
+    // Login too (no token).
+    let login = Request::builder()
+        .method("POST")
+        .uri("/api/v1/auth/login")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(json!({"username": "viewer", "password": support::PASSWORD}).to_string()))
+        .unwrap();
+    let resp = t.app.clone().oneshot(login).await.unwrap();
+    let v: Value =
+        serde_json::from_slice(&resp.into_body().collect().await.unwrap().to_bytes()).unwrap();
+    let spec = specs.iter().find(|s| s.path == "/api/v1/auth/login").unwrap();
+    let (always, _) = otwatch_server::api::response_shape(spec.returns.1).unwrap();
+    let keys: BTreeSet<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+    assert_eq!(keys, always.iter().copied().collect::<BTreeSet<_>>(), "{v}");
+    called.insert(("POST", "/api/v1/auth/login"));
+    for s in &specs {
+        if otwatch_server::api::response_shape(s.returns.1).is_some() {
+            assert!(
+                called.contains(&(s.method, s.path)),
+                "{} {} is not checked here",
+                s.method,
+                s.path
+            );
+        }
+    }
+}
