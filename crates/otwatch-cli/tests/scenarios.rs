@@ -3,8 +3,10 @@
 //! The contract is `Scenario::expected_alerts` (`docs/simulator.md`, "Expected alerts"):
 //! learn on the clean plant, then run the capture made with the same options plus one
 //! scenario in operational mode; the alerts in the store must be exactly the documented
-//! ones — type, source and destination, as many alerts of each as documented — and no
-//! others. The clean capture itself, run again in operational mode, must raise nothing.
+//! ones, matched one to one — type, source, destination and the key details (function
+//! codes, classes, services, objects, firmware revisions; not the counts, reasons and feed
+//! names the lists give in words) — and no others. The clean capture itself, run again in
+//! operational mode, must raise nothing.
 //!
 //! Captures come from the simulator in a temporary directory (`otwatch_sim::generate`);
 //! learning, detection and the alert list go through the real `otwatch` binary, so the
@@ -84,46 +86,107 @@ fn sensor(dir: &Path, pcap: &Path, mode: &str, extra: &[&str]) -> serde_json::Va
 /// An alert as the contract names it: type, source IP, destination IP.
 type Key = (String, Option<String>, Option<String>);
 
-/// The alerts in the store: how many of each key, and one line per alert for messages.
-fn stored_alerts(dir: &Path) -> (BTreeMap<Key, usize>, BTreeMap<Key, Vec<String>>) {
+/// One expected or stored alert: its key and its detail fields.
+#[derive(Clone, Debug)]
+struct Alert {
+    key: Key,
+    details: BTreeMap<String, String>,
+    /// For messages: protocol and occurrence count of a stored alert.
+    note: String,
+}
+
+/// Detail fields the expected lists give as documentation, not compared: counts (the
+/// lists give the scenario's total, an alert the count that crossed the threshold), the
+/// reason in words (an alert names its anomaly flags) and the feed (an alert names the
+/// feed file).
+const NOT_COMPARED: [&str; 4] = ["count", "ports", "reason", "feed"];
+
+/// Whether a stored alert's details hold every compared expected detail. Firmware
+/// revisions compare as numbers (`20.13` and `20.013` are the same CIP revision).
+fn details_match(expected: &BTreeMap<String, String>, stored: &BTreeMap<String, String>) -> bool {
+    let revision = |v: &str| -> Vec<Option<u64>> { v.split('.').map(|p| p.parse().ok()).collect() };
+    expected.iter().filter(|(k, _)| !NOT_COMPARED.contains(&k.as_str())).all(|(k, v)| {
+        stored
+            .get(k)
+            .is_some_and(|s| s == v || (k.starts_with("firmware") && revision(s) == revision(v)))
+    })
+}
+
+/// The alerts in the store.
+fn stored_alerts(dir: &Path) -> Vec<Alert> {
     let list = json(dir, &["alerts", "list", "--format", "json", "--limit", "10000"]);
     let ip = |v: &serde_json::Value| v["ip"].as_str().map(str::to_string);
-    let mut counts = BTreeMap::new();
-    let mut lines: BTreeMap<Key, Vec<String>> = BTreeMap::new();
-    for a in list.as_array().unwrap() {
-        let key =
-            (a["type"].as_str().unwrap().to_string(), ip(&a["source"]), ip(&a["destination"]));
-        *counts.entry(key.clone()).or_insert(0) += 1;
-        lines.entry(key).or_default().push(format!(
-            "protocol {}, details {}, {} occurrence(s)",
-            a["protocol"], a["details"], a["occurrence_count"]
-        ));
-    }
-    (counts, lines)
+    let text = |v: &serde_json::Value| v.as_str().map_or_else(|| v.to_string(), str::to_string);
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            let mut details = BTreeMap::new();
+            for (k, v) in a["details"].as_object().into_iter().flatten() {
+                details.insert(k.clone(), text(v));
+            }
+            Alert {
+                key: (
+                    a["type"].as_str().unwrap().to_string(),
+                    ip(&a["source"]),
+                    ip(&a["destination"]),
+                ),
+                details,
+                note: format!(
+                    "protocol {}, {} occurrence(s)",
+                    a["protocol"], a["occurrence_count"]
+                ),
+            }
+        })
+        .collect()
 }
 
-fn show(k: &Key) -> String {
+fn show(a: &Alert) -> String {
     let side = |s: &Option<String>| s.clone().unwrap_or_else(|| "—".into());
-    format!("{} {} -> {}", k.0, side(&k.1), side(&k.2))
+    let mut text = format!("{} {} -> {}", a.key.0, side(&a.key.1), side(&a.key.2));
+    if !a.details.is_empty() {
+        let d: Vec<String> = a.details.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        text.push_str(&format!(" [{}]", d.join(", ")));
+    }
+    if !a.note.is_empty() {
+        text.push_str(&format!(" ({})", a.note));
+    }
+    text
 }
 
-/// Compares the stored alerts with the expected ones; returns the differences, one per line.
-fn differences(expected: &BTreeMap<Key, usize>, dir: &Path) -> Vec<String> {
-    let (got, lines) = stored_alerts(dir);
+/// Compares the stored alerts with the expected ones, one to one; returns the differences.
+fn differences(expected: &[Alert], dir: &Path) -> Vec<String> {
+    let stored = stored_alerts(dir);
+    let mut used = vec![false; stored.len()];
     let mut out = Vec::new();
-    for (k, n) in expected {
-        let g = got.get(k).copied().unwrap_or(0);
-        if g < *n {
-            out.push(format!("  missing    {} (expected {n}, stored {g})", show(k)));
+    // Exact matches first, so a near miss cannot take another alert's partner.
+    let mut unmatched = Vec::new();
+    for e in expected {
+        let hit = (0..stored.len()).find(|&i| {
+            !used[i] && stored[i].key == e.key && details_match(&e.details, &stored[i].details)
+        });
+        match hit {
+            Some(i) => used[i] = true,
+            None => unmatched.push(e),
         }
     }
-    for (k, g) in &got {
-        let n = expected.get(k).copied().unwrap_or(0);
-        if *g > n {
-            out.push(format!("  unexpected {} (expected {n}, stored {g})", show(k)));
-            for l in lines.get(k).into_iter().flatten() {
-                out.push(format!("               {l}"));
+    for e in unmatched {
+        match (0..stored.len()).find(|&i| !used[i] && stored[i].key == e.key) {
+            Some(i) => {
+                used[i] = true;
+                out.push(format!(
+                    "  details    {}
+    stored   {}",
+                    show(e),
+                    show(&stored[i])
+                ));
             }
+            None => out.push(format!("  missing    {}", show(e))),
+        }
+    }
+    for (i, a) in stored.iter().enumerate() {
+        if !used[i] {
+            out.push(format!("  unexpected {}", show(a)));
         }
     }
     out
@@ -185,7 +248,7 @@ fn run_job(root: &Path, base: &Path, clean: &Path, job: Option<Scenario>) -> (St
     let name = job.map_or("clean plant", Scenario::name).to_string();
     let dir = root.join(name.replace(' ', "-"));
     copy_base(base, &dir);
-    let mut expected: BTreeMap<Key, usize> = BTreeMap::new();
+    let mut expected: Vec<Alert> = Vec::new();
     let mut extra: Vec<String> = Vec::new();
     let pcap: PathBuf = match job {
         None => clean.to_path_buf(),
@@ -194,8 +257,11 @@ fn run_job(root: &Path, base: &Path, clean: &Path, job: Option<Scenario>) -> (St
             let m = capture(&pcap, vec![ScenarioRun { scenario: s, offset_us: OFFSET }]);
             assert_eq!(m.scenarios.len(), 1);
             for a in &m.scenarios[0].expected_alerts {
-                let key = (a.alert_type.to_string(), a.source.clone(), a.destination.clone());
-                *expected.entry(key).or_insert(0) += 1;
+                expected.push(Alert {
+                    key: (a.alert_type.to_string(), a.source.clone(), a.destination.clone()),
+                    details: a.details.iter().map(|(k, v)| (k.to_string(), v.clone())).collect(),
+                    note: String::new(),
+                });
             }
             assert!(!expected.is_empty(), "{name} documents no alert");
             if !m.indicator_feed.is_empty() {
