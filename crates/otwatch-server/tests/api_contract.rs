@@ -782,6 +782,49 @@ async fn defender_endpoints_answer_in_their_documented_shapes() {
     );
     let (st, e) = t.call("viewer", "GET", "/api/v2/alerts?fromTime=yesterday", None).await;
     assert_eq!((st, e["error"]["field"].as_str()), (StatusCode::BAD_REQUEST, Some("fromTime")));
+    // Sensor API v1 on /api/v1/alerts: exactly the v1 fields; `type` picks new devices.
+    ingest(
+        &t,
+        vec![json!({"type": "policy_new_asset", "time": "2024-03-02T16:00:00Z", "source": {"ip": "10.1.0.99"}})],
+    )
+    .await;
+    let (st, v) = t
+        .call(
+            "viewer",
+            "GET",
+            "/api/v1/alerts?state=unhandled&type=unexpected%20new%20devices",
+            None,
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let arr = v.as_array().unwrap();
+    assert_eq!(
+        arr.len() as u64,
+        t.sql_count("SELECT count(*) FROM alerts WHERE category = 'Discovery' AND status <> 2")
+    );
+    assert!(!arr.is_empty());
+    let v1: BTreeSet<&str> = [
+        "id",
+        "time",
+        "title",
+        "message",
+        "severity",
+        "engine",
+        "sourceDevice",
+        "destinationDevice",
+        "additionalInformation",
+    ]
+    .into();
+    for a in arr {
+        let keys: BTreeSet<&str> = a.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(keys, v1, "{a}");
+    }
+    let (_, v) =
+        t.call("viewer", "GET", "/api/v1/alerts?state=unhandled&type=disconnections", None).await;
+    assert_eq!(
+        v.as_array().unwrap().len() as u64,
+        t.sql_count("SELECT count(*) FROM alerts WHERE category = 'Unresponsive' AND status <> 2")
+    );
     // Console API: site, zone and sensor filters; v2 names.
     let (_, v) = t
         .call("viewer", "GET", "/external/v2/alerts?siteId=Plant%20B&sensorId=sensor-2", None)
