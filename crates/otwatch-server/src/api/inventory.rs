@@ -33,6 +33,18 @@ fn usize_param(p: &[(String, String)], name: &str) -> ApiResult<usize> {
     }
 }
 
+/// `limit`: a page size up to the store's largest page; 0 or absent = the default.
+fn limit_param(p: &[(String, String)]) -> ApiResult<usize> {
+    let limit = usize_param(p, "limit")?;
+    if limit > otwatch_store::query::MAX_PAGE {
+        return Err(ApiError::field(
+            "limit",
+            format!("at most {}", otwatch_store::query::MAX_PAGE),
+        ));
+    }
+    Ok(limit)
+}
+
 fn bool_param(p: &[(String, String)], name: &str) -> ApiResult<Option<bool>> {
     match get(p, name) {
         None | Some("") => Ok(None),
@@ -64,13 +76,7 @@ pub fn device_query(p: &[(String, String)]) -> ApiResult<DeviceQuery> {
     for t in &types {
         DeviceType::parse(t).map_err(|e| ApiError::field("type", e.to_string()))?;
     }
-    let limit = usize_param(p, "limit")?;
-    if limit > otwatch_store::query::MAX_PAGE {
-        return Err(ApiError::field(
-            "limit",
-            format!("at most {}", otwatch_store::query::MAX_PAGE),
-        ));
-    }
+    let limit = limit_param(p)?;
     Ok(DeviceQuery {
         search: get(p, "q").map(String::from).filter(|s| !s.trim().is_empty()),
         device_types: types
@@ -164,7 +170,7 @@ pub async fn connections(State(st): State<AppState>, Query(p): Params) -> ApiRes
         transport: get(&p, "transport").map(String::from),
         from: get(&p, "from").map(|v| time_param("from", v, now)).transpose()?,
         to: get(&p, "to").map(|v| time_param("to", v, now)).transpose()?,
-        limit: usize_param(&p, "limit")?.min(otwatch_store::query::MAX_PAGE),
+        limit: limit_param(&p)?,
         offset: usize_param(&p, "offset")?,
     };
     let items = st.blocking(move |s| Ok(s.list_connections(&q)?)).await?;
@@ -184,7 +190,7 @@ pub fn event_query(p: &[(String, String)], st: &AppState) -> ApiResult<EventQuer
             .transpose()?,
         to: get(p, "to").filter(|v| !v.is_empty()).map(|v| time_param("to", v, now)).transpose()?,
         search: get(p, "q").map(String::from).filter(|s| !s.trim().is_empty()),
-        limit: usize_param(p, "limit")?.min(otwatch_store::query::MAX_PAGE),
+        limit: limit_param(p)?,
         before_id: get(p, "before").map(|v| id_param("before", v, "event")).transpose()?,
     })
 }
