@@ -388,6 +388,9 @@ async fn devices_connections_and_events() {
         ("/api/v1/devices?type=Toaster", "type"),
         ("/api/v1/connections?protcol=Modbus", "protcol"),
         ("/api/v1/connections?from=yesterday", "from"),
+        ("/api/v1/connections?limit=100000", "limit"),
+        ("/api/v1/events?limit=100000", "limit"),
+        ("/api/v1/devices?limit=100000", "limit"),
         ("/api/v1/events?device=5", "device"),
         // Defender's sensor event list is not emulated: its parameter is named, not ignored.
         ("/api/v1/events?minutesTimeFrame=60", "minutesTimeFrame"),
