@@ -19,8 +19,32 @@
 //! dropped.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::net::IpAddr;
 use std::sync::Arc;
+
+/// Hashes frame numbers: the sensor assigns them (1, 2, 3, …), so no
+/// sender can choose them, and one multiply spreads them well. The keyed
+/// default hasher cost about 5% of the whole pipeline here (perf, see
+/// BENCHMARKS.md).
+#[derive(Default)]
+struct FrameHasher(u64);
+
+impl Hasher for FrameHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(*b)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0 ^ n).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+}
+
+type FrameMap<V> = HashMap<u64, V, BuildHasherDefault<FrameHasher>>;
 
 /// Where a packet's ring is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -118,10 +142,12 @@ pub struct EvidenceStats {
 pub struct EvidenceBuffer {
     cfg: EvidenceConfig,
     rings: HashMap<RingKey, Ring>,
-    /// last frame → ring, for least-recently-active eviction.
+    /// A frame of each ring → the ring, for least-recently-active eviction.
+    /// Updated lazily: an entry may be older than its ring's last frame, and
+    /// is moved up when eviction finds it so (no tree update per packet).
     lru: BTreeMap<u64, RingKey>,
     /// frame → ring, for frames still held.
-    frames: HashMap<u64, RingKey>,
+    frames: FrameMap<RingKey>,
     bytes: usize,
     requests: BTreeMap<String, Request>,
     /// ring → requests still waiting for packets of it.
@@ -136,7 +162,7 @@ impl EvidenceBuffer {
             cfg,
             rings: HashMap::new(),
             lru: BTreeMap::new(),
-            frames: HashMap::new(),
+            frames: FrameMap::default(),
             bytes: 0,
             requests: BTreeMap::new(),
             waiting: HashMap::new(),
@@ -151,7 +177,7 @@ impl EvidenceBuffer {
         let ts = packet.ts_ns;
         let size = packet.data.len() + 64;
         let p = Arc::new(packet);
-        if let Some(fps) = self.waiting.get_mut(&key) {
+        if let Some(fps) = if self.waiting.is_empty() { None } else { self.waiting.get_mut(&key) } {
             fps.retain(|fp| {
                 let Some(r) = self.requests.get_mut(fp) else { return false };
                 if r.done {
@@ -173,11 +199,10 @@ impl EvidenceBuffer {
             }
         }
         let ring = self.rings.entry(key).or_default();
-        if ring.last_frame != 0 {
-            self.lru.remove(&ring.last_frame);
+        if ring.last_frame == 0 {
+            self.lru.insert(frame, key);
         }
         ring.last_frame = frame;
-        self.lru.insert(frame, key);
         ring.packets.push_back(p);
         self.frames.insert(frame, key);
         self.bytes += size;
@@ -188,8 +213,16 @@ impl EvidenceBuffer {
             }
         }
         while self.bytes > self.cfg.max_bytes {
-            let Some((&last, &victim)) = self.lru.iter().next() else { break };
-            self.lru.remove(&last);
+            let Some((last, victim)) = self.lru.pop_first() else { break };
+            match self.rings.get(&victim) {
+                // Active since this entry was made: move it up and look again.
+                Some(r) if r.last_frame > last => {
+                    self.lru.insert(r.last_frame, victim);
+                    continue;
+                }
+                Some(_) => {}
+                None => continue,
+            }
             if let Some(r) = self.rings.remove(&victim) {
                 for old in r.packets {
                     self.frames.remove(&old.frame);
@@ -428,6 +461,21 @@ mod tests {
         assert!(b.bytes() <= 3 * 124);
         b.request("fp", &[1], 0);
         assert_eq!(b.stats().triggers_missing, 1, "frame 1's ring was dropped");
+    }
+
+    #[test]
+    fn a_ring_active_again_is_not_the_least_recent() {
+        let cfg = EvidenceConfig { max_bytes: 3 * 124, ..EvidenceConfig::default() };
+        let mut b = EvidenceBuffer::new(cfg);
+        b.record(RingKey::Flow(1), pkt(1));
+        b.record(RingKey::Flow(2), pkt(2));
+        b.record(RingKey::Flow(1), pkt(3));
+        b.record(RingKey::Flow(3), pkt(4));
+        assert_eq!(b.stats().rings_evicted, 1);
+        b.request("fp", &[3], 0);
+        assert_eq!(b.stats().triggers_missing, 0, "flow 1 was active after flow 2");
+        b.request("fp2", &[2], 0);
+        assert_eq!(b.stats().triggers_missing, 1, "flow 2 was the least recent");
     }
 
     #[test]
