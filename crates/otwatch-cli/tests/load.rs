@@ -1,8 +1,10 @@
 //! Load: hundreds of concurrent clients against list, filter, group-by,
-//! details and update endpoints of a real `otwatch serve`, while another
-//! process ingests at full speed into the same data directory. Bounded in
-//! time; asserts no 5xx and no errors; prints throughput, latency
-//! percentiles and the server's peak memory (no timing assertions).
+//! details and update endpoints of a real `otwatch serve`, while a sensor
+//! (`otwatch sensor --pcap` on a plant capture from `otwatch simulate`)
+//! and an alert ingester write at full speed into the same data directory.
+//! Bounded in time; asserts no 5xx and no errors, and that the sensor's
+//! runs all succeed; prints throughput, latency percentiles and the peak
+//! memory of the server and the sensor (no timing assertions).
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -123,6 +125,15 @@ fn hundreds_of_clients_while_ingesting() {
     let stream = dir.path().join("stream.jsonl");
     std::fs::write(&stream, generate("300000", "2")).unwrap();
 
+    let capture = dir.path().join("plant.pcap");
+    let o = otwatch(&data)
+        .args(["simulate", "--duration", "10m", "--seed", "21", "--scenario", "port-scan@2m"])
+        .arg("--out")
+        .arg(&capture)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+
     let port = free_port();
     let mut server = otwatch(&data)
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
@@ -145,6 +156,48 @@ fn hundreds_of_clients_while_ingesting() {
         .unwrap();
 
     let stop = Arc::new(AtomicBool::new(false));
+    // The sensor: the capture again and again at full speed until the clients stop.
+    let sensor = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let (mut runs, mut packets, mut peak_kib) = (0u64, 0u64, 0u64);
+            while !stop.load(Ordering::Relaxed) {
+                let child = otwatch(&data)
+                    .args(["sensor", "--json", "--pcap"])
+                    .arg(&capture)
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .unwrap();
+                let pid = child.id();
+                let watch = {
+                    let stop = stop.clone();
+                    std::thread::spawn(move || {
+                        let mut peak = 0;
+                        while let Ok(s) = std::fs::read_to_string(format!("/proc/{pid}/status")) {
+                            peak = peak.max(vm_hwm(&s));
+                            if stop.load(Ordering::Relaxed) && peak > 0 {
+                                break;
+                            }
+                            std::thread::sleep(Duration::from_millis(50));
+                        }
+                        peak
+                    })
+                };
+                let o = child.wait_with_output().unwrap();
+                peak_kib = peak_kib.max(watch.join().unwrap());
+                assert!(
+                    o.status.success(),
+                    "sensor run {runs}: {}",
+                    String::from_utf8_lossy(&o.stderr)
+                );
+                let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+                packets += report["packets"].as_u64().unwrap();
+                runs += 1;
+            }
+            (runs, packets, peak_kib)
+        })
+    };
     let errors = Arc::new(Mutex::new(Vec::<String>::new()));
     let server_errors = Arc::new(AtomicU64::new(0));
     let lat = Arc::new(Mutex::new(Vec::<f64>::new()));
@@ -205,14 +258,10 @@ fn hundreds_of_clients_while_ingesting() {
         w.join().unwrap();
     }
     let elapsed = started.elapsed().as_secs_f64();
-    let peak_kib = std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse::<u64>().ok()))
-        })
-        .unwrap_or(0);
+    let peak_kib =
+        std::fs::read_to_string(format!("/proc/{pid}/status")).map(|s| vm_hwm(&s)).unwrap_or(0);
+    let (sensor_runs, sensor_packets, sensor_kib) = sensor.join().unwrap();
+    let sensor_seconds = started.elapsed().as_secs_f64();
     let _ = ingester.kill();
     let _ = ingester.wait();
     let _ = Command::new("kill").args(["-TERM", &pid.to_string()]).status();
@@ -226,12 +275,28 @@ fn hundreds_of_clients_while_ingesting() {
     let p = |q: f64| l[((l.len() as f64 - 1.0) * q) as usize];
     let n = requests.load(Ordering::Relaxed);
     assert!(n > CLIENTS as u64, "every client made requests");
+    assert!(sensor_runs >= 1, "the sensor completed at least one run while the clients ran");
     println!(
-        "load: {CLIENTS} clients, {elapsed:.1} s, {n} requests ({:.0}/s), p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms, server peak RSS {:.1} MiB, while ingesting",
+        "load: {CLIENTS} clients, {elapsed:.1} s, {n} requests ({:.0}/s), p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms, server peak RSS {:.1} MiB; meanwhile the sensor ran the capture {sensor_runs} time(s), {sensor_packets} packets ({:.0} packets/s), peak RSS {:.1} MiB, and an ingester streamed alerts (load average {}, {} CPU(s))",
         n as f64 / elapsed,
         p(0.5),
         p(0.99),
         l[l.len() - 1],
-        peak_kib as f64 / 1024.0
+        peak_kib as f64 / 1024.0,
+        sensor_packets as f64 / sensor_seconds,
+        sensor_kib as f64 / 1024.0,
+        std::fs::read_to_string("/proc/loadavg")
+            .map(|l| l.split_whitespace().next().unwrap_or("?").to_string())
+            .unwrap_or_default(),
+        std::thread::available_parallelism().map_or(0, |n| n.get())
     );
+}
+
+/// Peak resident memory (`VmHWM`, KiB) from a `/proc/PID/status` text.
+fn vm_hwm(status: &str) -> u64 {
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
+        .unwrap_or(0)
 }

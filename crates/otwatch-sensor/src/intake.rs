@@ -26,6 +26,9 @@ pub const READ_CHUNK: usize = 1 << 20;
 /// Largest record (pcap packet or pcapng block) accepted; a larger one is
 /// taken as corruption. Also the most the read window grows to.
 pub const MAX_RECORD_LEN: usize = 64 << 20;
+/// libpcap's largest snapshot length: a classic pcap record longer than
+/// this and than the file's snapshot length is taken as corruption.
+pub const MAX_SNAPLEN: u32 = 262_144;
 
 /// Why a capture could not be read (completely).
 #[derive(Debug, thiserror::Error)]
@@ -312,6 +315,25 @@ impl CaptureFile {
             };
             let parsed = match &mut self.kind {
                 Kind::Pcap { parser, link_type, nano } => {
+                    // A record longer than the snapshot length (and than
+                    // libpcap's own limit) is damage, as libpcap and tshark
+                    // take it: reading on would misplace every later record.
+                    let h = parser.header();
+                    let claimed = window.get(8..12).and_then(|b| <[u8; 4]>::try_from(b).ok());
+                    let claimed = claimed.map(|b| match h.endianness {
+                        pcap_file::Endianness::Big => u32::from_be_bytes(b),
+                        pcap_file::Endianness::Little => u32::from_le_bytes(b),
+                    });
+                    let limit = h.snaplen.max(MAX_SNAPLEN);
+                    if let Some(n) = claimed.filter(|n| *n > limit) {
+                        return Err(IntakeError::Corrupt {
+                            path: self.path.clone(),
+                            offset,
+                            reason: format!(
+                                "a record of {n} bytes, longer than the snapshot length ({limit})"
+                            ),
+                        });
+                    }
                     parser.next_raw_packet(window).map(|(rest, raw)| {
                         let used = window.len().saturating_sub(rest.len());
                         let sub = if *nano { 1 } else { 1_000 };

@@ -246,12 +246,23 @@ fn records_larger_than_the_read_chunk_are_read() {
     let d = tmpdir("big");
     let mut big = frame(1);
     big.resize(3 << 20, 0xab); // 3 MiB, bigger than one read chunk
-    let p = write(
-        &d,
-        "big.pcap",
-        &pcap(false, false, 1, &[(1, 0, frame(1)), (2, 0, big), (3, 0, frame(1))]),
-    );
+    let mut bytes = pcap(false, false, 1, &[(1, 0, frame(1)), (2, 0, big), (3, 0, frame(1))]);
+    // A snapshot length that allows such a record (larger ones are damage).
+    bytes[16..20].copy_from_slice(&(4u32 << 20).to_le_bytes());
+    let p = write(&d, "big.pcap", &bytes);
     let (pkts, err) = read_all(&p);
     assert!(err.is_none(), "{err:?}");
     assert_eq!(pkts.iter().map(|p| p.3).collect::<Vec<_>>(), vec![42, 3 << 20, 42]);
+    // With the usual snapshot length, the same record is damage at its offset.
+    bytes[16..20].copy_from_slice(&65_535u32.to_le_bytes());
+    let p = write(&d, "bogus.pcap", &bytes);
+    let (pkts, err) = read_all(&p);
+    assert_eq!(pkts.len(), 1);
+    match err {
+        Some(IntakeError::Corrupt { offset, reason, .. }) => {
+            assert_eq!(offset, 24 + 16 + 42, "{reason}");
+            assert!(reason.contains("snapshot length"), "{reason}");
+        }
+        other => panic!("{other:?}"),
+    }
 }

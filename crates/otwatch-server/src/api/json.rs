@@ -30,9 +30,19 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
     }
 }
 
-/// Parses JSON, reporting the path of the offending field.
+/// Parses JSON, reporting the path of the offending field. Anything but
+/// white space after the value is refused too (a second object is not
+/// silently dropped).
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let de = &mut serde_json::Deserializer::from_slice(bytes);
+    let value = parse_value(de)?;
+    de.end().map_err(|e| ApiError::bad(format!("invalid JSON body: {e}")))?;
+    Ok(value)
+}
+
+fn parse_value<'de, T: DeserializeOwned>(
+    de: &mut serde_json::Deserializer<serde_json::de::SliceRead<'de>>,
+) -> Result<T, ApiError> {
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
