@@ -549,3 +549,64 @@ fn a_full_store_gives_a_clear_error_and_loses_nothing() {
     assert!(after.len() >= n_before);
     assert!(after.len() < n_before + 40_000, "the cap stopped the ingest");
 }
+
+#[test]
+fn users_are_managed_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // A generated password is printed once; a given one is read from standard input.
+    let added = ok(d, &["users", "add", "alice", "--role", "analyst"]);
+    assert!(added.contains("alice"), "{added}");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_otwatch"))
+        .arg("--data-dir")
+        .arg(d)
+        .args(["users", "add", "bob", "--role", "viewer", "--password-stdin"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(b"correct horse battery staple\n").unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(!text(&o.stdout).contains("correct horse"), "the password was echoed");
+    let list = ok(d, &["users", "list"]);
+    assert!(list.contains("alice") && list.contains("analyst"), "{list}");
+    assert!(list.contains("bob") && list.contains("viewer"), "{list}");
+    assert!(!list.contains("correct horse") && !list.contains("$argon2"), "{list}");
+    // Role change, password reset, removal.
+    ok(d, &["users", "set-role", "bob", "admin"]);
+    let list = ok(d, &["users", "list"]);
+    let bob = list.lines().find(|l| l.contains("bob")).unwrap();
+    assert!(bob.contains("admin"), "{list}");
+    let reset = ok(d, &["users", "reset-password", "alice"]);
+    assert!(reset.contains("alice"), "{reset}");
+    let o = otwatch(d, &["users", "set-role", "carol", "admin"]);
+    assert!(!o.status.success(), "an unknown user was changed");
+    assert!(text(&o.stderr).contains("carol"), "{}", text(&o.stderr));
+    let o = otwatch(d, &["users", "set-role", "alice", "root"]);
+    assert!(!o.status.success(), "an unknown role was accepted");
+    ok(d, &["users", "remove", "alice"]);
+    let list = ok(d, &["users", "list"]);
+    assert!(!list.contains("alice"), "{list}");
+    // The last admin stays.
+    let o = otwatch(d, &["users", "remove", "bob"]);
+    assert!(!o.status.success(), "the last admin was removed");
+    assert!(ok(d, &["users", "list"]).contains("bob"));
+}
+
+#[test]
+fn list_as_csv_has_the_grid_columns_and_every_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let generated =
+        ok(dir.path(), &["gen-alerts", "--count", "500", "--distinct", "40", "--seed", "3"]);
+    let o = ingest_text(dir.path(), &generated);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let csv = ok(dir.path(), &["alerts", "list", "--format", "csv", "--limit", "1000"]);
+    let mut lines = csv.lines();
+    let head = lines.next().unwrap().to_ascii_lowercase();
+    for col in ["severity", "name", "engine", "status"] {
+        assert!(head.contains(col), "{head}");
+    }
+    assert_eq!(lines.filter(|l| !l.is_empty()).count(), 40, "{csv}");
+}
