@@ -139,7 +139,7 @@ fn hundreds_of_clients_while_ingesting() {
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
         .env("OTWATCH_ADMIN_PASSWORD", "load test admin pw")
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(std::fs::File::create(dir.path().join("serve.log")).unwrap())
         .spawn()
         .unwrap();
     let mut lines = BufReader::new(server.stdout.take().unwrap()).lines();
@@ -237,6 +237,7 @@ fn hundreds_of_clients_while_ingesting() {
                 match conn.call(m, &p, &token, b.as_deref()) {
                     Ok(st) if st >= 500 => {
                         server_errors.fetch_add(1, Ordering::Relaxed);
+                        errors.lock().unwrap().push(format!("{m} {p}: {st}"));
                     }
                     Ok(st) if st >= 400 && st != 404 && st != 409 => errors.lock().unwrap().push(format!("{m} {p}: {st}")),
                     Ok(_) => {}
@@ -268,7 +269,18 @@ fn hundreds_of_clients_while_ingesting() {
     let _ = server.wait();
 
     let errs = errors.lock().unwrap();
-    assert_eq!(server_errors.load(Ordering::Relaxed), 0, "no 5xx");
+    let log = std::fs::read_to_string(dir.path().join("serve.log")).unwrap_or_default();
+    let log_errors: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("ERROR") || l.contains("\"level\":\"error"))
+        .take(5)
+        .collect();
+    assert_eq!(
+        server_errors.load(Ordering::Relaxed),
+        0,
+        "no 5xx: {:?}; the server logged {log_errors:?}",
+        &errs[..errs.len().min(5)]
+    );
     assert!(errs.is_empty(), "{} errors, e.g. {:?}", errs.len(), &errs[..errs.len().min(5)]);
     let mut l = lat.lock().unwrap().clone();
     l.sort_by(|a, b| a.total_cmp(b));
