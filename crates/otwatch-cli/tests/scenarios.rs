@@ -3,9 +3,9 @@
 //! The contract is `Scenario::expected_alerts` (`docs/simulator.md`, "Expected alerts"):
 //! learn on the clean plant, then run the capture made with the same options plus one
 //! scenario in operational mode; the alerts in the store must be exactly the documented
-//! ones, matched one to one — type, source, destination and the key details (function
-//! codes, classes, services, objects, firmware revisions; not the counts, reasons and feed
-//! names the lists give in words) — and no others. The clean capture itself, run again in
+//! ones, matched one to one — type, source, destination, protocol and the key details
+//! (function codes, classes, services, objects, firmware revisions; not the counts, reasons
+//! and feed names the lists give in words) — and no others. The clean capture itself, run again in
 //! operational mode, must raise nothing.
 //!
 //! Captures come from the simulator in a temporary directory (`otwatch_sim::generate`);
@@ -90,8 +90,10 @@ type Key = (String, Option<String>, Option<String>);
 #[derive(Clone, Debug)]
 struct Alert {
     key: Key,
+    /// The protocol; an expected alert without one does not compare it.
+    protocol: Option<String>,
     details: BTreeMap<String, String>,
-    /// For messages: protocol and occurrence count of a stored alert.
+    /// For messages: the occurrence count of a stored alert.
     note: String,
 }
 
@@ -131,11 +133,9 @@ fn stored_alerts(dir: &Path) -> Vec<Alert> {
                     ip(&a["source"]),
                     ip(&a["destination"]),
                 ),
+                protocol: a["protocol"].as_str().map(str::to_string),
                 details,
-                note: format!(
-                    "protocol {}, {} occurrence(s)",
-                    a["protocol"], a["occurrence_count"]
-                ),
+                note: format!("{} occurrence(s)", a["occurrence_count"]),
             }
         })
         .collect()
@@ -144,6 +144,9 @@ fn stored_alerts(dir: &Path) -> Vec<Alert> {
 fn show(a: &Alert) -> String {
     let side = |s: &Option<String>| s.clone().unwrap_or_else(|| "—".into());
     let mut text = format!("{} {} -> {}", a.key.0, side(&a.key.1), side(&a.key.2));
+    if let Some(p) = &a.protocol {
+        text.push_str(&format!(" over {p}"));
+    }
     if !a.details.is_empty() {
         let d: Vec<String> = a.details.iter().map(|(k, v)| format!("{k}={v}")).collect();
         text.push_str(&format!(" [{}]", d.join(", ")));
@@ -163,7 +166,10 @@ fn differences(expected: &[Alert], dir: &Path) -> Vec<String> {
     let mut unmatched = Vec::new();
     for e in expected {
         let hit = (0..stored.len()).find(|&i| {
-            !used[i] && stored[i].key == e.key && details_match(&e.details, &stored[i].details)
+            !used[i]
+                && stored[i].key == e.key
+                && (e.protocol.is_none() || e.protocol == stored[i].protocol)
+                && details_match(&e.details, &stored[i].details)
         });
         match hit {
             Some(i) => used[i] = true,
@@ -174,12 +180,7 @@ fn differences(expected: &[Alert], dir: &Path) -> Vec<String> {
         match (0..stored.len()).find(|&i| !used[i] && stored[i].key == e.key) {
             Some(i) => {
                 used[i] = true;
-                out.push(format!(
-                    "  details    {}
-    stored   {}",
-                    show(e),
-                    show(&stored[i])
-                ));
+                out.push(format!("  differs    {}\n    stored   {}", show(e), show(&stored[i])));
             }
             None => out.push(format!("  missing    {}", show(e))),
         }
@@ -259,6 +260,7 @@ fn run_job(root: &Path, base: &Path, clean: &Path, job: Option<Scenario>) -> (St
             for a in &m.scenarios[0].expected_alerts {
                 expected.push(Alert {
                     key: (a.alert_type.to_string(), a.source.clone(), a.destination.clone()),
+                    protocol: a.protocol.map(str::to_string),
                     details: a.details.iter().map(|(k, v)| (k.to_string(), v.clone())).collect(),
                     note: String::new(),
                 });

@@ -140,8 +140,11 @@ pub const SCAN_PORTS: [u16; 100] = [
 const MODBUS: Option<&str> = Some("Modbus");
 const S7COMM: Option<&str> = Some("S7comm");
 const ENIP: Option<&str> = Some("EtherNet/IP");
+/// Alerts about CIP objects (classes, services, identity) name CIP; pairs and
+/// encapsulation commands name EtherNet/IP.
+const CIP: Option<&str> = Some("CIP");
 const DNP3: Option<&str> = Some("DNP3");
-const IEC104: Option<&str> = Some("IEC 60870-5-104");
+const IEC104: Option<&str> = Some("IEC-104");
 const BACNET: Option<&str> = Some("BACnet");
 
 /// The devices a scenario uses.
@@ -372,8 +375,13 @@ impl Scenario {
             Scenario::PortScan => {
                 let plc = need(c.s7, self, "an S7 PLC", 2)?;
                 e.alerts.push(
-                    ExpectedAlert::new("anomaly_port_scan", Some(ip(c.ws1)), Some(ip(plc)), None)
-                        .with("ports", SCAN_PORTS.len()),
+                    ExpectedAlert::new(
+                        "anomaly_port_scan",
+                        Some(ip(c.ws1)),
+                        Some(ip(plc)),
+                        Some("TCP"),
+                    )
+                    .with("ports", SCAN_PORTS.len()),
                 );
                 e.alerts.push(pair(ip(c.ws1), ip(plc), Some("TCP")));
             }
@@ -541,12 +549,12 @@ impl Scenario {
                     ENIP,
                 ));
                 e.alerts.push(
-                    ExpectedAlert::new("policy_firmware_version_changed", Some(p), None, ENIP)
+                    ExpectedAlert::new("policy_firmware_version_changed", Some(p), None, CIP)
                         .with("firmware_old", &old.firmware)
                         .with("firmware_new", &new.firmware),
                 );
                 e.alerts.push(
-                    ExpectedAlert::new("policy_cip_class", Some(eng), Some(p), ENIP)
+                    ExpectedAlert::new("policy_cip_class", Some(eng), Some(p), CIP)
                         .with("class", format!("0x{:02x}", enip::FIRMWARE_CLASS)),
                 );
                 for (svc, class) in [
@@ -556,7 +564,7 @@ impl Scenario {
                     (enip::svc::RESET, 0x01),
                 ] {
                     e.alerts.push(
-                        ExpectedAlert::new("policy_cip_class_service", Some(eng), Some(p), ENIP)
+                        ExpectedAlert::new("policy_cip_class_service", Some(eng), Some(p), CIP)
                             .with("service", format!("0x{svc:02x}"))
                             .with("class", format!("0x{class:02x}")),
                     );
@@ -670,7 +678,8 @@ impl Scenario {
                         "malware_known_malicious_ip",
                         Some(ip(c.ws1)),
                         Some(BAD_IP),
-                        Some("HTTP"),
+                        // Feeds are checked on the first packet of a connection (the SYN).
+                        Some("TCP"),
                     )
                     .with("feed", "known-bad-ips"),
                 );
