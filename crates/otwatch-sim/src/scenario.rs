@@ -309,7 +309,7 @@ impl Scenario {
                 "Office workstation ws-2 of site 1 connects to the first IEC-104 RTU of site 1, sends STARTDT and a single command (C_SC_NA_1, IOA 3001), then STOPDT."
             }
             Scenario::Malformed => {
-                "The usual client of each OT protocol opens a new session to a device and sends three malformed messages: Modbus FC 3 requests cut after the start address (answered with exception 3), DNP3 frames with bad header CRCs, S7 jobs whose parameter length exceeds the PDU, EtherNet/IP encapsulation longer than its data, IEC-104 ASDUs announcing more objects than they carry, truncated BACnet datagrams."
+                "The usual client of each OT protocol opens a new session to a device and sends three malformed messages: Modbus FC 3 requests cut after the start address (answered with exception 3), DNP3 frames whose first data block has a bad CRC, S7 jobs whose parameter length exceeds the PDU, EtherNet/IP encapsulation longer than its data, IEC-104 ASDUs announcing more objects than they carry, truncated BACnet datagrams."
             }
             Scenario::KnownBadIp => {
                 "Office workstation ws-1 of site 1 downloads /update.bin over HTTP from 203.0.113.66, an address on the indicator feed written next to the capture."
@@ -646,7 +646,7 @@ impl Scenario {
                             Some(ip(rtu)),
                             DNP3,
                         )
-                        .with("reason", "bad link-layer CRC"),
+                        .with("reason", "bad data-block CRC"),
                     );
                     e.if_enabled.push(malformed(c.scada, rtu, DNP3));
                 }
