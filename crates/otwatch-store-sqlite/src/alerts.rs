@@ -88,6 +88,12 @@ fn ingest_tx(
     opts: &IngestOptions<'_>,
 ) -> Result<IngestReport> {
     let mut report = IngestReport { received: detections.len() as u64, ..IngestReport::default() };
+    // Alerts above this id are new in this batch; they enter the search index at the end.
+    let max_before: i64 = tx
+        .prepare_cached("SELECT coalesce(max(id), 0) FROM alerts")
+        .map_err(backend_err)?
+        .query_row([], |r| r.get(0))
+        .map_err(backend_err)?;
     let active_rules: Vec<(i64, ExclusionSpec)> =
         rules::all_specs(tx)?.into_iter().filter(|(_, s)| s.active_at(opts.now)).collect();
     let mut rule_hits: BTreeMap<i64, u64> = BTreeMap::new();
@@ -228,7 +234,26 @@ fn ingest_tx(
         }
         cache.put(fp, st);
     }
+    if report.opened > 0 {
+        index_new_alerts(tx, max_before)?;
+    }
     Ok(report)
+}
+
+/// Adds the alerts above `after` to the free-text index, in one statement
+/// (see migration 8: one FTS5 flush per batch, not one per alert).
+fn index_new_alerts(tx: &Transaction<'_>, after: i64) -> Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO alerts_search (rowid, doc) SELECT id, \
+         name || char(31) || alert_type || char(31) || src_ip || char(31) || src_mac || char(31) || src_name \
+         || char(31) || dst_ip || char(31) || dst_mac || char(31) || dst_name || char(31) || protocol \
+         || char(31) || sensor || char(31) || site || char(31) || zone \
+         FROM alerts WHERE id > ?",
+    )
+    .map_err(backend_err)?
+    .execute([after])
+    .map_err(backend_err)?;
+    Ok(())
 }
 
 fn load_fp(tx: &Transaction<'_>, fp: &str) -> Result<FpState> {

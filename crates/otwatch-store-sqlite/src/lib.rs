@@ -37,10 +37,11 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (5, include_str!("../migrations/0005_saved_queries.sql")),
     (6, include_str!("../migrations/0006_search_and_group_indexes.sql")),
     (7, include_str!("../migrations/0007_preferences_and_settings.sql")),
+    (8, include_str!("../migrations/0008_search_batched.sql")),
 ];
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: u32 = 7;
+pub const SCHEMA_VERSION: u32 = 8;
 
 /// Name of the database file inside the data directory.
 pub const DB_FILE: &str = "otwatch.db";
@@ -183,6 +184,13 @@ impl SqliteStore {
         let writer = Connection::open(path)
             .map_err(|e| StoreError::Backend(format!("cannot open {}: {e}", path.display())))?;
         configure(&writer)?;
+        // The writer runs the same few statements once per detection. With
+        // the per-value planner statistics (STAT4) SQLite re-planned each of
+        // them at every newly bound value: a third of the ingest time (perf,
+        // BENCHMARKS.md). Plans that ignore bound values keep them prepared.
+        writer
+            .set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)
+            .map_err(backend_err)?;
         migrate(&writer, path)?;
         // Gather planner statistics on open where they are missing or stale.
         writer.execute_batch("PRAGMA optimize = 0x10002;").map_err(backend_err)?;
