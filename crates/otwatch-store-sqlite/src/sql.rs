@@ -45,7 +45,7 @@ pub(crate) fn column(f: AlertField) -> &'static str {
     }
 }
 
-// Free text is searched in `alerts_search` (migration 6, kept by triggers): name, type,
+// Free text is searched in `alerts_search` (migration 6; new alerts added per ingest batch, 8): name, type,
 // source and destination IP, MAC and name, protocol, sensor, site, zone.
 
 pub(crate) fn to_sql(v: &Value) -> Sql {
