@@ -168,3 +168,22 @@ pub(crate) fn progress_bar(enabled: bool, total: u64) -> Option<ProgressBar> {
     }
     Some(bar)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::IsTerminal;
+
+    use super::{PROGRESS_MIN_BYTES, progress_bar};
+
+    #[test]
+    fn progress_bar_only_for_long_inputs_and_never_drawn_off_a_terminal() {
+        assert!(progress_bar(true, PROGRESS_MIN_BYTES - 1).is_none(), "short input");
+        assert!(progress_bar(false, PROGRESS_MIN_BYTES * 64).is_none(), "switched off");
+        let bar = progress_bar(true, PROGRESS_MIN_BYTES).expect("a bar for a long input");
+        assert_eq!(bar.length(), Some(PROGRESS_MIN_BYTES));
+        // Piped or captured (CI, logs): the bar exists but draws nothing.
+        if !std::io::stderr().is_terminal() {
+            assert!(bar.is_hidden());
+        }
+    }
+}
