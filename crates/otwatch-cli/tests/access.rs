@@ -503,6 +503,40 @@ fn pages_are_guarded_and_carry_security_headers() {
         }
         pages += 1;
     }
+    // Every console form, posted with the session's own CSRF field: 403 below
+    // its least role, never refused (nor a 5xx) at or above it; signed out, no
+    // change (to the sign-in page or 401).
+    let mut forms = 0;
+    for spec in otwatch_server::views::specs() {
+        let Some(need) = spec.role else { continue };
+        if spec.method != "POST" || spec.path == "/logout" {
+            continue;
+        }
+        let url = spec.path.replace("{id}", "999999").replace("{name}", "nobody");
+        let form_type = [("Content-Type", "application/x-www-form-urlencoded")];
+        let anon = http(port, "POST", &url, &Who::default(), &form_type, Some("csrf=x"));
+        assert!(
+            anon.status == 401 || anon.status == 403 || (300..400).contains(&anon.status),
+            "POST {url} signed out: {}",
+            anon.status
+        );
+        for (role, who) in &roles {
+            let body = format!("csrf={}", who.csrf.as_deref().unwrap());
+            let r = http(port, "POST", &url, who, &form_type, Some(&body));
+            check_headers(&format!("POST {url} as {role}"), &r);
+            if rank(role) < rank(&need.to_string().to_ascii_lowercase()) {
+                assert_eq!(r.status, 403, "POST {url} as {role}");
+            } else {
+                assert!(
+                    r.status != 401 && r.status != 403 && r.status < 500,
+                    "POST {url} as {role}: {} {}",
+                    r.status,
+                    &r.body[..r.body.len().min(300)]
+                );
+            }
+        }
+        forms += 1;
+    }
     // Static files: every file the pages link to, and traversal attempts.
     let (_, admin) = &roles[2];
     let home = http(port, "GET", "/alerts", admin, &[], None);
@@ -650,7 +684,7 @@ fn pages_are_guarded_and_carry_security_headers() {
     secrets.push(CONFIG_SECRET.into());
     assert_no_secrets("the server's output", &output, &secrets);
     println!(
-        "pages: {pages} pages as signed out and 3 roles, {} static files, 5 traversal names, 3 cross-origin forms, 4 open redirects: all refused, headers on every answer",
+        "pages: {pages} pages and {forms} forms as signed out and 3 roles, {} static files, 5 traversal names, 3 cross-origin forms, 4 open redirects: all refused, headers on every answer",
         statics.len()
     );
 }
