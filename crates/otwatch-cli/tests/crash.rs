@@ -86,7 +86,7 @@ fn acknowledged_alerts_survive_sigkill() {
     let mut sent: Vec<(u32, u32)> = Vec::new();
     let mut acked = 0u32;
     let mut seed = 0x2545_F491_4F6C_DD1Du64;
-    for round in 0..8u32 {
+    for round in 0..12u32 {
         let port = free_port();
         let mut child = start(&data, port);
         // Re-send whatever was in flight when the last server died: must change nothing twice.
@@ -142,7 +142,11 @@ fn acknowledged_alerts_survive_sigkill() {
         "0",
         "nothing counted twice"
     );
-    assert!(acked >= 8, "the test must actually ingest ({acked} batches acknowledged)");
+    assert!(acked >= 12, "the test must actually ingest ({acked} batches acknowledged)");
+    println!(
+        "serve crash: 12 SIGKILLs during HTTP ingest, {acked} batches of {size} acknowledged, {} sent; every one stored once, integrity ok",
+        sent.len()
+    );
 }
 
 fn otwatch(data: &Path) -> Command {
@@ -381,7 +385,7 @@ fn sensor_survives_sigkill_at_random_points() {
     let wal = data.join("otwatch.db-wal");
     let wal_state = || std::fs::metadata(&wal).ok().map(|m| (m.len(), m.modified().ok()));
     let (mut kills, mut during_writes, mut batches_seen) = (0, 0, 0usize);
-    for round in 0..8 {
+    for round in 0..10 {
         let mut child = otwatch(&data)
             .args(["sensor", "--json", "--pcap"])
             .arg(&cap)
