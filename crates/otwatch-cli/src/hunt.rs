@@ -8,7 +8,7 @@ use otwatch_query::RunOptions;
 use otwatch_server::hunt::{result_json, run, value_text};
 
 use crate::context::{Ctx, now};
-use crate::output::{Format, SafeCsv, table};
+use crate::output::{Format, SafeCsv, table_as_is};
 
 /// Runs the query and prints it; returns false when the query was refused.
 pub fn command(
@@ -53,7 +53,7 @@ pub fn command(
             let header: Vec<&str> = r.columns.iter().map(|c| c.name.as_str()).collect();
             let rows: Vec<Vec<String>> =
                 r.rows.iter().map(|row| row.iter().map(value_text).collect()).collect();
-            table(out, &header, &rows)?;
+            table_as_is(out, &header, &rows)?;
             writeln!(
                 out,
                 "{} row(s){}{}",

@@ -33,6 +33,14 @@ fn cut(s: &str) -> String {
 
 /// Prints rows as an aligned table.
 pub fn table(out: &mut dyn Write, header: &[&str], rows: &[Vec<String>]) -> Result<()> {
+    let upper: Vec<String> = header.iter().map(|h| h.to_uppercase()).collect();
+    let upper: Vec<&str> = upper.iter().map(String::as_str).collect();
+    table_as_is(out, &upper, rows)
+}
+
+/// [`table`] with the header printed as given (hunting results: KQL column
+/// names are case-sensitive, so they are shown as a query must write them).
+pub fn table_as_is(out: &mut dyn Write, header: &[&str], rows: &[Vec<String>]) -> Result<()> {
     let rows: Vec<Vec<String>> = rows.iter().map(|r| r.iter().map(|c| cut(c)).collect()).collect();
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
     for r in &rows {
@@ -55,7 +63,7 @@ pub fn table(out: &mut dyn Write, header: &[&str], rows: &[Vec<String>]) -> Resu
         }
         s.trim_end().to_string()
     };
-    writeln!(out, "{}", line(&header.iter().map(|h| h.to_uppercase()).collect::<Vec<_>>()))?;
+    writeln!(out, "{}", line(&header.iter().map(|h| h.to_string()).collect::<Vec<_>>()))?;
     for r in &rows {
         writeln!(out, "{}", line(r))?;
     }

@@ -486,6 +486,8 @@ fn hunting_from_the_command_line() {
         table.contains("Unpermitted Usage of Modbus Function Code") && table.contains("2 row(s)"),
         "{table}"
     );
+    // Column names as a query must write them (KQL names are case-sensitive).
+    assert!(table.starts_with("AlertId"), "{table}");
     let csv = ok(dir.path(), &["hunt", "Alerts | project SrcIp", "--format", "csv"]);
     assert!(csv.starts_with("SrcIp\r\n"), "{csv}");
     let o = otwatch(dir.path(), &["hunt", "Alerts | where Severityy == 'High'"]);
