@@ -138,7 +138,7 @@ pub struct Env {
     pub otwatch: PathBuf,
     /// Cached inputs (`target/bench-inputs/`).
     pub inputs: PathBuf,
-    /// Scratch space for one run (stores, logs), emptied first.
+    /// Scratch space for this run (stores, logs; one per process, removed at the end).
     pub scratch: PathBuf,
     /// The public captures, when present.
     pub pcaps: Option<PathBuf>,
@@ -252,7 +252,7 @@ pub fn run(opts: &Options) -> Result<()> {
     let otwatch = build(&root, opts.release)?;
     let target = target_dir(&root)?;
     let inputs = target.join("bench-inputs");
-    let scratch = target.join("bench-scratch");
+    let scratch = target.join(format!("bench-scratch-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&scratch);
     std::fs::create_dir_all(&scratch)?;
     std::fs::create_dir_all(&inputs)?;
