@@ -38,10 +38,11 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (6, include_str!("../migrations/0006_search_and_group_indexes.sql")),
     (7, include_str!("../migrations/0007_preferences_and_settings.sql")),
     (8, include_str!("../migrations/0008_search_batched.sql")),
+    (9, include_str!("../migrations/0009_status_severity_index.sql")),
 ];
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: u32 = 8;
+pub const SCHEMA_VERSION: u32 = 9;
 
 /// Name of the database file inside the data directory.
 pub const DB_FILE: &str = "otwatch.db";
