@@ -546,6 +546,11 @@ fn queries(count: u64, iters: usize, page2: (String, String)) -> Vec<Query> {
             "Alerts | where Status == \"New\" | top 10 by OccurrenceCount desc",
             "SELECT * FROM alerts WHERE status = 0 ORDER BY occurrence_count DESC LIMIT 10;",
         ),
+        get(
+            "HTTP round trip only (GET /healthz)",
+            "/healthz".into(),
+            "SELECT 1;".into(),
+        ),
         Query {
             name: "full CSV export".into(),
             method: "GET",
