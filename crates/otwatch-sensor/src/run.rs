@@ -15,11 +15,12 @@
 //! detections (keyed) can be written twice without effect. Connection
 //! counts are added by the store, so for files each batch is keyed by the
 //! input's identity and its frame range ([`RunOptions::input_key`]): the key
-//! is stored as a `CAPTURE_BATCH` timeline event before the batch's
+//! is stored as a `CAPTURE_BATCH` timeline event with the batch's
 //! connections, and a batch whose key is already stored skips its counts.
 //! Re-running the same files (same set, same order) therefore changes no
-//! count; a run interrupted between the key and the counts loses at most
-//! that batch's counts (never doubles them). Live capture has no such key.
+//! count; the key and the counts are written in one transaction
+//! (`Store::upsert_connections_once`), so an interrupted run loses nothing
+//! and doubles nothing. Live capture has no such key.
 
 use otwatch_detect::observation::Observation;
 use otwatch_detect::{Detector, NoEngines};
@@ -271,7 +272,6 @@ impl<'s> SensorRun<'s> {
         let ids = self.store.upsert_devices(&batch.devices)?;
         self.inventory.set_device_ids(&batch.device_handles, &ids);
         self.report.device_writes += batch.devices.len() as u64;
-        let mut counts_wanted = true;
         if let Some(key) = &self.opts.input_key
             && !batch.connections.is_empty()
         {
@@ -285,12 +285,15 @@ impl<'s> SensorRun<'s> {
             e.sensor = self.opts.placement.sensor.clone();
             e.site = self.opts.placement.site.clone();
             e.zone = self.opts.placement.zone.clone();
-            counts_wanted = self.store.append_events(&[e])? == 1;
-            if !counts_wanted {
-                self.report.batches_already_stored += 1;
+            // The key and the counts in one transaction: never one without the other.
+            match self.store.upsert_connections_once(&e, &batch.connections)? {
+                Some(new) => {
+                    self.report.new_connections += new;
+                    self.report.connection_writes += batch.connections.len() as u64;
+                }
+                None => self.report.batches_already_stored += 1,
             }
-        }
-        if counts_wanted && !batch.connections.is_empty() {
+        } else if !batch.connections.is_empty() {
             self.report.new_connections += self.store.upsert_connections(&batch.connections)?;
             self.report.connection_writes += batch.connections.len() as u64;
         }
