@@ -32,7 +32,7 @@ use anyhow::{Context as _, Result, bail};
 
 use otwatch_model::time::parse_duration;
 use otwatch_sensor::MergedCaptures;
-use otwatch_sensor::run::{BatchPolicy, RunReport, SensorRun};
+use otwatch_sensor::run::{BatchPolicy, SensorRun};
 use otwatch_sim::{Format, Options, Scenario, ScenarioRun};
 
 use crate::admin;
@@ -310,7 +310,7 @@ impl Plan {
             devices = r.inventory.devices,
             baseline_facts = r.detect.as_ref().map_or(0, |d| d.baseline_added),
         );
-        log_notices(&r);
+        log_notices(&r.notices);
         if stop.load(Ordering::SeqCst) {
             return Ok(());
         }
@@ -332,7 +332,7 @@ impl Plan {
             segment += 1;
         }
         let r = run.finish()?;
-        log_notices(&r);
+        log_notices(&r.notices);
         Ok(())
     }
 }
@@ -349,8 +349,8 @@ fn segment_scenarios(n: usize) -> Result<Vec<ScenarioRun>> {
         .collect()
 }
 
-fn log_notices(r: &RunReport) {
-    for n in &r.notices {
+fn log_notices(notices: &[String]) {
+    for n in notices {
         tracing::warn!(message = "Demo sensor notice.", notice = %n);
     }
 }
@@ -394,9 +394,7 @@ fn replay(
                 }
                 if last_flush.elapsed() >= FLUSH_EVERY {
                     run.flush_now()?;
-                    for n in run.take_notices() {
-                        tracing::warn!(message = "Demo sensor notice.", notice = %n);
-                    }
+                    log_notices(&run.take_notices());
                     last_flush = Instant::now();
                 }
                 std::thread::sleep(wait.min(Duration::from_millis(200)));

@@ -4,35 +4,11 @@
 //! the baseline exported and imported, the auto mode switching once.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
-fn otwatch(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_otwatch"))
-        .arg("--data-dir")
-        .arg(dir)
-        .args(args)
-        .env_remove("OTWATCH_CONFIG")
-        .env_remove("RUST_LOG")
-        .current_dir(dir)
-        .output()
-        .expect("run otwatch")
-}
-
-fn ok(dir: &Path, args: &[&str]) -> String {
-    let o = otwatch(dir, args);
-    assert!(
-        o.status.success(),
-        "otwatch {args:?} failed:\n{}\n{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn json(dir: &Path, args: &[&str]) -> serde_json::Value {
-    let text = ok(dir, args);
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"))
-}
+#[allow(dead_code)]
+mod support;
+use support::{json, ok, otwatch};
 
 /// A capture of the simulated plant (seed 3, 6 minutes from a fixed start) with the given scenarios.
 fn simulate(dir: &Path, name: &str, start: &str, scenarios: &[&str]) -> PathBuf {

@@ -18,11 +18,14 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use otwatch_sim::{Manifest, Options, Scenario, ScenarioRun, generate};
+
+#[allow(dead_code)]
+mod support;
+use support::{json, ok};
 
 const SEC: u64 = 1_000_000;
 /// Every scenario starts one minute into the capture.
@@ -34,34 +37,6 @@ const SEED: u64 = 7;
 fn duration() -> u64 {
     let tail = Scenario::ALL.iter().map(|s| s.min_tail_us()).max().unwrap_or(0);
     OFFSET + tail + 10 * SEC
-}
-
-fn otwatch(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_otwatch"))
-        .arg("--data-dir")
-        .arg(dir)
-        .args(args)
-        .env_remove("OTWATCH_CONFIG")
-        .env_remove("RUST_LOG")
-        .current_dir(dir)
-        .output()
-        .expect("run otwatch")
-}
-
-fn ok(dir: &Path, args: &[&str]) -> String {
-    let o = otwatch(dir, args);
-    assert!(
-        o.status.success(),
-        "otwatch {args:?} failed:\n{}\n{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn json(dir: &Path, args: &[&str]) -> serde_json::Value {
-    let text = ok(dir, args);
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"))
 }
 
 /// Writes the plant with `scenarios` to `path`; returns the manifest.

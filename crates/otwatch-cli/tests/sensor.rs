@@ -5,7 +5,10 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+
+#[allow(dead_code)]
+mod support;
+use support::{json, ok, otwatch};
 
 fn pcaps_dir() -> PathBuf {
     let dir = match std::env::var_os("OTWATCH_PCAPS") {
@@ -14,33 +17,6 @@ fn pcaps_dir() -> PathBuf {
     };
     assert!(dir.is_dir(), "capture corpus not found at {} (set OTWATCH_PCAPS)", dir.display());
     dir
-}
-
-fn otwatch(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_otwatch"))
-        .arg("--data-dir")
-        .arg(dir)
-        .args(args)
-        .env_remove("OTWATCH_CONFIG")
-        .env_remove("RUST_LOG")
-        .current_dir(dir)
-        .output()
-        .expect("run otwatch")
-}
-
-fn ok(dir: &Path, args: &[&str]) -> String {
-    let o = otwatch(dir, args);
-    assert!(
-        o.status.success(),
-        "otwatch {args:?} failed:\n{}\n{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn json(dir: &Path, args: &[&str]) -> serde_json::Value {
-    serde_json::from_str(&ok(dir, args)).expect("JSON output")
 }
 
 fn device<'a>(devices: &'a [serde_json::Value], ip: &str) -> &'a serde_json::Value {
