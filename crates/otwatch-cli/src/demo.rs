@@ -158,10 +158,7 @@ pub fn run(config: otwatch_config::Config, a: &DemoArgs, p: Prepared) -> Result<
     let (state, opts) = admin::console(&ctx);
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
+    let rt = admin::runtime()?;
     let stop = Arc::new(AtomicBool::new(false));
     let plan = Plan {
         seed: a.seed,

@@ -136,7 +136,7 @@ fn hundreds_of_clients_while_ingesting() {
 
     let port = free_port();
     let mut server = otwatch(&data)
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .args(["--log-format", "json", "serve", "--listen", &format!("127.0.0.1:{port}")])
         .env("OTWATCH_ADMIN_PASSWORD", "load test admin pw")
         .stdout(Stdio::piped())
         .stderr(std::fs::File::create(dir.path().join("serve.log")).unwrap())
@@ -202,6 +202,21 @@ fn hundreds_of_clients_while_ingesting() {
     let server_errors = Arc::new(AtomicU64::new(0));
     let lat = Arc::new(Mutex::new(Vec::<f64>::new()));
     let requests = Arc::new(AtomicU64::new(0));
+    // The server's resident memory, sampled: anonymous (heap, stacks) and
+    // mapped file pages (the readers map the database, `mmap_size`) apart.
+    let memory = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let (mut anon, mut file) = (0u64, 0u64);
+            while !stop.load(Ordering::Relaxed) {
+                let s = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+                anon = anon.max(field_kib(&s, "RssAnon:"));
+                file = file.max(field_kib(&s, "RssFile:"));
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            (anon, file)
+        })
+    };
     let started = Instant::now();
     let mut workers = Vec::new();
     for c in 0..CLIENTS {
@@ -261,6 +276,7 @@ fn hundreds_of_clients_while_ingesting() {
     let elapsed = started.elapsed().as_secs_f64();
     let peak_kib =
         std::fs::read_to_string(format!("/proc/{pid}/status")).map(|s| vm_hwm(&s)).unwrap_or(0);
+    let (anon_kib, file_kib) = memory.join().unwrap();
     let (sensor_runs, sensor_packets, sensor_kib) = sensor.join().unwrap();
     let sensor_seconds = started.elapsed().as_secs_f64();
     let _ = ingester.kill();
@@ -282,6 +298,32 @@ fn hundreds_of_clients_while_ingesting() {
         &errs[..errs.len().min(5)]
     );
     assert!(errs.is_empty(), "{} errors, e.g. {:?}", errs.len(), &errs[..errs.len().min(5)]);
+    // Time spent inside the server per route (from its request log), which
+    // separates slow handlers from time queued behind other clients.
+    let mut routes: std::collections::BTreeMap<String, Vec<u64>> = Default::default();
+    for line in log.lines() {
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else { continue };
+        let f = &v["fields"];
+        if f["message"] == "Request." {
+            let key = format!(
+                "{} {}",
+                f["method"].as_str().unwrap_or("?"),
+                f["route"].as_str().unwrap_or("?")
+            );
+            routes.entry(key).or_default().push(f["micros"].as_u64().unwrap_or(0));
+        }
+    }
+    for (route, mut t) in routes {
+        t.sort_unstable();
+        let q = |x: f64| t[((t.len() as f64 - 1.0) * x) as usize] as f64 / 1000.0;
+        println!(
+            "  in the server: {route:<34} {:>6} requests, p50 {:>8.1} ms, p99 {:>8.1} ms, max {:>8.1} ms",
+            t.len(),
+            q(0.5),
+            q(0.99),
+            q(1.0)
+        );
+    }
     let mut l = lat.lock().unwrap().clone();
     l.sort_by(|a, b| a.total_cmp(b));
     let p = |q: f64| l[((l.len() as f64 - 1.0) * q) as usize];
@@ -289,12 +331,14 @@ fn hundreds_of_clients_while_ingesting() {
     assert!(n > CLIENTS as u64, "every client made requests");
     assert!(sensor_runs >= 1, "the sensor completed at least one run while the clients ran");
     println!(
-        "load: {CLIENTS} clients, {elapsed:.1} s, {n} requests ({:.0}/s), p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms, server peak RSS {:.1} MiB; meanwhile the sensor ran the capture {sensor_runs} time(s), {sensor_packets} packets ({:.0} packets/s), peak RSS {:.1} MiB, and an ingester streamed alerts (load average {}, {} CPU(s))",
+        "load: {CLIENTS} clients, {elapsed:.1} s, {n} requests ({:.0}/s), p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms, server peak RSS {:.1} MiB (sampled peaks: {:.1} MiB anonymous, {:.1} MiB mapped database file); meanwhile the sensor ran the capture {sensor_runs} time(s), {sensor_packets} packets ({:.0} packets/s), peak RSS {:.1} MiB, and an ingester streamed alerts (load average {}, {} CPU(s))",
         n as f64 / elapsed,
         p(0.5),
         p(0.99),
         l[l.len() - 1],
         peak_kib as f64 / 1024.0,
+        anon_kib as f64 / 1024.0,
+        file_kib as f64 / 1024.0,
         sensor_packets as f64 / sensor_seconds,
         sensor_kib as f64 / 1024.0,
         std::fs::read_to_string("/proc/loadavg")
@@ -306,9 +350,14 @@ fn hundreds_of_clients_while_ingesting() {
 
 /// Peak resident memory (`VmHWM`, KiB) from a `/proc/PID/status` text.
 fn vm_hwm(status: &str) -> u64 {
+    field_kib(status, "VmHWM:")
+}
+
+/// One KiB field of a `/proc/PID/status` text.
+fn field_kib(status: &str, name: &str) -> u64 {
     status
         .lines()
-        .find(|l| l.starts_with("VmHWM:"))
+        .find(|l| l.starts_with(name))
         .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
         .unwrap_or(0)
 }

@@ -78,6 +78,9 @@ pub struct AppState {
     pub limiter: Arc<LoginLimiter>,
     /// Counters for /metrics.
     pub metrics: Arc<Metrics>,
+    /// When each API token's last use was last claimed for writing
+    /// (microseconds), so concurrent requests write it once, not once each.
+    pub token_touches: Arc<Mutex<HashMap<i64, i64>>>,
 }
 
 impl AppState {
@@ -91,6 +94,7 @@ impl AppState {
             clock,
             limiter: Arc::new(LoginLimiter::default()),
             metrics: Arc::new(Metrics::default()),
+            token_touches: Arc::new(Mutex::new(HashMap::new())),
         }
     }
 

@@ -2,12 +2,12 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 use otwatch_model::lifecycle::{self, Action, DetectionDecision, Effect, LifecycleState, Tracked};
 use otwatch_model::{
-    Actor, Alert, AlertField, AlertId, AlertType, Comment, Detection, Disposition, EventSeverity,
-    ExclusionSpec, FieldKind, NewEvent, Severity, Status, Timestamp, baseline,
+    Actor, ActorKind, Alert, AlertField, AlertId, AlertType, Comment, Detection, Disposition,
+    EventSeverity, ExclusionSpec, FieldKind, NewEvent, Severity, Status, Timestamp, baseline,
 };
 use otwatch_store::{
     ActionOutcome, AggregatedAlert, AlertDetails, AlertPage, AlertQuery, Cursor, GroupCount,
@@ -82,7 +82,7 @@ pub(crate) fn ingest(
 }
 
 fn ingest_tx(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     cache: &mut FpCache,
     detections: &[Detection],
     opts: &IngestOptions<'_>,
@@ -242,7 +242,7 @@ fn ingest_tx(
 
 /// Adds the alerts above `after` to the free-text index, in one statement
 /// (see migration 8: one FTS5 flush per batch, not one per alert).
-fn index_new_alerts(tx: &Transaction<'_>, after: i64) -> Result<()> {
+fn index_new_alerts(tx: &Connection, after: i64) -> Result<()> {
     tx.prepare_cached(
         "INSERT INTO alerts_search (rowid, doc) SELECT id, \
          name || char(31) || alert_type || char(31) || src_ip || char(31) || src_mac || char(31) || src_name \
@@ -256,7 +256,7 @@ fn index_new_alerts(tx: &Transaction<'_>, after: i64) -> Result<()> {
     Ok(())
 }
 
-fn load_fp(tx: &Transaction<'_>, fp: &str) -> Result<FpState> {
+fn load_fp(tx: &Connection, fp: &str) -> Result<FpState> {
     let learned_alert: Option<Option<i64>> = tx
         .prepare_cached("SELECT source_alert FROM baseline WHERE kind = ? AND key = ?")
         .map_err(backend_err)?
@@ -290,7 +290,7 @@ fn load_fp(tx: &Transaction<'_>, fp: &str) -> Result<FpState> {
     Ok(FpState { learned_alert, muted_alert, open })
 }
 
-fn bump_suppressed(tx: &Transaction<'_>, id: i64, n: u64) -> Result<()> {
+fn bump_suppressed(tx: &Connection, id: i64, n: u64) -> Result<()> {
     tx.prepare_cached("UPDATE alerts SET suppressed_count = suppressed_count + ? WHERE id = ?")
         .map_err(backend_err)?
         .execute(params![n as i64, id])
@@ -298,13 +298,14 @@ fn bump_suppressed(tx: &Transaction<'_>, id: i64, n: u64) -> Result<()> {
     Ok(())
 }
 
-fn flush_open(tx: &Transaction<'_>, o: &OpenAlert, now: Timestamp) -> Result<()> {
+fn flush_open(tx: &Connection, o: &OpenAlert, now: Timestamp) -> Result<()> {
     if !o.dirty {
         return Ok(());
     }
     tx.prepare_cached(
         "UPDATE alerts SET occurrence_count = occurrence_count + ?, first_detection = min(first_detection, ?), \
-         last_detection = max(last_detection, ?), last_activity = max(last_activity, ?) WHERE id = ?",
+         last_detection = max(last_detection, ?), last_activity = max(last_activity, ?4), \
+         last_touched = max(last_touched, ?4) WHERE id = ?",
     )
     .map_err(backend_err)?
     .execute(params![o.added as i64, o.first.0, o.last.0, now.0, o.id])
@@ -316,7 +317,7 @@ fn flush_open(tx: &Transaction<'_>, o: &OpenAlert, now: Timestamp) -> Result<()>
 /// (or by MAC for devices known only by MAC), preferring the alert's zone,
 /// then the most recently seen.
 fn endpoint_device(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     id: Option<i64>,
     ip: &Option<String>,
     mac: &Option<String>,
@@ -341,7 +342,7 @@ fn endpoint_device(
 }
 
 fn insert_alert(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     d: &Detection,
     ty: &AlertType,
     fp: &str,
@@ -366,8 +367,9 @@ fn insert_alert(
         "INSERT INTO alerts (fingerprint, alert_type, name, engine, category, severity, status, disposition, \
          first_detection, last_detection, last_activity, occurrence_count, \
          src_device_id, src_ip, src_mac, src_name, dst_device_id, dst_ip, dst_mac, dst_name, \
-         protocol, sensor, site, zone, tactics, techniques, description, remediation, learnable, mutable, details) \
-         VALUES (?, ?, ?, ?, ?, ?, 0, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         protocol, sensor, site, zone, tactics, techniques, description, remediation, learnable, mutable, details, \
+         last_touched) \
+         VALUES (?, ?, ?, ?, ?, ?, 0, 0, ?, ?, ?9, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?9)",
     )
     .map_err(backend_err)?
     .execute(params![
@@ -620,7 +622,7 @@ pub(crate) fn apply(
 /// Applies one action inside a transaction. The outer `Result` is a storage
 /// failure (aborts the batch); the inner one is this alert's outcome.
 fn apply_one(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     id: AlertId,
     action: &Action,
     actor: &Actor,
@@ -694,10 +696,22 @@ fn apply_one(
             )));
         }
     }
-    tx.prepare_cached("UPDATE alerts SET status = ?, disposition = ?, severity = ?, last_activity = ? WHERE id = ?")
-        .map_err(backend_err)?
-        .execute(params![t.after.status.code(), t.after.disposition.code(), t.after.severity.rank(), now.0, id.0])
-        .map_err(backend_err)?;
+    // A person's action keeps the alert from retention; otwatch's own (auto-close) does not.
+    let touched = actor.kind != ActorKind::System;
+    tx.prepare_cached(
+        "UPDATE alerts SET status = ?, disposition = ?, severity = ?, last_activity = ?4, \
+         last_touched = CASE WHEN ?5 THEN ?4 ELSE last_touched END WHERE id = ?6",
+    )
+    .map_err(backend_err)?
+    .execute(params![
+        t.after.status.code(),
+        t.after.disposition.code(),
+        t.after.severity.rank(),
+        now.0,
+        touched,
+        id.0
+    ])
+    .map_err(backend_err)?;
     for e in &t.effects {
         match e {
             Effect::AddToBaseline => {
@@ -873,7 +887,7 @@ pub(crate) fn aggregate(
     Ok(out)
 }
 
-pub(crate) fn put_pcap(tx: &Transaction<'_>, id: AlertId, pcap: &[u8]) -> Result<()> {
+pub(crate) fn put_pcap(tx: &Connection, id: AlertId, pcap: &[u8]) -> Result<()> {
     get(tx, id)?;
     tx.execute(
         "INSERT INTO alert_pcaps (alert_id, bytes, pcap) VALUES (?, ?, ?) \

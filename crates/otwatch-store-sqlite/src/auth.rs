@@ -1,7 +1,7 @@
 //! Users, API tokens and the audit log.
 
 use rusqlite::types::Value as Sql;
-use rusqlite::{Connection, OptionalExtension, Transaction, params, params_from_iter};
+use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 
 use otwatch_model::{Actor, ActorKind, ApiToken, AuditRecord, Role, Timestamp, User};
 use otwatch_store::{AuditQuery, Result, StoreError, query::page_size};
@@ -136,7 +136,7 @@ fn check_name(name: &str) -> Result<()> {
 }
 
 pub(crate) fn create_user(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     name: &str,
     role: Role,
     hash: &str,
@@ -203,7 +203,7 @@ fn keep_an_admin(tx: &Connection, name: &str) -> Result<()> {
 }
 
 pub(crate) fn set_role(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     name: &str,
     role: Role,
     actor: &Actor,
@@ -228,7 +228,7 @@ pub(crate) fn set_role(
 }
 
 pub(crate) fn set_password(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     name: &str,
     hash: &str,
     actor: &Actor,
@@ -241,7 +241,7 @@ pub(crate) fn set_password(
 }
 
 pub(crate) fn set_disabled(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     name: &str,
     disabled: bool,
     actor: &Actor,
@@ -257,7 +257,7 @@ pub(crate) fn set_disabled(
 }
 
 pub(crate) fn delete_user(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     name: &str,
     actor: &Actor,
     now: Timestamp,
@@ -270,7 +270,7 @@ pub(crate) fn delete_user(
     audit(tx, actor, "user_remove", "user", name, &format!("role was {}", before.role), now)
 }
 
-pub(crate) fn touch_login(tx: &Transaction<'_>, name: &str, now: Timestamp) -> Result<()> {
+pub(crate) fn touch_login(tx: &Connection, name: &str, now: Timestamp) -> Result<()> {
     tx.execute("UPDATE users SET last_login = ? WHERE name = ?", params![now.0, name])
         .map_err(backend_err)?;
     Ok(())
@@ -296,7 +296,7 @@ fn token_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ApiToken> {
 
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn create_token(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     name: &str,
     role: Role,
     hash: &str,
@@ -350,12 +350,7 @@ pub(crate) fn list_tokens(c: &Connection) -> Result<Vec<ApiToken>> {
         .map_err(backend_err)
 }
 
-pub(crate) fn revoke_token(
-    tx: &Transaction<'_>,
-    id: i64,
-    actor: &Actor,
-    now: Timestamp,
-) -> Result<()> {
+pub(crate) fn revoke_token(tx: &Connection, id: i64, actor: &Actor, now: Timestamp) -> Result<()> {
     let revoked: Option<Option<i64>> = tx
         .query_row("SELECT revoked_at FROM tokens WHERE id = ?", [id], |r| r.get(0))
         .optional()
@@ -371,7 +366,7 @@ pub(crate) fn revoke_token(
     }
 }
 
-pub(crate) fn touch_token(tx: &Transaction<'_>, id: i64, now: Timestamp) -> Result<()> {
+pub(crate) fn touch_token(tx: &Connection, id: i64, now: Timestamp) -> Result<()> {
     tx.execute("UPDATE tokens SET last_used_at = ? WHERE id = ?", params![now.0, id])
         .map_err(backend_err)?;
     Ok(())

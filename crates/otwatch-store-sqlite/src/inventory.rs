@@ -3,7 +3,7 @@
 use std::collections::BTreeSet;
 
 use rusqlite::types::Value as Sql;
-use rusqlite::{Connection, OptionalExtension, Transaction, params, params_from_iter};
+use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 
 use otwatch_model::inventory::normalize_mac;
 use otwatch_model::{
@@ -60,7 +60,7 @@ fn norm_mac(m: &Option<String>) -> String {
         .unwrap_or_default()
 }
 
-pub(crate) fn upsert_devices(tx: &Transaction<'_>, obs: &[DeviceObservation]) -> Result<Vec<i64>> {
+pub(crate) fn upsert_devices(tx: &Connection, obs: &[DeviceObservation]) -> Result<Vec<i64>> {
     let mut ids = Vec::with_capacity(obs.len());
     for o in obs {
         let ip = o.ip.as_deref().unwrap_or("").trim().to_string();
@@ -265,7 +265,7 @@ pub(crate) fn group_devices(
 }
 
 pub(crate) fn update_device(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     id: i64,
     p: &DevicePatch,
     actor: &Actor,
@@ -324,7 +324,7 @@ pub(crate) fn update_device(
 }
 
 fn device_id_for(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     zone: &str,
     addr: &str,
     mac: &Option<String>,
@@ -346,10 +346,7 @@ fn device_id_for(
         .map_err(backend_err)
 }
 
-pub(crate) fn upsert_connections(
-    tx: &Transaction<'_>,
-    obs: &[ConnectionObservation],
-) -> Result<u64> {
+pub(crate) fn upsert_connections(tx: &Connection, obs: &[ConnectionObservation]) -> Result<u64> {
     let mut created = 0;
     for o in obs {
         if o.src.is_empty() || o.dst.is_empty() || o.transport.is_empty() {
@@ -482,7 +479,7 @@ pub(crate) fn list_connections(c: &Connection, q: &ConnectionQuery) -> Result<Ve
 }
 
 /// Inserts one event; returns its id, or `None` if its key was already stored.
-pub(crate) fn insert_event(tx: &Transaction<'_>, e: &NewEvent) -> Result<Option<i64>> {
+pub(crate) fn insert_event(tx: &Connection, e: &NewEvent) -> Result<Option<i64>> {
     if e.event_type.trim().is_empty() {
         return Err(StoreError::invalid("event_type", "required"));
     }
@@ -514,7 +511,7 @@ pub(crate) fn insert_event(tx: &Transaction<'_>, e: &NewEvent) -> Result<Option<
     Ok(if n > 0 { Some(tx.last_insert_rowid()) } else { None })
 }
 
-pub(crate) fn append_events(tx: &Transaction<'_>, events: &[NewEvent]) -> Result<u64> {
+pub(crate) fn append_events(tx: &Connection, events: &[NewEvent]) -> Result<u64> {
     let mut n = 0;
     for e in events {
         if insert_event(tx, e)?.is_some() {
@@ -601,7 +598,7 @@ pub(crate) fn list_events(c: &Connection, q: &EventQuery) -> Result<Vec<Event>> 
     .map_err(backend_err)
 }
 
-pub(crate) fn upsert_sensor(tx: &Transaction<'_>, s: &Sensor) -> Result<()> {
+pub(crate) fn upsert_sensor(tx: &Connection, s: &Sensor) -> Result<()> {
     if s.id.trim().is_empty() {
         return Err(StoreError::invalid("id", "a sensor needs an id"));
     }

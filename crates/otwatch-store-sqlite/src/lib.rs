@@ -18,6 +18,7 @@ mod inventory;
 mod rows;
 mod rules;
 mod sql;
+mod writer;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -39,10 +40,11 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (7, include_str!("../migrations/0007_preferences_and_settings.sql")),
     (8, include_str!("../migrations/0008_search_batched.sql")),
     (9, include_str!("../migrations/0009_status_severity_index.sql")),
+    (10, include_str!("../migrations/0010_retention_touch.sql")),
 ];
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: u32 = 9;
+pub const SCHEMA_VERSION: u32 = 10;
 
 /// Name of the database file inside the data directory.
 pub const DB_FILE: &str = "otwatch.db";
@@ -108,7 +110,7 @@ impl DataDirLock {
 pub struct SqliteStore {
     _lock: Option<DataDirLock>,
     path: PathBuf,
-    writer: Mutex<Connection>,
+    writer: writer::Writer,
     /// Per-fingerprint alert state kept between ingest batches; valid only
     /// while no other connection has written (checked with `PRAGMA
     /// data_version`) and cleared by every other write through this store.
@@ -130,6 +132,12 @@ pub(crate) fn backend_err(e: rusqlite::Error) -> StoreError {
             rusqlite::ErrorCode::DiskFull => {
                 return StoreError::Full(msg.clone().unwrap_or_else(|| "disk full".into()));
             }
+            rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked => {
+                return StoreError::Backend(format!(
+                    "another writer held the database for more than {} s ({e})",
+                    BUSY_TIMEOUT.as_secs()
+                ));
+            }
             rusqlite::ErrorCode::ReadOnly => {
                 return StoreError::Backend(format!("the database is read-only ({e})"));
             }
@@ -139,8 +147,42 @@ pub(crate) fn backend_err(e: rusqlite::Error) -> StoreError {
     StoreError::Backend(e.to_string())
 }
 
-fn configure(conn: &Connection) -> Result<()> {
-    conn.busy_timeout(BUSY_TIMEOUT).map_err(backend_err)?;
+/// Waits for another connection's lock: polls every millisecond (with a
+/// little jitter) until `BUSY_TIMEOUT` has passed since the first attempt.
+///
+/// SQLite's own `busy_timeout` backs off to 100 ms between attempts. A
+/// process that writes batch after batch (`otwatch ingest`, a sensor) frees
+/// the lock only for the few milliseconds between two transactions, so a
+/// console write polling every 100 ms rarely saw it free and waited seconds,
+/// up to the timeout (the load test's rare 5xx). Polling every millisecond
+/// catches those gaps; each attempt is one non-blocking file-lock call.
+fn wait_for_lock(attempt: i32) -> bool {
+    thread_local! {
+        static SINCE: std::cell::Cell<Option<std::time::Instant>> = const { std::cell::Cell::new(None) };
+    }
+    let now = std::time::Instant::now();
+    let since = SINCE.with(|s| {
+        if attempt == 0 || s.get().is_none() {
+            s.set(Some(now));
+        }
+        s.get().unwrap_or(now)
+    });
+    if now.duration_since(since) >= BUSY_TIMEOUT {
+        return false;
+    }
+    // Jitter from the clock keeps two waiting processes from polling in step.
+    let jitter = u64::from(now.duration_since(since).subsec_nanos() % 500);
+    std::thread::sleep(Duration::from_micros(750 + jitter));
+    true
+}
+
+/// Installs `wait_for_lock` on a connection.
+fn set_busy_wait(conn: &mut Connection) -> Result<()> {
+    conn.busy_handler(Some(wait_for_lock)).map_err(backend_err)
+}
+
+fn configure(conn: &mut Connection) -> Result<()> {
+    set_busy_wait(conn)?;
     conn.execute_batch(
         "PRAGMA journal_mode = WAL;
          PRAGMA synchronous = NORMAL;
@@ -168,7 +210,8 @@ impl SqliteStore {
     /// fail with `StoreError::Full` (the same error a full disk gives), and
     /// nothing stored is lost. `0` lifts the cap.
     pub fn set_max_size(&self, bytes: u64) -> Result<()> {
-        let conn = self.lock_writer();
+        let slot = self.lock_writer();
+        let conn = &slot.conn;
         let page: i64 =
             conn.query_row("PRAGMA page_size", [], |r| r.get(0)).map_err(backend_err)?;
         let pages =
@@ -182,9 +225,9 @@ impl SqliteStore {
 
     /// Opens (creating if needed) a database file and migrates it.
     pub fn open_file(path: &Path) -> Result<SqliteStore> {
-        let writer = Connection::open(path)
+        let mut writer = Connection::open(path)
             .map_err(|e| StoreError::Backend(format!("cannot open {}: {e}", path.display())))?;
-        configure(&writer)?;
+        configure(&mut writer)?;
         // The writer runs the same few statements once per detection. With
         // the per-value planner statistics (STAT4) SQLite re-planned each of
         // them at every newly bound value: a third of the ingest time (perf,
@@ -197,14 +240,14 @@ impl SqliteStore {
         writer.execute_batch("PRAGMA optimize = 0x10002;").map_err(backend_err)?;
         let mut readers = Vec::with_capacity(READERS);
         for _ in 0..READERS {
-            let r = Connection::open_with_flags(
+            let mut r = Connection::open_with_flags(
                 path,
                 OpenFlags::SQLITE_OPEN_READ_ONLY
                     | OpenFlags::SQLITE_OPEN_NO_MUTEX
                     | OpenFlags::SQLITE_OPEN_URI,
             )
             .map_err(backend_err)?;
-            r.busy_timeout(BUSY_TIMEOUT).map_err(backend_err)?;
+            set_busy_wait(&mut r)?;
             r.execute_batch("PRAGMA cache_size = -32768; PRAGMA temp_store = MEMORY; PRAGMA mmap_size = 1073741824;")
                 .map_err(backend_err)?;
             readers.push(Mutex::new(r));
@@ -212,7 +255,7 @@ impl SqliteStore {
         Ok(SqliteStore {
             _lock: None,
             path: path.to_path_buf(),
-            writer: Mutex::new(writer),
+            writer: writer::Writer::new(writer),
             fp_cache: Mutex::new(alerts::FpCache::default()),
             readers,
             next_reader: AtomicUsize::new(0),
@@ -241,25 +284,20 @@ impl SqliteStore {
         })
     }
 
-    fn lock_writer(&self) -> MutexGuard<'_, Connection> {
-        // A poisoned lock means a panic elsewhere while holding the writer; the
-        // connection itself is still usable (SQLite rolled the transaction back).
-        self.writer.lock().unwrap_or_else(|p| p.into_inner())
+    /// The writer connection with no transaction open.
+    fn lock_writer(&self) -> MutexGuard<'_, writer::Slot> {
+        self.writer.exclusive()
     }
 
-    /// Runs `f` inside one immediate write transaction. Any write other than
-    /// ingest may change alert states, so the ingest cache is dropped.
-    pub(crate) fn write<T>(
-        &self,
-        f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T>,
-    ) -> Result<T> {
-        let mut conn = self.lock_writer();
-        self.fp_cache.lock().unwrap_or_else(|p| p.into_inner()).clear();
-        let tx =
-            conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(backend_err)?;
-        let out = f(&tx)?;
-        tx.commit().map_err(backend_err)?;
-        Ok(out)
+    /// Runs `f` inside an immediate write transaction, possibly shared with
+    /// writes from other threads (group commit, `writer.rs`); returns once the
+    /// changes have committed. Any write other than ingest may change alert
+    /// states, so the ingest cache is dropped.
+    pub(crate) fn write<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        self.writer.write(|c| {
+            self.fp_cache.lock().unwrap_or_else(|p| p.into_inner()).clear();
+            f(c)
+        })
     }
 
     /// Runs an ingest transaction with the fingerprint cache. The cache is
@@ -269,7 +307,8 @@ impl SqliteStore {
         &self,
         f: impl FnOnce(&rusqlite::Transaction<'_>, &mut alerts::FpCache) -> Result<T>,
     ) -> Result<T> {
-        let mut conn = self.lock_writer();
+        let mut slot = self.lock_writer();
+        let conn = &mut slot.conn;
         let mut cache = self.fp_cache.lock().unwrap_or_else(|p| p.into_inner());
         let tx =
             conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(backend_err)?;
@@ -312,7 +351,7 @@ impl SqliteStore {
                 let conn = m.lock().unwrap_or_else(|p| p.into_inner());
                 f(&conn)
             }
-            None => f(&self.lock_writer()),
+            None => f(&self.lock_writer().conn),
         }
     }
 
@@ -332,7 +371,7 @@ impl SqliteStore {
                 let mut conn = m.lock().unwrap_or_else(|p| p.into_inner());
                 f(&mut conn)
             }
-            None => f(&mut self.lock_writer()),
+            None => f(&mut self.lock_writer().conn),
         }
     }
 

@@ -36,7 +36,7 @@ pub(crate) fn retention(
         let (n, bytes): (i64, i64) = store.read(|c| {
             c.query_row(
                 "SELECT count(*), coalesce(sum(bytes), 0) FROM alert_pcaps WHERE alert_id IN \
-                 (SELECT id FROM alerts WHERE first_detection < ?1 AND last_activity < ?1)",
+                 (SELECT id FROM alerts WHERE first_detection < ?1 AND last_touched < ?1)",
                 [cutoff],
                 |row| Ok((row.get(0)?, row.get(1)?)),
             )
@@ -47,7 +47,7 @@ pub(crate) fn retention(
         r.alerts = chunked(
             store,
             "DELETE FROM alerts WHERE id IN \
-             (SELECT id FROM alerts WHERE first_detection < ?1 AND last_activity < ?1 LIMIT ?2)",
+             (SELECT id FROM alerts WHERE first_detection < ?1 AND last_touched < ?1 LIMIT ?2)",
             cutoff,
         )?;
         r.ingest_keys = chunked(
@@ -180,9 +180,9 @@ impl SqliteStore {
         let text = dest
             .to_str()
             .ok_or_else(|| StoreError::invalid("destination", "the path must be valid UTF-8"))?;
-        let conn = Connection::open_with_flags(self.path(), OpenFlags::SQLITE_OPEN_READ_ONLY)
+        let mut conn = Connection::open_with_flags(self.path(), OpenFlags::SQLITE_OPEN_READ_ONLY)
             .map_err(backend_err)?;
-        conn.busy_timeout(std::time::Duration::from_secs(30)).map_err(backend_err)?;
+        crate::set_busy_wait(&mut conn)?;
         conn.execute("VACUUM INTO ?", [text]).map_err(backend_err)?;
         check_backup(dest)
     }

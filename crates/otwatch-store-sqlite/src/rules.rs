@@ -1,6 +1,6 @@
 //! Exclusion rules (audited) and baseline entries.
 
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 use otwatch_model::{
     Actor, AlertId, BaselineEntry, Catalog, EventSeverity, ExclusionRule, ExclusionSpec, NewEvent,
@@ -77,7 +77,7 @@ fn summary(spec: &ExclusionSpec) -> String {
 }
 
 fn timeline(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     kind: &str,
     spec: &ExclusionSpec,
     actor: &Actor,
@@ -217,7 +217,7 @@ pub(crate) fn baseline(c: &Connection, kind: Option<&str>) -> Result<Vec<Baselin
     .map_err(backend_err)
 }
 
-pub(crate) fn add_baseline(tx: &Transaction<'_>, entries: &[BaselineEntry]) -> Result<u64> {
+pub(crate) fn add_baseline(tx: &Connection, entries: &[BaselineEntry]) -> Result<u64> {
     let mut st = tx
         .prepare_cached(
             "INSERT OR IGNORE INTO baseline (kind, key, detail, source_alert, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?)",
@@ -242,7 +242,7 @@ pub(crate) fn add_baseline(tx: &Transaction<'_>, entries: &[BaselineEntry]) -> R
     Ok(n)
 }
 
-pub(crate) fn remove_baseline(tx: &Transaction<'_>, kind: &str, key: &str) -> Result<bool> {
+pub(crate) fn remove_baseline(tx: &Connection, kind: &str, key: &str) -> Result<bool> {
     Ok(tx
         .execute("DELETE FROM baseline WHERE kind = ? AND key = ?", params![kind, key])
         .map_err(backend_err)?

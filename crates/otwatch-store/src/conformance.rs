@@ -1049,6 +1049,32 @@ pub fn retention_removes_only_what_the_policy_drops(s: &dyn Store) {
     assert_eq!(s.stats().unwrap().alerts, 2);
 }
 
+pub fn auto_close_does_not_extend_retention(s: &dyn Store) {
+    let c = catalog();
+    ingest(
+        s,
+        &c,
+        &[det("t_anomaly", "10.0.0.1", "10.0.0.2", 0), det("t_anomaly", "10.0.0.3", "10.0.0.2", 0)],
+        1,
+    );
+    let ids: Vec<AlertId> = all(s).iter().map(|a| a.id).collect();
+    // Quiet for 91 days: otwatch closes both; an analyst then reviews the second.
+    assert_eq!(s.auto_close(t(91 * 86_400), 90 * DAY, &Actor::system()).unwrap(), 2);
+    s.apply(&[ids[1]], &Action::Comment("still relevant".into()), &analyst(), t(91 * 86_400))
+        .unwrap();
+    let closed = s.alert(ids[0]).unwrap();
+    assert_eq!(closed.status, Status::Closed);
+    assert_eq!(closed.last_activity, t(91 * 86_400), "closing is shown as activity");
+    let p = crate::RetentionPolicy { alert_max_age: Some(90 * DAY), ..Default::default() };
+    let r = s.apply_retention(&p, t(100 * 86_400)).unwrap();
+    assert_eq!(
+        r.alerts, 1,
+        "the auto-closed alert is past retention: its last detection and ingest are 100 days old"
+    );
+    let left: Vec<AlertId> = all(s).iter().map(|a| a.id).collect();
+    assert_eq!(left, vec![ids[1]], "the alert a person acted on 9 days ago is kept");
+}
+
 pub fn saved_queries_belong_to_their_owner(s: &dyn Store) {
     let a = s.save_query("ann", "scans", "Alerts | where Category == 'Scan'", t(1)).unwrap();
     s.save_query("ann", "plcs", "Devices | where DeviceType == 'PLC'", t(2)).unwrap();
@@ -1109,7 +1135,8 @@ macro_rules! conformance_tests {
             export_streams_every_matching_row, comments_and_history_are_kept, aggregated_view_lists_devices,
             inventory_merges_observations, events_are_idempotent_by_key, users_and_tokens,
             hunting_relations_have_the_documented_columns, pcap_evidence_is_kept_per_alert,
-            retention_removes_only_what_the_policy_drops, saved_queries_belong_to_their_owner,
+            retention_removes_only_what_the_policy_drops, auto_close_does_not_extend_retention,
+            saved_queries_belong_to_their_owner,
             preferences_and_settings);
     };
     (@each $factory:expr; $($name:ident),+) => {
