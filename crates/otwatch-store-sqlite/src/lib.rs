@@ -2,9 +2,10 @@
 //!
 //! One database file (`otwatch.db`) in the data directory, in WAL mode so
 //! readers never block the writer. One writer connection behind a mutex and a
-//! few reader connections; every write is one `BEGIN IMMEDIATE` transaction,
-//! and a busy timeout makes a second process (a sensor beside a console) wait
-//! its turn instead of failing. Migrations are embedded and versioned with
+//! few reader connections; writes run in `BEGIN IMMEDIATE` transactions,
+//! shared by concurrent writes (group commit, `writer.rs`), and a busy handler
+//! makes a second process (a sensor beside a console) wait its turn instead
+//! of failing. Migrations are embedded and versioned with
 //! `PRAGMA user_version`; a database from a newer otwatch is refused before
 //! anything is changed. SQL text is built only from fixed fragments and
 //! column names chosen from closed enums; every value is a bound parameter.
