@@ -196,7 +196,7 @@ fn background_retention_is_enforced_and_shown_in_metrics() {
     std::fs::create_dir_all(&data).unwrap();
     let tok = token(&data, "viewer");
     let db = data.join("otwatch.db");
-    // Alerts; half of them first detected, last touched and closed in 2020
+    // Alerts; half of them first detected, last touched (ingested or acted on) and closed in 2020
     // (closed, or the auto-close at start would touch them now).
     let generated = otwatch(&data)
         .args(["gen-alerts", "--count", "400", "--distinct", "400"])
@@ -212,7 +212,7 @@ fn background_retention_is_enforced_and_shown_in_metrics() {
     sql(
         &db,
         &format!(
-            "UPDATE alerts SET status = 2, first_detection = {old}, last_detection = {old}, last_activity = {old} WHERE id IN (SELECT id FROM alerts ORDER BY id LIMIT {aged});"
+            "UPDATE alerts SET status = 2, first_detection = {old}, last_detection = {old}, last_activity = {old}, last_touched = {old} WHERE id IN (SELECT id FROM alerts ORDER BY id LIMIT {aged});"
         ),
     );
     let recent = |n: u64| format!("SELECT id FROM alerts ORDER BY id LIMIT {n} OFFSET {aged}");
