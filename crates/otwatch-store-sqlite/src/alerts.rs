@@ -305,7 +305,7 @@ fn flush_open(tx: &Connection, o: &OpenAlert, now: Timestamp) -> Result<()> {
     tx.prepare_cached(
         "UPDATE alerts SET occurrence_count = occurrence_count + ?, first_detection = min(first_detection, ?), \
          last_detection = max(last_detection, ?), last_activity = max(last_activity, ?4), \
-         last_touched = max(last_touched, ?4) WHERE id = ?",
+         last_touched = max(coalesce(last_touched, last_activity), ?4) WHERE id = ?",
     )
     .map_err(backend_err)?
     .execute(params![o.added as i64, o.first.0, o.last.0, now.0, o.id])

@@ -36,7 +36,7 @@ pub(crate) fn retention(
         let (n, bytes): (i64, i64) = store.read(|c| {
             c.query_row(
                 "SELECT count(*), coalesce(sum(bytes), 0) FROM alert_pcaps WHERE alert_id IN \
-                 (SELECT id FROM alerts WHERE first_detection < ?1 AND last_touched < ?1)",
+                 (SELECT id FROM alerts WHERE first_detection < ?1 AND coalesce(last_touched, last_activity) < ?1)",
                 [cutoff],
                 |row| Ok((row.get(0)?, row.get(1)?)),
             )
@@ -47,7 +47,7 @@ pub(crate) fn retention(
         r.alerts = chunked(
             store,
             "DELETE FROM alerts WHERE id IN \
-             (SELECT id FROM alerts WHERE first_detection < ?1 AND last_touched < ?1 LIMIT ?2)",
+             (SELECT id FROM alerts WHERE first_detection < ?1 AND coalesce(last_touched, last_activity) < ?1 LIMIT ?2)",
             cutoff,
         )?;
         r.ingest_keys = chunked(

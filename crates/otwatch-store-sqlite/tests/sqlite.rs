@@ -225,3 +225,61 @@ fn backup_under_load_and_restore() {
     let again = SqliteStore::open_dir(&target).unwrap();
     assert_eq!(again.count_alerts(&AlertQuery::default()).unwrap(), report.alerts);
 }
+
+#[test]
+fn alerts_stored_before_migration_10_keep_their_retention_time() {
+    // Migration 10 adds `last_touched` without rewriting rows; an alert from
+    // before it has NULL there, and retention reads its last activity instead.
+    let dir = tempfile::tempdir().unwrap();
+    let cat = catalog();
+    let day = otwatch_model::time::MICROS_PER_DAY;
+    let t0 = Timestamp::from_secs(1_700_000_000);
+    let s = SqliteStore::open_dir(dir.path()).unwrap();
+    let opts = |now| IngestOptions { catalog: &cat, now, auto_close_after: i64::MAX };
+    s.ingest(&[det(1), det(2), det(3)], &opts(t0)).unwrap();
+    let ids: Vec<i64> = s
+        .list_alerts(&AlertQuery { limit: 10, ..Default::default() })
+        .unwrap()
+        .items
+        .iter()
+        .map(|a| a.id.0)
+        .collect();
+    let mut ids = ids;
+    ids.sort_unstable();
+    assert_eq!(ids.len(), 3);
+    let c = rusqlite::Connection::open(dir.path().join(DB_FILE)).unwrap();
+    // As a version-9 database would hold them: no last_touched; the first idle since
+    // t0, the second active 50 days later, the third idle but detected again below.
+    c.execute("UPDATE alerts SET last_touched = NULL", []).unwrap();
+    c.execute(
+        "UPDATE alerts SET last_activity = ? WHERE id = ?",
+        rusqlite::params![t0.0 + 50 * day, ids[1]],
+    )
+    .unwrap();
+    let late = Timestamp(t0.0 + 99 * day);
+    let mut again = det(3);
+    again.time = late;
+    s.ingest(&[again], &opts(late)).unwrap();
+    let touched: Vec<Option<i64>> = c
+        .prepare("SELECT last_touched FROM alerts ORDER BY id")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    assert_eq!(touched, vec![None, None, Some(late.0)], "a repeat detection sets it");
+    let policy =
+        otwatch_store::RetentionPolicy { alert_max_age: Some(90 * day), ..Default::default() };
+    let r = s.apply_retention(&policy, Timestamp(t0.0 + 100 * day)).unwrap();
+    assert_eq!(r.alerts, 1);
+    let left: Vec<i64> = s
+        .list_alerts(&AlertQuery { limit: 10, ..Default::default() })
+        .unwrap()
+        .items
+        .iter()
+        .map(|a| a.id.0)
+        .collect();
+    let mut left = left;
+    left.sort_unstable();
+    assert_eq!(left, vec![ids[1], ids[2]], "only the alert idle since t0 went");
+}
