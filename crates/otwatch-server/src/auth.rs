@@ -1,5 +1,8 @@
 //! Who is calling: sessions (cookie + CSRF token), API tokens, password hashing, role checks.
 
+use std::collections::HashMap;
+use std::sync::Mutex;
+
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use axum::extract::{Request, State};
@@ -138,8 +141,8 @@ const TOKEN_TOUCH_EVERY_US: i64 = 60_000_000;
 
 /// Claims the right to record a token's use now; false when another request
 /// claimed it less than `TOKEN_TOUCH_EVERY_US` ago.
-fn claim_touch(state: &AppState, id: i64, now: i64) -> bool {
-    let mut m = state.token_touches.lock().unwrap_or_else(|p| p.into_inner());
+fn claim_touch(claims: &Mutex<HashMap<i64, i64>>, id: i64, now: i64) -> bool {
+    let mut m = claims.lock().unwrap_or_else(|p| p.into_inner());
     match m.get(&id) {
         Some(&at) if now.saturating_sub(at) < TOKEN_TOUCH_EVERY_US && at <= now => false,
         _ => {
@@ -169,7 +172,7 @@ pub async fn resolve(
                 // The in-memory claim keeps a burst of concurrent requests (which all read
                 // the same stale time) from queueing one write each.
                 if t.last_used_at.is_none_or(|u| now.0.saturating_sub(u.0) >= TOKEN_TOUCH_EVERY_US)
-                    && claim_touch(state, id, now.0)
+                    && claim_touch(&state.token_touches, id, now.0)
                 {
                     let _ = state.blocking(move |s| Ok(s.touch_token(id, now)?)).await;
                 }
@@ -256,6 +259,18 @@ mod tests {
         assert!(!verify_password("wrong", &h));
         assert!(!verify_password("x", "not a hash"));
         assert!(check_password("short").is_err());
+    }
+
+    #[test]
+    fn a_token_use_is_claimed_once_a_minute() {
+        let claims = Mutex::new(HashMap::new());
+        assert!(claim_touch(&claims, 1, 1_000_000), "the first request records");
+        assert!(!claim_touch(&claims, 1, 1_000_001), "a concurrent request does not");
+        assert!(claim_touch(&claims, 2, 1_000_001), "another token does");
+        assert!(!claim_touch(&claims, 1, 1_000_000 + TOKEN_TOUCH_EVERY_US - 1));
+        assert!(claim_touch(&claims, 1, 1_000_000 + TOKEN_TOUCH_EVERY_US), "a minute later");
+        // A clock set back does not silence the token for the difference.
+        assert!(claim_touch(&claims, 2, 500));
     }
 
     #[test]

@@ -790,3 +790,28 @@ async fn hunting_over_the_api() {
         StatusCode::NO_CONTENT
     );
 }
+
+/// A burst of requests with one token records its use (once; the claim is
+/// unit-tested in `auth.rs`) and every request of the burst is answered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_token_requests_records_the_use() {
+    let t = setup();
+    let before = t.store.list_tokens().unwrap();
+    assert!(before.iter().all(|k| k.last_used_at.is_none()));
+    let mut set = tokio::task::JoinSet::new();
+    for _ in 0..24 {
+        let app = t.app.clone();
+        let tok = t.tokens["analyst"].clone();
+        set.spawn(async move {
+            call(&app, req("GET", "/api/v1/alerts?limit=5", Some(&tok), None)).await.0
+        });
+    }
+    while let Some(status) = set.join_next().await {
+        assert_eq!(status.unwrap(), StatusCode::OK);
+    }
+    let after = t.store.list_tokens().unwrap();
+    for k in after {
+        let want = if k.name == "analyst-token" { Some(Timestamp(NOW)) } else { None };
+        assert_eq!(k.last_used_at, want, "{}", k.name);
+    }
+}
