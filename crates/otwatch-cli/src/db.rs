@@ -36,6 +36,7 @@ pub enum DbCmd {
 pub fn policy(cfg: &otwatch_config::Config) -> RetentionPolicy {
     RetentionPolicy {
         alert_max_age: Some(cfg.retention.alerts_max_age).filter(|a| *a > 0),
+        alert_max_count: Some(cfg.retention.alerts_max_count),
         event_max_age: Some(cfg.retention.events_max_age).filter(|a| *a > 0),
         event_max_count: Some(cfg.retention.events_max_count),
         pcap_max_bytes: Some(cfg.retention.pcap_max_bytes),

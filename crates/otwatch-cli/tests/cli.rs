@@ -466,6 +466,15 @@ fn db_backup_restore_and_retention() {
             .len() as u64,
         restored
     );
+    // A count limit: ingest everything again (the restored backup lacks the late
+    // batches), then keep 1,000 alerts; the least recently touched go.
+    ok(&data, &["ingest", file.to_str().unwrap()]);
+    let out = ok(&data, &["--set", "retention.alerts_max_count=1000", "db", "retention"]);
+    assert!(out.contains("removed 2000 alert(s)"), "{out}");
+    assert_eq!(
+        json(&data, &["alerts", "list", "--group-by", "status", "--format", "json"])["total"],
+        1000
+    );
 }
 
 #[test]

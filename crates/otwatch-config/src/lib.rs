@@ -191,6 +191,8 @@ pub struct HuntConfig {
 pub struct RetentionConfig {
     /// Alert age limit, microseconds (0 = off).
     pub alerts_max_age: i64,
+    /// Alert count limit.
+    pub alerts_max_count: u64,
     /// Event age limit, microseconds (0 = off).
     pub events_max_age: i64,
     /// Event count limit.
@@ -575,6 +577,7 @@ impl Builder<'_> {
         let log_format = self.text("log.format");
         let ingest_batch = self.int("ingest.batch_size");
         let r_alerts = self.duration("retention.alerts_max_age");
+        let r_alert_count = self.int("retention.alerts_max_count");
         let r_events = self.duration("retention.events_max_age");
         let r_count = self.int("retention.events_max_count");
         let r_pcap = self.int("retention.pcap_max_bytes");
@@ -681,6 +684,7 @@ impl Builder<'_> {
             hunt: HuntConfig { row_limit: row_limit? as usize, time_limit: time_limit? },
             retention: RetentionConfig {
                 alerts_max_age: r_alerts?,
+                alerts_max_count: r_alert_count? as u64,
                 events_max_age: r_events?,
                 events_max_count: r_count? as u64,
                 pcap_max_bytes: r_pcap? as u64,

@@ -124,7 +124,14 @@ pub const SETTINGS: &[Setting] = &[
         key: "retention.alerts_max_age",
         kind: Kind::OptionalDuration,
         default: "90d",
-        doc: "Delete alerts first detected longer ago than this and untouched (no detection, no triage) for as long, whatever their status (with their comments and PCAP); off keeps them.",
+        doc: "Delete alerts first detected longer ago than this and untouched for as long (no detection, no ingest, no action by a person; otwatch's own auto-close does not count), whatever their status (with their comments and PCAP); off keeps them.",
+        env_alias: None,
+    },
+    Setting {
+        key: "retention.alerts_max_count",
+        kind: Kind::Int { min: 1000, max: 1_000_000_000 },
+        default: "10000000",
+        doc: "Keep at most this many alerts: beyond it, the least recently touched go first (with their comments and PCAP), whatever their status.",
         env_alias: None,
     },
     Setting {

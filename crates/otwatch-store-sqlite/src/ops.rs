@@ -24,6 +24,54 @@ fn chunked(store: &SqliteStore, sql: &str, bind: i64) -> Result<u64> {
     }
 }
 
+/// When an alert was last touched, as retention reads it (`last_touched`
+/// is NULL for alerts stored before migration 10).
+const TOUCHED: &str = "coalesce(last_touched, last_activity)";
+
+/// Deletes the least recently touched alerts beyond `max`, in small transactions.
+fn alerts_over_count(store: &SqliteStore, max: u64, r: &mut RetentionReport) -> Result<()> {
+    let count: i64 = store.read(|c| {
+        c.query_row("SELECT count(*) FROM alerts", [], |row| row.get(0)).map_err(backend_err)
+    })?;
+    let excess = count.saturating_sub(max as i64);
+    if excess <= 0 {
+        return Ok(());
+    }
+    // The last victim: the excess-th least recently touched (ties by id).
+    let (at, id): (i64, i64) = store.read(|c| {
+        c.query_row(
+            &format!("SELECT {TOUCHED}, id FROM alerts ORDER BY 1, 2 LIMIT 1 OFFSET ?"),
+            [excess - 1],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .map_err(backend_err)
+    })?;
+    let victims =
+        format!("SELECT id FROM alerts WHERE {TOUCHED} < ?1 OR ({TOUCHED} = ?1 AND id <= ?2)");
+    let (n, bytes): (i64, i64) = store.read(|c| {
+        c.query_row(
+            &format!(
+                "SELECT count(*), coalesce(sum(bytes), 0) FROM alert_pcaps WHERE alert_id IN ({victims})"
+            ),
+            params![at, id],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .map_err(backend_err)
+    })?;
+    r.pcaps += n.max(0) as u64;
+    r.pcap_bytes += bytes.max(0) as u64;
+    let delete = format!("DELETE FROM alerts WHERE id IN ({victims} LIMIT ?3)");
+    loop {
+        let n = store.write(|tx| {
+            tx.execute(&delete, params![at, id, RETENTION_CHUNK]).map_err(backend_err)
+        })?;
+        r.alerts += n as u64;
+        if (n as i64) < RETENTION_CHUNK {
+            return Ok(());
+        }
+    }
+}
+
 /// Deletes what the policy no longer keeps, in small transactions.
 pub(crate) fn retention(
     store: &SqliteStore,
@@ -55,6 +103,9 @@ pub(crate) fn retention(
             "DELETE FROM ingest_keys WHERE k IN (SELECT k FROM ingest_keys WHERE at < ?1 LIMIT ?2)",
             cutoff,
         )?;
+    }
+    if let Some(max) = p.alert_max_count {
+        alerts_over_count(store, max, &mut r)?;
     }
     if let Some(age) = p.event_max_age {
         let cutoff = now.0.saturating_sub(age);

@@ -1025,6 +1025,7 @@ pub fn retention_removes_only_what_the_policy_drops(s: &dyn Store) {
     assert_eq!((before.alerts, before.pcaps, before.pcap_bytes), (3, 2, 1600));
     let p = crate::RetentionPolicy {
         alert_max_age: Some(90 * DAY),
+        alert_max_count: None,
         event_max_age: None,
         event_max_count: Some(5),
         pcap_max_bytes: None,
@@ -1073,6 +1074,26 @@ pub fn auto_close_does_not_extend_retention(s: &dyn Store) {
     );
     let left: Vec<AlertId> = all(s).iter().map(|a| a.id).collect();
     assert_eq!(left, vec![ids[1]], "the alert a person acted on 9 days ago is kept");
+}
+
+pub fn retention_keeps_at_most_the_alert_count(s: &dyn Store) {
+    let c = catalog();
+    for i in 0..5 {
+        ingest(s, &c, &[det("t_anomaly", &format!("10.0.0.{}", i + 1), "10.0.0.9", i)], 10 + i);
+    }
+    let mut ids: Vec<AlertId> = all(s).iter().map(|a| a.id).collect();
+    ids.sort_by_key(|id| id.0);
+    // The first alert stored is the oldest, but a person acts on it last.
+    s.apply(&[ids[0]], &Action::Comment("keep".into()), &analyst(), t(100)).unwrap();
+    s.put_alert_pcap(ids[1], &[0u8; 700]).unwrap();
+    let p = crate::RetentionPolicy { alert_max_count: Some(3), ..Default::default() };
+    let r = s.apply_retention(&p, t(200)).unwrap();
+    assert_eq!((r.alerts, r.pcaps, r.pcap_bytes), (2, 1, 700));
+    let mut left: Vec<AlertId> = all(s).iter().map(|a| a.id).collect();
+    left.sort_by_key(|id| id.0);
+    assert_eq!(left, vec![ids[0], ids[3], ids[4]], "the least recently touched went");
+    assert_eq!(s.stats().unwrap().pcap_bytes, 0);
+    assert_eq!(s.apply_retention(&p, t(300)).unwrap().alerts, 0, "at the limit nothing goes");
 }
 
 pub fn saved_queries_belong_to_their_owner(s: &dyn Store) {
@@ -1136,6 +1157,7 @@ macro_rules! conformance_tests {
             inventory_merges_observations, events_are_idempotent_by_key, users_and_tokens,
             hunting_relations_have_the_documented_columns, pcap_evidence_is_kept_per_alert,
             retention_removes_only_what_the_policy_drops, auto_close_does_not_extend_retention,
+            retention_keeps_at_most_the_alert_count,
             saved_queries_belong_to_their_owner,
             preferences_and_settings);
     };

@@ -128,6 +128,9 @@ pub struct RetentionPolicy {
     /// status (with their comments and PCAP). Alerts from an old capture
     /// replayed today are kept until they have been idle that long.
     pub alert_max_age: Option<i64>,
+    /// At most this many alerts are kept: the least recently touched (by a
+    /// detection, an ingest or a person) go first, whatever their status.
+    pub alert_max_count: Option<u64>,
     /// Events older than this are deleted.
     pub event_max_age: Option<i64>,
     /// At most this many events are kept (the oldest go first).
