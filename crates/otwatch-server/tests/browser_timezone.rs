@@ -147,5 +147,49 @@ async fn times_follow_the_browsers_time_zone() {
         checked += 1;
     }
     assert!(checked >= 2, "first and last detection at least");
+
+    // A maintenance window typed in local time is stored in UTC and listed in local time.
+    b.sign_out().await;
+    b.sign_in("admin").await;
+    let form = "form[action='/settings/exclusions']";
+    b.go("/settings?tab=rules").await;
+    b.settle().await;
+    assert_eq!(b.text(&format!("{form} .js-zone")).await, "Europe/Berlin");
+    b.css(&format!("{form} input[name=name]")).await.send_keys("Night work").await.unwrap();
+    b.css(&format!("{form} select[name=kind]")).await.select_by_value("maintenance").await.unwrap();
+    b.css(&format!("{form} input[name=ticket_id]")).await.send_keys("CHG-77").await.unwrap();
+    b.c.execute(
+        "document.querySelector(\"form[action='/settings/exclusions'] input[name=window_start]\").value = '2024-03-03T02:00';\
+         document.querySelector(\"form[action='/settings/exclusions'] input[name=window_end]\").value = '2024-03-03T06:30';",
+        vec![],
+    )
+    .await
+    .unwrap();
+    b.css(&format!("{form} button[type=submit]")).await.click().await.unwrap();
+    let flash = b.text("[data-testid=flash]").await;
+    let admin = f.tokens["admin"].clone();
+    let (_, rules) = api(&state, &admin, "GET", "/api/v1/exclusions", None).await;
+    let rule = rules["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "Night work")
+        .unwrap_or_else(|| panic!("no rule in {rules}; the page said {flash:?}"))
+        .clone();
+    let at = |k: &str| Timestamp::parse(rule[k].as_str().unwrap_or_default()).unwrap();
+    assert_eq!(at("window_start"), Timestamp::parse("2024-03-03T01:00:00Z").unwrap(), "{rule}");
+    assert_eq!(at("window_end"), Timestamp::parse("2024-03-03T05:30:00Z").unwrap(), "{rule}");
+    b.go("/settings?tab=rules").await;
+    b.settle().await;
+    let row =
+        b.all("[data-testid=rules] tbody tr").await.into_iter().next().expect("the rule is listed");
+    let mut shown = Vec::new();
+    for t in row.find_all(fantoccini::Locator::Css("time[datetime]")).await.unwrap() {
+        shown.push(t.prop("textContent").await.unwrap().unwrap_or_default());
+    }
+    assert_eq!(shown.len(), 2, "start and end as times: {shown:?}");
+    assert!(shown[0].starts_with("2024-03-03 02:00:00"), "{shown:?}");
+    assert!(shown[1].starts_with("2024-03-03 06:30:00"), "{shown:?}");
+    b.shot("58-maintenance-window-berlin").await;
     let _ = b.c.clone().close().await;
 }

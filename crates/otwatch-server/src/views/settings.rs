@@ -58,6 +58,10 @@ pub struct RuleRow {
     kind: String,
     enabled: bool,
     conditions: String,
+    /// A maintenance window's times (shown as `<time>`, in the browser's zone).
+    window: bool,
+    window_start: When,
+    window_end: When,
     reason: String,
     expires: When,
     hits: String,
@@ -195,13 +199,6 @@ async fn build(st: &AppState, ctx: &Ctx, tab: &str) -> ApiResult<SettingsPage> {
                         s.subnets.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(", ")
                     ));
                 }
-                if s.window_start.is_some() || s.window_end.is_some() {
-                    c.push(format!(
-                        "window: {} – {}",
-                        When::opt(s.window_start).text,
-                        When::opt(s.window_end).text
-                    ));
-                }
                 RuleRow {
                     id: r.id,
                     name: s.name.clone(),
@@ -214,6 +211,9 @@ async fn build(st: &AppState, ctx: &Ctx, tab: &str) -> ApiResult<SettingsPage> {
                     },
                     enabled: s.enabled,
                     conditions: c.join("; "),
+                    window: s.window_start.is_some() || s.window_end.is_some(),
+                    window_start: When::opt(s.window_start),
+                    window_end: When::opt(s.window_end),
                     reason: s.reason.clone(),
                     expires: When::opt(s.expires_at),
                     hits: count(r.hits),
