@@ -12,11 +12,14 @@ use crate::{DB_FILE, SCHEMA_VERSION, SqliteStore, backend_err};
 /// Rows deleted per transaction in a retention pass, so writers are never blocked long.
 const RETENTION_CHUNK: i64 = 5_000;
 
-fn chunked(store: &SqliteStore, sql: &str, bind: i64) -> Result<u64> {
+/// Runs `sql`, a DELETE whose parameters are `binds` and then the chunk size,
+/// until a run deletes less than a chunk; the rows deleted.
+fn chunked(store: &SqliteStore, sql: &str, binds: &[i64]) -> Result<u64> {
+    let args: Vec<i64> = binds.iter().copied().chain([RETENTION_CHUNK]).collect();
     let mut total = 0u64;
     loop {
         let n = store
-            .write(|tx| tx.execute(sql, params![bind, RETENTION_CHUNK]).map_err(backend_err))?;
+            .write(|tx| tx.execute(sql, rusqlite::params_from_iter(&args)).map_err(backend_err))?;
         total += n as u64;
         if (n as i64) < RETENTION_CHUNK {
             return Ok(total);
@@ -28,7 +31,37 @@ fn chunked(store: &SqliteStore, sql: &str, bind: i64) -> Result<u64> {
 /// is NULL for alerts stored before migration 10).
 const TOUCHED: &str = "coalesce(last_touched, last_activity)";
 
-/// Deletes the least recently touched alerts beyond `max`, in small transactions.
+/// Deletes the alerts `victims` selects (a `SELECT id FROM alerts …` over
+/// `binds`), with their comments and PCAP, in small transactions; counts
+/// them and the PCAP they free into `r`.
+fn delete_alerts(
+    store: &SqliteStore,
+    victims: &str,
+    binds: &[i64],
+    r: &mut RetentionReport,
+) -> Result<()> {
+    let (n, bytes): (i64, i64) = store.read(|c| {
+        c.query_row(
+            &format!(
+                "SELECT count(*), coalesce(sum(bytes), 0) FROM alert_pcaps WHERE alert_id IN ({victims})"
+            ),
+            rusqlite::params_from_iter(binds),
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .map_err(backend_err)
+    })?;
+    r.pcaps += n.max(0) as u64;
+    r.pcap_bytes += bytes.max(0) as u64;
+    let limit = binds.len() + 1;
+    r.alerts += chunked(
+        store,
+        &format!("DELETE FROM alerts WHERE id IN ({victims} LIMIT ?{limit})"),
+        binds,
+    )?;
+    Ok(())
+}
+
+/// Deletes the least recently touched alerts beyond `max`.
 fn alerts_over_count(store: &SqliteStore, max: u64, r: &mut RetentionReport) -> Result<()> {
     let count: i64 = store.read(|c| {
         c.query_row("SELECT count(*) FROM alerts", [], |row| row.get(0)).map_err(backend_err)
@@ -48,28 +81,7 @@ fn alerts_over_count(store: &SqliteStore, max: u64, r: &mut RetentionReport) -> 
     })?;
     let victims =
         format!("SELECT id FROM alerts WHERE {TOUCHED} < ?1 OR ({TOUCHED} = ?1 AND id <= ?2)");
-    let (n, bytes): (i64, i64) = store.read(|c| {
-        c.query_row(
-            &format!(
-                "SELECT count(*), coalesce(sum(bytes), 0) FROM alert_pcaps WHERE alert_id IN ({victims})"
-            ),
-            params![at, id],
-            |row| Ok((row.get(0)?, row.get(1)?)),
-        )
-        .map_err(backend_err)
-    })?;
-    r.pcaps += n.max(0) as u64;
-    r.pcap_bytes += bytes.max(0) as u64;
-    let delete = format!("DELETE FROM alerts WHERE id IN ({victims} LIMIT ?3)");
-    loop {
-        let n = store.write(|tx| {
-            tx.execute(&delete, params![at, id, RETENTION_CHUNK]).map_err(backend_err)
-        })?;
-        r.alerts += n as u64;
-        if (n as i64) < RETENTION_CHUNK {
-            return Ok(());
-        }
-    }
+    delete_alerts(store, &victims, &[at, id], r)
 }
 
 /// Deletes what the policy no longer keeps, in small transactions.
@@ -81,27 +93,13 @@ pub(crate) fn retention(
     let mut r = RetentionReport::default();
     if let Some(age) = p.alert_max_age {
         let cutoff = now.0.saturating_sub(age);
-        let (n, bytes): (i64, i64) = store.read(|c| {
-            c.query_row(
-                "SELECT count(*), coalesce(sum(bytes), 0) FROM alert_pcaps WHERE alert_id IN \
-                 (SELECT id FROM alerts WHERE first_detection < ?1 AND coalesce(last_touched, last_activity) < ?1)",
-                [cutoff],
-                |row| Ok((row.get(0)?, row.get(1)?)),
-            )
-            .map_err(backend_err)
-        })?;
-        r.pcaps += n.max(0) as u64;
-        r.pcap_bytes += bytes.max(0) as u64;
-        r.alerts = chunked(
-            store,
-            "DELETE FROM alerts WHERE id IN \
-             (SELECT id FROM alerts WHERE first_detection < ?1 AND coalesce(last_touched, last_activity) < ?1 LIMIT ?2)",
-            cutoff,
-        )?;
+        let victims =
+            format!("SELECT id FROM alerts WHERE first_detection < ?1 AND {TOUCHED} < ?1");
+        delete_alerts(store, &victims, &[cutoff], &mut r)?;
         r.ingest_keys = chunked(
             store,
             "DELETE FROM ingest_keys WHERE k IN (SELECT k FROM ingest_keys WHERE at < ?1 LIMIT ?2)",
-            cutoff,
+            &[cutoff],
         )?;
     }
     if let Some(max) = p.alert_max_count {
@@ -112,7 +110,7 @@ pub(crate) fn retention(
         r.events += chunked(
             store,
             "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE at < ?1 LIMIT ?2)",
-            cutoff,
+            &[cutoff],
         )?;
     }
     if let Some(max) = p.event_max_count {
@@ -121,26 +119,21 @@ pub(crate) fn retention(
         })?;
         let excess = count.saturating_sub(max as i64);
         if excess > 0 {
-            // Delete the `excess` oldest: everything older than the excess-th oldest id.
-            let boundary: i64 = store.read(|c| {
+            // Delete the `excess` oldest: up to the excess-th oldest (by time, then id).
+            let (at, id): (i64, i64) = store.read(|c| {
                 c.query_row(
-                    "SELECT id FROM events ORDER BY at, id LIMIT 1 OFFSET ?",
+                    "SELECT at, id FROM events ORDER BY at, id LIMIT 1 OFFSET ?",
                     [excess - 1],
-                    |row| row.get(0),
+                    |row| Ok((row.get(0)?, row.get(1)?)),
                 )
                 .map_err(backend_err)
             })?;
-            let at: i64 = store.read(|c| {
-                c.query_row("SELECT at FROM events WHERE id = ?", [boundary], |row| row.get(0))
-                    .map_err(backend_err)
-            })?;
-            r.events += store.write(|tx| {
-                tx.execute(
-                    "DELETE FROM events WHERE at < ?1 OR (at = ?1 AND id <= ?2)",
-                    params![at, boundary],
-                )
-                .map_err(backend_err)
-            })? as u64;
+            r.events += chunked(
+                store,
+                "DELETE FROM events WHERE id IN \
+                 (SELECT id FROM events WHERE at < ?1 OR (at = ?1 AND id <= ?2) LIMIT ?3)",
+                &[at, id],
+            )?;
         }
     }
     if let Some(max) = p.pcap_max_bytes {
