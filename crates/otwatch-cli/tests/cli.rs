@@ -4,35 +4,12 @@ use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-fn otwatch(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_otwatch"))
-        .arg("--data-dir")
-        .arg(dir)
-        .args(args)
-        .env_remove("OTWATCH_CONFIG")
-        .env_remove("RUST_LOG")
-        .current_dir(dir)
-        .output()
-        .expect("run otwatch")
-}
+#[allow(dead_code)]
+mod support;
+use support::{json, ok, otwatch};
 
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
-}
-
-fn ok(dir: &Path, args: &[&str]) -> String {
-    let o = otwatch(dir, args);
-    assert!(
-        o.status.success(),
-        "otwatch {args:?} failed:\n{}\n{}",
-        text(&o.stdout),
-        text(&o.stderr)
-    );
-    text(&o.stdout)
-}
-
-fn json(dir: &Path, args: &[&str]) -> serde_json::Value {
-    serde_json::from_str(&ok(dir, args)).expect("JSON output")
 }
 
 fn ingest_text(dir: &Path, lines: &str) -> Output {

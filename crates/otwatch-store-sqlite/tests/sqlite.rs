@@ -226,6 +226,14 @@ fn backup_under_load_and_restore() {
     assert_eq!(again.count_alerts(&AlertQuery::default()).unwrap(), report.alerts);
 }
 
+/// The stored alerts' ids, in order.
+fn alert_ids(s: &SqliteStore) -> Vec<i64> {
+    let page = s.list_alerts(&AlertQuery { limit: 1000, ..Default::default() }).unwrap();
+    let mut ids: Vec<i64> = page.items.iter().map(|a| a.id.0).collect();
+    ids.sort_unstable();
+    ids
+}
+
 #[test]
 fn alerts_stored_before_migration_10_keep_their_retention_time() {
     // Migration 10 adds `last_touched` without rewriting rows; an alert from
@@ -237,15 +245,7 @@ fn alerts_stored_before_migration_10_keep_their_retention_time() {
     let s = SqliteStore::open_dir(dir.path()).unwrap();
     let opts = |now| IngestOptions { catalog: &cat, now, auto_close_after: i64::MAX };
     s.ingest(&[det(1), det(2), det(3)], &opts(t0)).unwrap();
-    let ids: Vec<i64> = s
-        .list_alerts(&AlertQuery { limit: 10, ..Default::default() })
-        .unwrap()
-        .items
-        .iter()
-        .map(|a| a.id.0)
-        .collect();
-    let mut ids = ids;
-    ids.sort_unstable();
+    let ids = alert_ids(&s);
     assert_eq!(ids.len(), 3);
     let c = rusqlite::Connection::open(dir.path().join(DB_FILE)).unwrap();
     // As a version-9 database would hold them: no last_touched; the first idle since
@@ -272,14 +272,5 @@ fn alerts_stored_before_migration_10_keep_their_retention_time() {
         otwatch_store::RetentionPolicy { alert_max_age: Some(90 * day), ..Default::default() };
     let r = s.apply_retention(&policy, Timestamp(t0.0 + 100 * day)).unwrap();
     assert_eq!(r.alerts, 1);
-    let left: Vec<i64> = s
-        .list_alerts(&AlertQuery { limit: 10, ..Default::default() })
-        .unwrap()
-        .items
-        .iter()
-        .map(|a| a.id.0)
-        .collect();
-    let mut left = left;
-    left.sort_unstable();
-    assert_eq!(left, vec![ids[1], ids[2]], "only the alert idle since t0 went");
+    assert_eq!(alert_ids(&s), vec![ids[1], ids[2]], "only the alert idle since t0 went");
 }
